@@ -1,0 +1,380 @@
+//! sea-orm entities for the directory (an Open Referral HSDS 3.0 profile plus local extensions).
+//!
+//! Conventions: ids are UUID strings (HSDS uses UUIDs; text keeps SQLite and PostgreSQL alike);
+//! bilingual text is a `_zh` / `_en` column pair; coordinates are WGS-84 degrees; polygons are
+//! GeoJSON text. Relations are resolved by the callers with `is_in` queries rather than declared
+//! here, which keeps each entity a plain row type.
+
+/// Declares one entity module body: a `Model` row with the given fields, no declared relations.
+macro_rules! entity {
+    ($table:literal { $($fields:tt)* }) => {
+        use sea_orm::entity::prelude::*;
+        #[allow(unused_imports)]
+        use crate::domain::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model { $($fields)* }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod taxonomy {
+    entity!("taxonomy" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: String,
+        pub uri: Option<String>,
+        pub version: Option<String>,
+    });
+}
+
+pub mod taxonomy_term {
+    entity!("taxonomy_term" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub taxonomy_id: String,
+        /// Stable code, e.g. `LEGAL_AID`.
+        pub code: String,
+        pub parent_id: Option<String>,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description_zh: String,
+        pub description_en: String,
+        pub icon: Option<String>,
+        /// Display order among siblings.
+        pub ordinal: i32,
+    });
+}
+
+pub mod urban_village {
+    entity!("urban_village" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub city_zh: String,
+        pub city_en: String,
+        pub district_zh: String,
+        pub district_en: String,
+        pub adcode: String,
+        /// GeoJSON Polygon, WGS-84.
+        pub boundary: String,
+        pub centroid_lat: f64,
+        pub centroid_lon: f64,
+        pub population: Option<i32>,
+        pub description_zh: Option<String>,
+        pub description_en: Option<String>,
+    });
+}
+
+pub mod organization {
+    entity!("organization" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description_zh: String,
+        pub description_en: String,
+        pub website: Option<String>,
+        pub email: Option<String>,
+        pub legal_status: Option<String>,
+        pub parent_organization_id: Option<String>,
+    });
+}
+
+pub mod organization_identifier {
+    entity!("organization_identifier" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        /// e.g. `CN-USCC` for the unified social credit code.
+        pub identifier_scheme: String,
+        pub identifier_type: String,
+        pub identifier: String,
+    });
+}
+
+pub mod program {
+    entity!("program" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description_zh: Option<String>,
+        pub description_en: Option<String>,
+        pub funders_zh: String,
+        pub funders_en: String,
+        pub delivery_mode: DeliveryMode,
+        pub since_year: Option<i32>,
+    });
+}
+
+pub mod service {
+    entity!("service" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub program_id: Option<String>,
+        /// Primary category (a `taxonomy_term` of the service-category taxonomy); further
+        /// categories are `attribute` rows.
+        pub category_term_id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description_zh: String,
+        pub description_en: String,
+        pub url: Option<String>,
+        pub email: Option<String>,
+        pub status: ServiceStatus,
+        pub application_process_zh: Option<String>,
+        pub application_process_en: Option<String>,
+        pub fees_description_zh: Option<String>,
+        pub fees_description_en: Option<String>,
+        pub eligibility_description_zh: Option<String>,
+        pub eligibility_description_en: Option<String>,
+        pub minimum_age: Option<i32>,
+        pub maximum_age: Option<i32>,
+        pub alert_zh: Option<String>,
+        pub alert_en: Option<String>,
+        /// Last verified (HSDS `assured_date`) and by whom.
+        pub assured_date: Option<Date>,
+        pub assurer: Option<String>,
+        pub last_modified: DateTimeUtc,
+    });
+}
+
+pub mod location {
+    entity!("location" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub location_type: LocationType,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description_zh: Option<String>,
+        pub description_en: Option<String>,
+        pub transportation_zh: Option<String>,
+        pub transportation_en: Option<String>,
+        /// WGS-84 degrees.
+        pub latitude: Option<f64>,
+        pub longitude: Option<f64>,
+    });
+}
+
+pub mod address {
+    entity!("address" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub location_id: String,
+        pub address_1_zh: String,
+        pub address_1_en: String,
+        pub district_zh: String,
+        pub district_en: String,
+        pub city_zh: String,
+        pub city_en: String,
+        pub adcode: String,
+        pub postal_code: Option<String>,
+        pub country: String,
+        /// HSDS address type: physical / postal / virtual.
+        pub address_type: String,
+    });
+}
+
+pub mod accessibility {
+    entity!("accessibility" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub location_id: String,
+        pub description_zh: String,
+        pub description_en: String,
+    });
+}
+
+pub mod service_at_location {
+    entity!("service_at_location" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub location_id: String,
+    });
+}
+
+pub mod schedule {
+    entity!("schedule" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Hours of the whole service, used where a service-at-location has none of its own.
+        pub service_id: String,
+        pub service_at_location_id: Option<String>,
+        /// Weekly recurrence (HSDS `freq = WEEKLY`): iCal weekday codes, comma separated.
+        pub byday: String,
+        /// Local time (Asia/Shanghai), "HH:MM".
+        pub opens_at: String,
+        pub closes_at: String,
+        pub valid_from: Option<Date>,
+        pub valid_to: Option<Date>,
+    });
+}
+
+pub mod schedule_exception {
+    entity!("schedule_exception" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub service_at_location_id: Option<String>,
+        pub date: Date,
+        /// Closed all day; otherwise open `opens_at`–`closes_at` instead of the weekly hours.
+        pub closed: bool,
+        pub opens_at: Option<String>,
+        pub closes_at: Option<String>,
+        pub reason_zh: String,
+        pub reason_en: String,
+    });
+}
+
+pub mod phone {
+    entity!("phone" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: Option<String>,
+        pub organization_id: Option<String>,
+        pub location_id: Option<String>,
+        pub number: String,
+        pub extension: Option<String>,
+        /// voice / hotline / fax / text.
+        pub phone_type: String,
+        pub description_zh: Option<String>,
+        pub description_en: Option<String>,
+    });
+}
+
+pub mod contact {
+    entity!("contact" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: Option<String>,
+        pub organization_id: Option<String>,
+        pub name_zh: String,
+        pub name_en: String,
+        pub title_zh: Option<String>,
+        pub title_en: Option<String>,
+        pub phone: Option<String>,
+        pub email: Option<String>,
+    });
+}
+
+pub mod language {
+    entity!("language" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        /// BCP-47 code: zh, en, yue, wuu, …
+        pub code: String,
+    });
+}
+
+pub mod cost_option {
+    entity!("cost_option" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub option_zh: String,
+        pub option_en: String,
+        /// Amount in fen (1/100 yuan), so money never goes through floating point.
+        pub amount_fen: i64,
+        pub currency: String,
+    });
+}
+
+pub mod required_document {
+    entity!("required_document" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub document_zh: String,
+        pub document_en: String,
+    });
+}
+
+pub mod eligibility_requirement {
+    entity!("eligibility_requirement" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub kind: EligibilityKind,
+        pub months: Option<i32>,
+        pub min_age: Option<i32>,
+        pub max_age: Option<i32>,
+    });
+}
+
+pub mod service_capacity {
+    entity!("service_capacity" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        #[sea_orm(unique)]
+        pub service_id: String,
+        pub status: CapacityStatus,
+        pub as_of: Date,
+        pub note_zh: Option<String>,
+        pub note_en: Option<String>,
+    });
+}
+
+pub mod service_area {
+    entity!("service_area" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        /// GeoJSON Polygon, WGS-84.
+        pub extent: String,
+        pub extent_type: String,
+    });
+}
+
+pub mod service_support {
+    entity!("service_support" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        /// Exactly one of the two is set per row.
+        pub support_function: Option<SupportFunction>,
+        pub intervention_level: Option<InterventionLevel>,
+    });
+}
+
+pub mod attribute {
+    entity!("attribute" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The tagged entity's id and table (HSDS `link_id` / `link_type`).
+        pub link_id: String,
+        pub link_type: String,
+        pub taxonomy_term_id: String,
+        pub value: Option<String>,
+    });
+}
+
+pub mod metadata {
+    entity!("metadata" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub resource_id: String,
+        pub resource_type: String,
+        pub last_action_date: DateTimeUtc,
+        /// create / update / delete / verify.
+        pub last_action_type: String,
+        pub field_name: String,
+        pub previous_value: Option<String>,
+        pub replacement_value: Option<String>,
+        pub updated_by: String,
+    });
+}

@@ -1,0 +1,363 @@
+//! Migrations. Append-only: once a migration has shipped it is never edited; a change is a new
+//! migration. The same statements run on SQLite and PostgreSQL (sea-query renders each).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_directory::Migration)]
+    }
+}
+
+/// A foreign key from `table.column` to `target.id`; children go with their parent.
+fn fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(target, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+    let mut statement = Index::create();
+    statement.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
+    for column in columns {
+        statement.col(*column);
+    }
+    statement.to_owned()
+}
+
+/// A table with a text `id` primary key (UUIDs, as HSDS uses).
+fn table(name: &'static str) -> TableCreateStatement {
+    Table::create().table(name).col(string("id").primary_key()).to_owned()
+}
+
+mod m0001_directory {
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0001_directory"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for statement in tables() {
+                manager.create_table(statement).await?;
+            }
+            for statement in indexes() {
+                manager.create_index(statement).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for statement in tables().iter().rev() {
+                let name = statement.get_table_name().cloned();
+                if let Some(name) = name {
+                    manager.drop_table(Table::drop().table(name).to_owned()).await?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn tables() -> Vec<TableCreateStatement> {
+        vec![
+            table("taxonomy")
+                .col(string("name"))
+                .col(text("description"))
+                .col(string_null("uri"))
+                .col(string_null("version"))
+                .to_owned(),
+            table("taxonomy_term")
+                .col(string("taxonomy_id"))
+                .col(string("code"))
+                .col(string_null("parent_id"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text("description_zh"))
+                .col(text("description_en"))
+                .col(string_null("icon"))
+                .col(integer("ordinal"))
+                .foreign_key(&mut fk("taxonomy_term", "taxonomy_id", "taxonomy"))
+                .foreign_key(&mut fk("taxonomy_term", "parent_id", "taxonomy_term"))
+                .to_owned(),
+            table("urban_village")
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(string("city_zh"))
+                .col(string("city_en"))
+                .col(string("district_zh"))
+                .col(string("district_en"))
+                .col(string("adcode"))
+                .col(text("boundary"))
+                .col(double("centroid_lat"))
+                .col(double("centroid_lon"))
+                .col(integer_null("population"))
+                .col(text_null("description_zh"))
+                .col(text_null("description_en"))
+                .to_owned(),
+            table("organization")
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text("description_zh"))
+                .col(text("description_en"))
+                .col(string_null("website"))
+                .col(string_null("email"))
+                .col(string_null("legal_status"))
+                .col(string_null("parent_organization_id"))
+                .foreign_key(&mut fk("organization", "parent_organization_id", "organization"))
+                .to_owned(),
+            table("organization_identifier")
+                .col(string("organization_id"))
+                .col(string("identifier_scheme"))
+                .col(string("identifier_type"))
+                .col(string("identifier"))
+                .foreign_key(&mut fk("organization_identifier", "organization_id", "organization"))
+                .to_owned(),
+            table("program")
+                .col(string("organization_id"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text_null("description_zh"))
+                .col(text_null("description_en"))
+                .col(text("funders_zh"))
+                .col(text("funders_en"))
+                .col(string("delivery_mode"))
+                .col(integer_null("since_year"))
+                .foreign_key(&mut fk("program", "organization_id", "organization"))
+                .to_owned(),
+            table("service")
+                .col(string("organization_id"))
+                .col(string_null("program_id"))
+                .col(string("category_term_id"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text("description_zh"))
+                .col(text("description_en"))
+                .col(string_null("url"))
+                .col(string_null("email"))
+                .col(string("status"))
+                .col(text_null("application_process_zh"))
+                .col(text_null("application_process_en"))
+                .col(text_null("fees_description_zh"))
+                .col(text_null("fees_description_en"))
+                .col(text_null("eligibility_description_zh"))
+                .col(text_null("eligibility_description_en"))
+                .col(integer_null("minimum_age"))
+                .col(integer_null("maximum_age"))
+                .col(text_null("alert_zh"))
+                .col(text_null("alert_en"))
+                .col(date_null("assured_date"))
+                .col(string_null("assurer"))
+                .col(timestamp_with_time_zone("last_modified"))
+                .foreign_key(&mut fk("service", "organization_id", "organization"))
+                .foreign_key(&mut fk("service", "program_id", "program"))
+                .foreign_key(&mut fk("service", "category_term_id", "taxonomy_term"))
+                .to_owned(),
+            table("location")
+                .col(string("organization_id"))
+                .col(string("location_type"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text_null("description_zh"))
+                .col(text_null("description_en"))
+                .col(text_null("transportation_zh"))
+                .col(text_null("transportation_en"))
+                .col(double_null("latitude"))
+                .col(double_null("longitude"))
+                .foreign_key(&mut fk("location", "organization_id", "organization"))
+                .to_owned(),
+            table("address")
+                .col(string("location_id"))
+                .col(string("address_1_zh"))
+                .col(string("address_1_en"))
+                .col(string("district_zh"))
+                .col(string("district_en"))
+                .col(string("city_zh"))
+                .col(string("city_en"))
+                .col(string("adcode"))
+                .col(string_null("postal_code"))
+                .col(string("country"))
+                .col(string("address_type"))
+                .foreign_key(&mut fk("address", "location_id", "location"))
+                .to_owned(),
+            table("accessibility")
+                .col(string("location_id"))
+                .col(text("description_zh"))
+                .col(text("description_en"))
+                .foreign_key(&mut fk("accessibility", "location_id", "location"))
+                .to_owned(),
+            table("service_at_location")
+                .col(string("service_id"))
+                .col(string("location_id"))
+                .foreign_key(&mut fk("service_at_location", "service_id", "service"))
+                .foreign_key(&mut fk("service_at_location", "location_id", "location"))
+                .to_owned(),
+            table("schedule")
+                .col(string("service_id"))
+                .col(string_null("service_at_location_id"))
+                .col(string("byday"))
+                .col(string("opens_at"))
+                .col(string("closes_at"))
+                .col(date_null("valid_from"))
+                .col(date_null("valid_to"))
+                .foreign_key(&mut fk("schedule", "service_id", "service"))
+                .foreign_key(&mut fk("schedule", "service_at_location_id", "service_at_location"))
+                .to_owned(),
+            table("schedule_exception")
+                .col(string("service_id"))
+                .col(string_null("service_at_location_id"))
+                .col(date("date"))
+                .col(boolean("closed"))
+                .col(string_null("opens_at"))
+                .col(string_null("closes_at"))
+                .col(string("reason_zh"))
+                .col(string("reason_en"))
+                .foreign_key(&mut fk("schedule_exception", "service_id", "service"))
+                .foreign_key(&mut fk("schedule_exception", "service_at_location_id", "service_at_location"))
+                .to_owned(),
+            table("phone")
+                .col(string_null("service_id"))
+                .col(string_null("organization_id"))
+                .col(string_null("location_id"))
+                .col(string("number"))
+                .col(string_null("extension"))
+                .col(string("phone_type"))
+                .col(text_null("description_zh"))
+                .col(text_null("description_en"))
+                .foreign_key(&mut fk("phone", "service_id", "service"))
+                .foreign_key(&mut fk("phone", "organization_id", "organization"))
+                .foreign_key(&mut fk("phone", "location_id", "location"))
+                .to_owned(),
+            table("contact")
+                .col(string_null("service_id"))
+                .col(string_null("organization_id"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(string_null("title_zh"))
+                .col(string_null("title_en"))
+                .col(string_null("phone"))
+                .col(string_null("email"))
+                .foreign_key(&mut fk("contact", "service_id", "service"))
+                .foreign_key(&mut fk("contact", "organization_id", "organization"))
+                .to_owned(),
+            table("language")
+                .col(string("service_id"))
+                .col(string("code"))
+                .foreign_key(&mut fk("language", "service_id", "service"))
+                .to_owned(),
+            table("cost_option")
+                .col(string("service_id"))
+                .col(string("option_zh"))
+                .col(string("option_en"))
+                .col(big_integer("amount_fen"))
+                .col(string("currency"))
+                .foreign_key(&mut fk("cost_option", "service_id", "service"))
+                .to_owned(),
+            table("required_document")
+                .col(string("service_id"))
+                .col(string("document_zh"))
+                .col(string("document_en"))
+                .foreign_key(&mut fk("required_document", "service_id", "service"))
+                .to_owned(),
+            table("eligibility_requirement")
+                .col(string("service_id"))
+                .col(string("kind"))
+                .col(integer_null("months"))
+                .col(integer_null("min_age"))
+                .col(integer_null("max_age"))
+                .foreign_key(&mut fk("eligibility_requirement", "service_id", "service"))
+                .to_owned(),
+            table("service_capacity")
+                .col(string_uniq("service_id"))
+                .col(string("status"))
+                .col(date("as_of"))
+                .col(text_null("note_zh"))
+                .col(text_null("note_en"))
+                .foreign_key(&mut fk("service_capacity", "service_id", "service"))
+                .to_owned(),
+            table("service_area")
+                .col(string("service_id"))
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text("extent"))
+                .col(string("extent_type"))
+                .foreign_key(&mut fk("service_area", "service_id", "service"))
+                .to_owned(),
+            table("service_support")
+                .col(string("service_id"))
+                .col(string_null("support_function"))
+                .col(string_null("intervention_level"))
+                .foreign_key(&mut fk("service_support", "service_id", "service"))
+                .to_owned(),
+            table("attribute")
+                .col(string("link_id"))
+                .col(string("link_type"))
+                .col(string("taxonomy_term_id"))
+                .col(string_null("value"))
+                .foreign_key(&mut fk("attribute", "taxonomy_term_id", "taxonomy_term"))
+                .to_owned(),
+            table("metadata")
+                .col(string("resource_id"))
+                .col(string("resource_type"))
+                .col(timestamp_with_time_zone("last_action_date"))
+                .col(string("last_action_type"))
+                .col(string("field_name"))
+                .col(text_null("previous_value"))
+                .col(text_null("replacement_value"))
+                .col(string("updated_by"))
+                .to_owned(),
+        ]
+    }
+
+    fn indexes() -> Vec<IndexCreateStatement> {
+        let mut list = vec![
+            index("taxonomy_term", &["taxonomy_id", "code"]).unique().to_owned(),
+            index("taxonomy_term", &["parent_id"]),
+            index("organization_identifier", &["organization_id"]),
+            index("program", &["organization_id"]),
+            index("service", &["organization_id"]),
+            index("service", &["program_id"]),
+            index("service", &["category_term_id"]),
+            index("location", &["organization_id"]),
+            index("address", &["location_id"]),
+            index("accessibility", &["location_id"]),
+            index("service_at_location", &["service_id", "location_id"]).unique().to_owned(),
+            index("service_at_location", &["location_id"]),
+            index("schedule", &["service_id"]),
+            index("schedule", &["service_at_location_id"]),
+            index("schedule_exception", &["service_id", "date"]),
+            index("schedule_exception", &["service_at_location_id"]),
+            index("attribute", &["link_id"]),
+            index("attribute", &["taxonomy_term_id"]),
+            index("metadata", &["resource_id", "last_action_date"]),
+        ];
+        for child in [
+            "phone",
+            "contact",
+            "language",
+            "cost_option",
+            "required_document",
+            "eligibility_requirement",
+            "service_area",
+            "service_support",
+        ] {
+            list.push(index(child, &["service_id"]));
+        }
+        list.push(index("phone", &["organization_id"]));
+        list.push(index("phone", &["location_id"]));
+        list.push(index("contact", &["organization_id"]));
+        list
+    }
+}

@@ -1,0 +1,25 @@
+//! Opening the database and bringing its schema up to date.
+
+use std::time::Duration;
+
+use qiao_schema::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+/// Connects to `url` (SQLite or PostgreSQL) and applies pending migrations.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false) // statements may carry personal data later; never log them
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        // One writer at a time is SQLite's nature; a small pool avoids lock contention.
+        options.max_connections(8).min_connections(1);
+    }
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers proceed while the one writer writes; it persists in the file.
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}

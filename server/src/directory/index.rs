@@ -1,0 +1,420 @@
+//! The in-memory read model of the public directory: what search needs, built from the database
+//! at start. Geography is an R-tree of service places; text is a [`TextIndex`]; filters read
+//! precomputed per-service facts (free? needs a local hukou? languages, categories).
+
+use std::collections::{HashMap, HashSet};
+
+use geo::Polygon;
+use qiao_schema::datum::LatLon;
+use qiao_schema::domain::{CapacityStatus, EligibilityKind, ServiceStatus, taxonomy_ids};
+use qiao_schema::entity::*;
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::geometry::{covers, parse_polygon, unit_vector};
+use super::hours::OpeningHours;
+use super::text::TextIndex;
+
+/// Index of a service in [`Directory::services`].
+pub type ServiceIdx = u32;
+/// Index of a place in [`Directory::places`].
+pub type PlaceIdx = u32;
+/// Index of a term in [`Taxonomy::terms`].
+pub type TermIdx = usize;
+
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub id: String,
+    pub code: String,
+    pub parent: Option<TermIdx>,
+    pub children: Vec<TermIdx>,
+    pub name_zh: String,
+    pub name_en: String,
+    pub description_zh: String,
+    pub description_en: String,
+    pub icon: Option<String>,
+}
+
+/// The service-category tree.
+#[derive(Debug, Default)]
+pub struct Taxonomy {
+    pub terms: Vec<Term>,
+    by_id: HashMap<String, TermIdx>,
+    by_code: HashMap<String, TermIdx>,
+}
+
+impl Taxonomy {
+    fn build(mut rows: Vec<taxonomy_term::Model>) -> Self {
+        rows.sort_by_key(|row| row.ordinal);
+        let by_id: HashMap<String, TermIdx> = rows.iter().enumerate().map(|(i, row)| (row.id.clone(), i)).collect();
+        let mut terms: Vec<Term> = rows
+            .iter()
+            .map(|row| Term {
+                id: row.id.clone(),
+                code: row.code.clone(),
+                parent: row.parent_id.as_ref().and_then(|id| by_id.get(id).copied()),
+                children: Vec::new(),
+                name_zh: row.name_zh.clone(),
+                name_en: row.name_en.clone(),
+                description_zh: row.description_zh.clone(),
+                description_en: row.description_en.clone(),
+                icon: row.icon.clone(),
+            })
+            .collect();
+        for index in 0..terms.len() {
+            if let Some(parent) = terms[index].parent {
+                terms[parent].children.push(index);
+            }
+        }
+        let by_code = terms.iter().enumerate().map(|(i, term)| (term.code.clone(), i)).collect();
+        Self { terms, by_id, by_code }
+    }
+
+    pub fn by_code(&self, code: &str) -> Option<TermIdx> {
+        self.by_code.get(code).copied()
+    }
+
+    pub fn roots(&self) -> impl Iterator<Item = TermIdx> + '_ {
+        (0..self.terms.len()).filter(|i| self.terms[*i].parent.is_none())
+    }
+
+    /// The term and everything below it.
+    pub fn with_descendants(&self, term: TermIdx) -> Vec<TermIdx> {
+        let mut out = vec![term];
+        let mut next = 0;
+        while next < out.len() {
+            out.extend(self.terms[out[next]].children.iter().copied());
+            next += 1;
+        }
+        out
+    }
+
+    /// The term and its ancestors, nearest first.
+    pub fn with_ancestors(&self, term: TermIdx) -> Vec<TermIdx> {
+        let mut out = vec![term];
+        while let Some(parent) = out.last().and_then(|t| self.terms[*t].parent) {
+            if out.contains(&parent) {
+                break; // a cycle in hand-edited data; stop rather than loop
+            }
+            out.push(parent);
+        }
+        out
+    }
+}
+
+/// What search knows of a listed service.
+#[derive(Debug)]
+pub struct ServiceEntry {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub organization_name_zh: String,
+    pub organization_name_en: String,
+    pub status: ServiceStatus,
+    /// Primary category.
+    pub category: TermIdx,
+    /// All categories, primary first.
+    pub categories: Vec<TermIdx>,
+    pub languages: Vec<String>,
+    /// Every cost option is zero (and there is at least one).
+    pub is_free: bool,
+    pub requires_local_hukou: bool,
+    pub capacity: Option<CapacityStatus>,
+    /// The service's own hours, used by places without hours of their own.
+    pub hours: OpeningHours,
+    pub places: Vec<PlaceIdx>,
+}
+
+/// A service at a physical location.
+#[derive(Debug)]
+pub struct Place {
+    /// The `service_at_location` id.
+    pub id: String,
+    pub service: ServiceIdx,
+    pub location_id: String,
+    pub point: LatLon,
+    pub name_zh: String,
+    pub name_en: String,
+    pub street_zh: String,
+    pub street_en: String,
+    pub district_zh: String,
+    pub district_en: String,
+    pub city_zh: String,
+    pub city_en: String,
+    /// Hours of this place when they differ from the service's.
+    pub own_hours: Option<OpeningHours>,
+}
+
+#[derive(Debug)]
+pub struct Village {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub city_zh: String,
+    pub city_en: String,
+    pub district_zh: String,
+    pub district_en: String,
+    pub adcode: String,
+    pub centroid: LatLon,
+    pub population: Option<i32>,
+    pub boundary: Polygon<f64>,
+}
+
+/// A service with no physical place that serves an area (a hotline, a mobile clinic's route).
+#[derive(Debug)]
+pub struct AreaService {
+    pub service: ServiceIdx,
+    pub area: Polygon<f64>,
+}
+
+type PlacePoint = GeomWithData<[f64; 3], PlaceIdx>;
+
+/// The public directory's read model.
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub taxonomy: Taxonomy,
+    pub services: Vec<ServiceEntry>,
+    service_by_id: HashMap<String, ServiceIdx>,
+    pub places: Vec<Place>,
+    pub(super) rtree: RTree<PlacePoint>,
+    pub area_services: Vec<AreaService>,
+    pub villages: Vec<Village>,
+    pub(super) text: TextIndex,
+}
+
+impl Directory {
+    pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
+        self.service_by_id.get(id).map(|idx| &self.services[*idx as usize])
+    }
+
+    /// The hours that apply at a place.
+    pub fn place_hours<'a>(&'a self, place: &'a Place) -> &'a OpeningHours {
+        place.own_hours.as_ref().unwrap_or(&self.services[place.service as usize].hours)
+    }
+
+    /// The urban village at `point` (its edge counts as inside); the smallest one when
+    /// boundaries overlap.
+    pub fn village_at(&self, point: LatLon) -> Option<&Village> {
+        self.villages.iter().filter(|village| covers(&village.boundary, point)).min_by(|a, b| {
+            use geo::Area;
+            a.boundary.unsigned_area().total_cmp(&b.boundary.unsigned_area())
+        })
+    }
+
+    /// Loads the read model from the database.
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let taxonomy = Taxonomy::build(
+            taxonomy_term::Entity::find()
+                .filter(taxonomy_term::Column::TaxonomyId.eq(taxonomy_ids::SERVICE_CATEGORY))
+                .all(db)
+                .await?,
+        );
+        let listed = [ServiceStatus::Active, ServiceStatus::TemporarilyClosed];
+        let services = service::Entity::find()
+            .filter(service::Column::Status.is_in(listed))
+            .order_by_asc(service::Column::Id)
+            .all(db)
+            .await?;
+        let organizations: HashMap<String, organization::Model> =
+            organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id.clone(), o)).collect();
+
+        let mut directory = Directory { taxonomy, ..Default::default() };
+        for (index, row) in services.iter().enumerate() {
+            directory.service_by_id.insert(row.id.clone(), index as ServiceIdx);
+        }
+        let idx_of = |service_id: &str| directory.service_by_id.get(service_id).copied();
+
+        // Per-service facts, gathered table by table.
+        let mut extra_categories: HashMap<ServiceIdx, Vec<TermIdx>> = HashMap::new();
+        for attribute in attribute::Entity::find().filter(attribute::Column::LinkType.eq("service")).all(db).await? {
+            if let (Some(service), Some(term)) =
+                (idx_of(&attribute.link_id), directory.taxonomy.by_id.get(&attribute.taxonomy_term_id))
+            {
+                extra_categories.entry(service).or_default().push(*term);
+            }
+        }
+        let mut languages: HashMap<ServiceIdx, Vec<String>> = HashMap::new();
+        for row in language::Entity::find().order_by_asc(language::Column::Id).all(db).await? {
+            if let Some(service) = idx_of(&row.service_id) {
+                languages.entry(service).or_default().push(row.code);
+            }
+        }
+        let mut cost_counts: HashMap<ServiceIdx, (usize, usize)> = HashMap::new(); // (options, paid)
+        for row in cost_option::Entity::find().all(db).await? {
+            if let Some(service) = idx_of(&row.service_id) {
+                let counts = cost_counts.entry(service).or_default();
+                counts.0 += 1;
+                counts.1 += usize::from(row.amount_fen > 0);
+            }
+        }
+        let mut local_hukou: HashSet<ServiceIdx> = HashSet::new();
+        for row in eligibility_requirement::Entity::find()
+            .filter(eligibility_requirement::Column::Kind.eq(EligibilityKind::LocalHukou))
+            .all(db)
+            .await?
+        {
+            local_hukou.extend(idx_of(&row.service_id));
+        }
+        let mut capacity: HashMap<ServiceIdx, CapacityStatus> = HashMap::new();
+        for row in service_capacity::Entity::find().all(db).await? {
+            if let Some(service) = idx_of(&row.service_id) {
+                capacity.insert(service, row.status);
+            }
+        }
+        let schedules = schedule::Entity::find().all(db).await?;
+        let exceptions = schedule_exception::Entity::find().all(db).await?;
+        let mut schedules_by_service: HashMap<&str, Vec<&schedule::Model>> = HashMap::new();
+        for row in &schedules {
+            schedules_by_service.entry(row.service_id.as_str()).or_default().push(row);
+        }
+        let mut exceptions_by_service: HashMap<&str, Vec<&schedule_exception::Model>> = HashMap::new();
+        for row in &exceptions {
+            exceptions_by_service.entry(row.service_id.as_str()).or_default().push(row);
+        }
+
+        for (index, row) in services.iter().enumerate() {
+            let index = index as ServiceIdx;
+            let organization = organizations.get(&row.organization_id);
+            let Some(category) = directory.taxonomy.by_id.get(&row.category_term_id).copied() else {
+                tracing::warn!(service = %row.id, "service has an unknown category; left out of search");
+                continue;
+            };
+            let mut categories = vec![category];
+            for term in extra_categories.remove(&index).unwrap_or_default() {
+                if !categories.contains(&term) {
+                    categories.push(term);
+                }
+            }
+            let (options, paid) = cost_counts.get(&index).copied().unwrap_or_default();
+            let service_schedules = schedules_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let service_exceptions = exceptions_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+            directory.services.push(ServiceEntry {
+                id: row.id.clone(),
+                name_zh: row.name_zh.clone(),
+                name_en: row.name_en.clone(),
+                organization_name_zh: organization.map(|o| o.name_zh.clone()).unwrap_or_default(),
+                organization_name_en: organization.map(|o| o.name_en.clone()).unwrap_or_default(),
+                status: row.status,
+                category,
+                categories,
+                languages: languages.remove(&index).unwrap_or_default(),
+                is_free: options > 0 && paid == 0,
+                requires_local_hukou: local_hukou.contains(&index),
+                capacity: capacity.get(&index).copied(),
+                hours: OpeningHours::from_rows(
+                    service_schedules.iter().copied().filter(|s| s.service_at_location_id.is_none()),
+                    service_exceptions.iter().copied().filter(|e| e.service_at_location_id.is_none()),
+                ),
+                places: Vec::new(),
+            });
+        }
+
+        // Places: services at physical locations with coordinates.
+        let locations: HashMap<String, location::Model> =
+            location::Entity::find().all(db).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+        let addresses: HashMap<String, address::Model> =
+            address::Entity::find().all(db).await?.into_iter().map(|a| (a.location_id.clone(), a)).collect();
+        for row in service_at_location::Entity::find().order_by_asc(service_at_location::Column::Id).all(db).await? {
+            let Some(service) = directory.service_by_id.get(&row.service_id).copied() else { continue };
+            let Some(location) = locations.get(&row.location_id) else { continue };
+            let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
+            let address = addresses.get(&location.id);
+            let own_schedules: Vec<_> = schedules_by_service
+                .get(row.service_id.as_str())
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|s| s.service_at_location_id.as_deref() == Some(row.id.as_str()))
+                .collect();
+            let own_hours = (!own_schedules.is_empty()).then(|| {
+                OpeningHours::from_rows(
+                    own_schedules,
+                    exceptions_by_service
+                        .get(row.service_id.as_str())
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .filter(|e| e.service_at_location_id.as_deref() == Some(row.id.as_str())),
+                )
+            });
+            let place = directory.places.len() as PlaceIdx;
+            directory.services[service as usize].places.push(place);
+            directory.places.push(Place {
+                id: row.id.clone(),
+                service,
+                location_id: location.id.clone(),
+                point: LatLon::new(lat, lon),
+                name_zh: location.name_zh.clone(),
+                name_en: location.name_en.clone(),
+                street_zh: address.map(|a| a.address_1_zh.clone()).unwrap_or_default(),
+                street_en: address.map(|a| a.address_1_en.clone()).unwrap_or_default(),
+                district_zh: address.map(|a| a.district_zh.clone()).unwrap_or_default(),
+                district_en: address.map(|a| a.district_en.clone()).unwrap_or_default(),
+                city_zh: address.map(|a| a.city_zh.clone()).unwrap_or_default(),
+                city_en: address.map(|a| a.city_en.clone()).unwrap_or_default(),
+                own_hours,
+            });
+        }
+        directory.rtree = RTree::bulk_load(
+            directory
+                .places
+                .iter()
+                .enumerate()
+                .map(|(index, place)| GeomWithData::new(unit_vector(place.point), index as PlaceIdx))
+                .collect(),
+        );
+
+        // Services without a place of their own are found through their service area.
+        for row in service_area::Entity::find().all(db).await? {
+            let Some(service) = directory.service_by_id.get(&row.service_id).copied() else { continue };
+            if !directory.services[service as usize].places.is_empty() {
+                continue;
+            }
+            match parse_polygon(&row.extent) {
+                Some(area) => directory.area_services.push(AreaService { service, area }),
+                None => tracing::warn!(service_area = %row.id, "unreadable service area polygon"),
+            }
+        }
+
+        for row in urban_village::Entity::find().order_by_asc(urban_village::Column::Id).all(db).await? {
+            let Some(boundary) = parse_polygon(&row.boundary) else {
+                tracing::warn!(village = %row.id, "unreadable urban village boundary");
+                continue;
+            };
+            directory.villages.push(Village {
+                id: row.id,
+                name_zh: row.name_zh,
+                name_en: row.name_en,
+                city_zh: row.city_zh,
+                city_en: row.city_en,
+                district_zh: row.district_zh,
+                district_en: row.district_en,
+                adcode: row.adcode,
+                centroid: LatLon::new(row.centroid_lat, row.centroid_lon),
+                population: row.population,
+                boundary,
+            });
+        }
+
+        let documents: Vec<String> = directory.services.iter().map(|s| directory.searchable_text(s)).collect();
+        directory.text = TextIndex::build(&documents);
+        Ok(directory)
+    }
+
+    /// Everything a text query can match for a service: names, organisation, categories (with
+    /// their parents, so "教育" finds a school), in both languages.
+    fn searchable_text(&self, service: &ServiceEntry) -> String {
+        let mut text = format!(
+            "{} {} {} {}",
+            service.name_zh, service.name_en, service.organization_name_zh, service.organization_name_en
+        );
+        for category in &service.categories {
+            for term in self.taxonomy.with_ancestors(*category) {
+                let term = &self.taxonomy.terms[term];
+                text.push_str(&format!(" {} {}", term.name_zh, term.name_en));
+            }
+        }
+        text
+    }
+}

@@ -1,0 +1,12 @@
+//! The public directory: the in-memory read model that serves search, opening hours, text and
+//! geometry, and the database reads behind a service's detail page. No GraphQL here: these are
+//! plain functions and types, tested on their own.
+
+pub mod detail;
+pub mod geometry;
+pub mod hours;
+pub mod index;
+pub mod search;
+pub mod text;
+
+pub use index::Directory;

@@ -1,0 +1,276 @@
+//! Nearby search: services at places within a radius, nearest first, one result per service (at
+//! its nearest matching place), paginated by an opaque cursor.
+//!
+//! Results are ordered by `(distance in millimetres, place id)`; the cursor is the key of the last
+//! result, so pages never repeat or skip a result even when distances tie. Candidates come from
+//! the R-tree, or, when a text query has already narrowed the services, from those services'
+//! places directly.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use qiao_schema::datum::LatLon;
+
+use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
+use super::index::{Directory, PlaceIdx, ServiceEntry, ServiceIdx, TermIdx};
+
+/// Largest radius a search may ask for, in metres (documented in the API).
+pub const MAX_RADIUS_M: i32 = 50_000;
+/// Most results a page may ask for.
+pub const MAX_PAGE_SIZE: i32 = 50;
+/// Most area-serving services returned with a search.
+pub const MAX_AREA_SERVICES: usize = 20;
+
+/// The position after which the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub distance_mm: u64,
+    pub place_id: String,
+}
+
+impl Cursor {
+    const VERSION: &'static str = "n1";
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}:{}", Self::VERSION, self.distance_mm, self.place_id))
+    }
+
+    /// `None` for anything that is not a cursor this server wrote.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.splitn(3, ':');
+        if parts.next()? != Self::VERSION {
+            return None;
+        }
+        let distance_mm = parts.next()?.parse().ok()?;
+        let place_id = parts.next()?.to_owned();
+        (!place_id.is_empty()).then_some(Self { distance_mm, place_id })
+    }
+}
+
+/// A validated nearby query (the API layer checks ranges before building one).
+#[derive(Debug, Clone)]
+pub struct NearbyQuery {
+    /// WGS-84.
+    pub centre: LatLon,
+    pub radius_m: f64,
+    /// Allowed categories, already expanded to their descendants; `None` allows all.
+    pub categories: Option<Vec<TermIdx>>,
+    pub text: Option<String>,
+    pub open_now: bool,
+    /// BCP-47 codes; a service must offer one of them. Empty allows all.
+    pub languages: Vec<String>,
+    pub free_only: bool,
+    pub eligible_without_local_hukou: bool,
+    pub first: usize,
+    pub after: Option<Cursor>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub place: PlaceIdx,
+    pub distance_m: f64,
+    pub cursor: Cursor,
+}
+
+#[derive(Debug, Default)]
+pub struct NearbyResult {
+    pub hits: Vec<Hit>,
+    pub has_next_page: bool,
+    /// Services without a place whose service area covers the centre (first page only).
+    pub area_services: Vec<ServiceIdx>,
+    /// When the first page is empty: the distance to the nearest match beyond the radius.
+    pub nearest_beyond_radius_m: Option<f64>,
+}
+
+/// The per-service and per-place tests of a query.
+struct Filter<'a> {
+    directory: &'a Directory,
+    query: &'a NearbyQuery,
+    allowed_terms: Option<Vec<bool>>,
+    text_matches: Option<Vec<ServiceIdx>>,
+}
+
+impl<'a> Filter<'a> {
+    fn new(directory: &'a Directory, query: &'a NearbyQuery) -> Self {
+        let allowed_terms = query.categories.as_ref().map(|terms| {
+            let mut allowed = vec![false; directory.taxonomy.terms.len()];
+            for term in terms {
+                if let Some(slot) = allowed.get_mut(*term) {
+                    *slot = true;
+                }
+            }
+            allowed
+        });
+        let text_matches = query.text.as_deref().and_then(|text| directory.text.search(text));
+        Self { directory, query, allowed_terms, text_matches }
+    }
+
+    fn accepts_service(&self, index: ServiceIdx, service: &ServiceEntry) -> bool {
+        let query = self.query;
+        if let Some(allowed) = &self.allowed_terms
+            && !service.categories.iter().any(|term| allowed[*term])
+        {
+            return false;
+        }
+        if let Some(matches) = &self.text_matches
+            && matches.binary_search(&index).is_err()
+        {
+            return false;
+        }
+        if query.free_only && !service.is_free {
+            return false;
+        }
+        if query.eligible_without_local_hukou && service.requires_local_hukou {
+            return false;
+        }
+        if !query.languages.is_empty() && !service.languages.iter().any(|l| query.languages.contains(l)) {
+            return false;
+        }
+        true
+    }
+
+    fn accepts_place(&self, place: PlaceIdx) -> bool {
+        let place = &self.directory.places[place as usize];
+        let service = &self.directory.services[place.service as usize];
+        self.accepts_service(place.service, service)
+            && (!self.query.open_now || self.directory.place_hours(place).is_open_at(self.query.now))
+    }
+}
+
+impl Directory {
+    pub fn nearby(&self, query: &NearbyQuery) -> NearbyResult {
+        let filter = Filter::new(self, query);
+        let centre = query.centre;
+
+        // The nearest matching place of every matching service within the radius.
+        let mut best: HashMap<ServiceIdx, (Cursor, PlaceIdx, f64)> = HashMap::new();
+        let mut consider = |place: PlaceIdx| {
+            if !filter.accepts_place(place) {
+                return;
+            }
+            let entry = &self.places[place as usize];
+            let distance_m = geodesic_distance_m(centre, entry.point);
+            if distance_m > query.radius_m {
+                return;
+            }
+            let key = Cursor { distance_mm: (distance_m * 1000.0).round() as u64, place_id: entry.id.clone() };
+            match best.get(&entry.service) {
+                Some((existing, _, _)) if *existing <= key => {}
+                _ => {
+                    best.insert(entry.service, (key, place, distance_m));
+                }
+            }
+        };
+        match &filter.text_matches {
+            // A text query names few services: visit their places instead of the whole radius.
+            Some(services) => {
+                for service in services {
+                    for place in &self.services[*service as usize].places {
+                        consider(*place);
+                    }
+                }
+            }
+            None => {
+                let chord2 = covering_chord_squared(query.radius_m);
+                for point in self.rtree.locate_within_distance(unit_vector(centre), chord2) {
+                    consider(point.data);
+                }
+            }
+        }
+
+        let mut hits: Vec<Hit> = best
+            .into_values()
+            .filter(|(key, _, _)| query.after.as_ref().is_none_or(|after| key > after))
+            .map(|(cursor, place, distance_m)| Hit { place, distance_m, cursor })
+            .collect();
+        // Only the page and one more are needed in order.
+        let wanted = query.first + 1;
+        if hits.len() > wanted {
+            hits.select_nth_unstable_by(wanted - 1, |a, b| a.cursor.cmp(&b.cursor));
+            hits.truncate(wanted);
+        }
+        hits.sort_by(|a, b| a.cursor.cmp(&b.cursor));
+        let has_next_page = hits.len() > query.first;
+        hits.truncate(query.first);
+
+        let first_page = query.after.is_none();
+        let area_services = if first_page { self.area_services_at(&filter) } else { Vec::new() };
+        let nearest_beyond_radius_m =
+            if first_page && hits.is_empty() { self.nearest_match_distance(&filter) } else { None };
+        NearbyResult { hits, has_next_page, area_services, nearest_beyond_radius_m }
+    }
+
+    fn area_services_at(&self, filter: &Filter<'_>) -> Vec<ServiceIdx> {
+        let query = filter.query;
+        let mut found: Vec<ServiceIdx> = self
+            .area_services
+            .iter()
+            .filter(|area| {
+                let service = &self.services[area.service as usize];
+                filter.accepts_service(area.service, service)
+                    && (!query.open_now || service.hours.is_open_at(query.now))
+                    && covers(&area.area, query.centre)
+            })
+            .map(|area| area.service)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found.truncate(MAX_AREA_SERVICES);
+        found
+    }
+
+    /// Distance to the nearest matching place anywhere, walking outwards from the centre and
+    /// stopping once nothing unseen can be nearer than the best found.
+    fn nearest_match_distance(&self, filter: &Filter<'_>) -> Option<f64> {
+        let centre = filter.query.centre;
+        let mut best: Option<f64> = None;
+        if let Some(services) = &filter.text_matches {
+            for service in services {
+                for place in &self.services[*service as usize].places {
+                    if filter.accepts_place(*place) {
+                        let d = geodesic_distance_m(centre, self.places[*place as usize].point);
+                        best = Some(best.map_or(d, |b: f64| b.min(d)));
+                    }
+                }
+            }
+            return best;
+        }
+        for (point, chord2) in self.rtree.nearest_neighbor_iter_with_distance_2(&unit_vector(centre)) {
+            if best.is_some_and(|b| geodesic_lower_bound_m(chord2) > b) {
+                break;
+            }
+            if filter.accepts_place(point.data) {
+                let d = geodesic_distance_m(centre, self.places[point.data as usize].point);
+                best = Some(best.map_or(d, |b: f64| b.min(d)));
+            }
+        }
+        best
+    }
+
+    /// Expands category terms to include their descendants.
+    pub fn expand_categories(&self, terms: &[TermIdx]) -> Vec<TermIdx> {
+        let mut all: Vec<TermIdx> = terms.iter().flat_map(|t| self.taxonomy.with_descendants(*t)).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor { distance_mm: 1234, place_id: "a:b".into() };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("n1:x:y")), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("n0:1:y")), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! The API's one error type and its stable codes.
+//!
+//! Use [`ApiError::bad_input`] for anything the caller sent that cannot be served (say which
+//! field and why, in Chinese and English), [`ApiError::not_found`] for an id that does not exist
+//! *or that the caller may not see* (the two must read the same), and `?` on anything internal:
+//! internal errors are logged with their cause and answered with a bare "internal error", so no
+//! detail of the database or the code reaches a client.
+
+use async_graphql::ErrorExtensions as _;
+
+/// Stable `extensions.code` values; the catalogue is in `mobile-client-spec/README.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    NotFound,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// An error answered to the client.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` type into its error without
+/// extensions, which would drop the code. The only way out is the `From` below.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request cannot be served as sent. `field` is the argument path, e.g. `near.lat`.
+    BadInput { field: String, message: String },
+    /// Nothing with that id exists, or the caller may not see it (the two read the same).
+    NotFound { what: &'static str },
+    /// A fault on our side; the cause is logged, the client reads "internal error".
+    Internal(BoxError),
+}
+
+impl ApiError {
+    /// A bad argument; `message` should carry English and Chinese.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput { field: field.into(), message: message.into() }
+    }
+
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadInput { .. } => ErrorCode::BadUserInput,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message shown to the client.
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadInput { message, .. } => message.clone(),
+            Self::NotFound { what } => format!("{what} not found (未找到)"),
+            Self::Internal(_) => "internal error (服务器内部错误)".to_owned(),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        if let ApiError::Internal(source) = &error {
+            // The cause goes to the log, never to the client.
+            tracing::error!(error = %error_chain(source), "internal error while resolving a request");
+        }
+        async_graphql::Error::new(error.message()).extend_with(|_, extensions| {
+            extensions.set("code", error.code().as_str());
+            if let ApiError::BadInput { field, .. } = &error {
+                extensions.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+/// An internal error's cause, kept for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error and its causes on one line, for the log.
+fn error_chain(error: &BoxError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,40 @@
+//! The GraphQL API: schema assembly and its request limits.
+
+pub mod category;
+pub mod common;
+pub mod objects;
+pub mod query;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+
+/// Every query of the API, merged from the domain modules.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::DirectoryQuery);
+
+pub type QiaoSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Deepest selection accepted; the deepest real screen (category tree) needs about 8.
+pub const MAX_DEPTH: usize = 12;
+/// Most fields one request may resolve (list fields multiply by their page size).
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// Deepest nesting of input values (lists of lists), which the parser would otherwise recurse into.
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+
+/// Builds the schema without data (for the SDL) or with it (to serve).
+pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
+    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .limit_directives(10);
+    if let Some(data) = data {
+        builder = builder.data(data);
+    }
+    builder.finish()
+}
+
+/// The SDL committed as `mobile-client-spec/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}

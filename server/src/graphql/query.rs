@@ -1,0 +1,270 @@
+//! Public queries of the directory. No account is needed and nothing about the caller or the
+//! query is stored: search points and texts live only for the length of the request.
+
+use async_graphql::{Context, ID, Object};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::category::{Category, ServiceCategory};
+use super::common::{GeoPointInput, Language, language_of};
+use super::objects::*;
+use crate::AppState;
+use crate::directory::detail::load_service_detail;
+use crate::directory::search::{Cursor, MAX_PAGE_SIZE, MAX_RADIUS_M, NearbyQuery};
+use crate::error::{ApiError, ApiResult};
+
+/// Default page size when `first` is not given.
+const DEFAULT_PAGE_SIZE: i32 = 20;
+/// Longest accepted search text, in characters.
+const MAX_TEXT_CHARS: usize = 100;
+/// Most language codes a search may filter by.
+const MAX_LANGUAGES: usize = 10;
+
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
+    ctx.data::<AppState>().map_err(|_| ApiError::Internal("application state missing from the schema".into()))
+}
+
+fn page_size(first: Option<i32>) -> ApiResult<usize> {
+    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(0..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(ApiError::bad_input(
+            "first",
+            format!(
+                "first must be between 0 and {MAX_PAGE_SIZE}, got {first} (每页数量必须在 0 到 {MAX_PAGE_SIZE} 之间)"
+            ),
+        ));
+    }
+    Ok(first as usize)
+}
+
+/// Returns an API error from a resolver (spelled out so the code is kept; see `ApiError`).
+fn fail<T>(error: ApiError) -> async_graphql::Result<T> {
+    Err(error.into())
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_input(
+        "after",
+        "after is not a cursor from this API; start again without it (分页游标无效，请重新搜索)",
+    )
+}
+
+#[Object]
+impl DirectoryQuery {
+    /// Services near a point, nearest first: one edge per service, at its nearest matching
+    /// place, with the geodesic distance. Anonymous; nothing about the search is stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn nearby_services(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Where to search from, in any datum.")] near: GeoPointInput,
+        #[graphql(desc = "Search radius in metres, 1 to 50000.")] radius_meters: i32,
+        #[graphql(desc = "Only these categories (each includes its sub-categories).")] categories: Option<
+            Vec<ServiceCategory>,
+        >,
+        #[graphql(desc = "Words to match in names, organisations and categories: Chinese needs no spaces \
+                          (法律 finds 法律援助中心); English matches word beginnings (lib finds Library). \
+                          At most 100 characters.")]
+        text: Option<String>,
+        #[graphql(desc = "Only places open right now (China Standard Time, holidays included).")] open_now: Option<
+            bool,
+        >,
+        #[graphql(desc = "Only services speaking one of these languages (BCP-47 codes such as zh, en, yue).")]
+        languages: Option<Vec<String>>,
+        #[graphql(desc = "Only free services.")] free_only: Option<bool>,
+        #[graphql(desc = "Only services that do not require a local hukou.")] eligible_without_local_hukou: Option<
+            bool,
+        >,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<NearbyServiceConnection> {
+        let state = state(ctx)?;
+        let centre = near.to_wgs84("near")?;
+        if !(1..=MAX_RADIUS_M).contains(&radius_meters) {
+            return fail(ApiError::bad_input(
+                "radiusMeters",
+                format!(
+                    "radiusMeters must be between 1 and {MAX_RADIUS_M}, got {radius_meters} \
+                     (搜索半径必须在 1 到 {MAX_RADIUS_M} 米之间)"
+                ),
+            ));
+        }
+        let first = page_size(first)?;
+        let after = match after.as_deref() {
+            Some(text) => Some(Cursor::decode(text).ok_or_else(bad_cursor)?),
+            None => None,
+        };
+        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return fail(ApiError::bad_input(
+                "text",
+                format!("text must be at most {MAX_TEXT_CHARS} characters (搜索文字最多 {MAX_TEXT_CHARS} 个字)"),
+            ));
+        }
+        let languages = languages.unwrap_or_default();
+        if languages.len() > MAX_LANGUAGES
+            || languages
+                .iter()
+                .any(|l| l.is_empty() || l.len() > 16 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return fail(ApiError::bad_input(
+                "languages",
+                format!("languages must be at most {MAX_LANGUAGES} codes like zh, en or yue (语言代码无效)"),
+            ));
+        }
+
+        let directory = state.directory.current();
+        let categories = categories.map(|list| {
+            let terms: Vec<_> = list.iter().filter_map(|c| directory.taxonomy.by_code(c.code())).collect();
+            directory.expand_categories(&terms)
+        });
+        let now = state.clock.now();
+        let result = directory.nearby(&NearbyQuery {
+            centre,
+            radius_m: f64::from(radius_meters),
+            categories,
+            text,
+            open_now: open_now.unwrap_or(false),
+            languages: languages.iter().map(|l| l.to_ascii_lowercase()).collect(),
+            free_only: free_only.unwrap_or(false),
+            eligible_without_local_hukou: eligible_without_local_hukou.unwrap_or(false),
+            first,
+            after,
+            now,
+        });
+
+        let language = language_of(ctx, language);
+        let node = |service, place| NearbyService { directory: directory.clone(), service, place, language, now };
+        let edges: Vec<NearbyServiceEdge> = result
+            .hits
+            .iter()
+            .map(|hit| NearbyServiceEdge {
+                cursor: hit.cursor.encode(),
+                distance_m: hit.distance_m,
+                node: node(directory.places[hit.place as usize].service, Some(hit.place)),
+            })
+            .collect();
+        Ok(NearbyServiceConnection {
+            page_info: PageInfo {
+                has_next_page: result.has_next_page,
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            area_services: result.area_services.iter().map(|service| node(*service, None)).collect(),
+            nearest_beyond_radius_m: result.nearest_beyond_radius_m,
+        })
+    }
+
+    /// One service with everything needed before going: organisation, places with addresses
+    /// and coordinates, hours for the next 7 days and whether open now, phones, languages,
+    /// cost, eligibility in plain words, documents to bring, last verified date, capacity.
+    /// Unknown or archived ids give a NOT_FOUND error.
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The service's id.")] id: ID,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<Option<Service>> {
+        let state = state(ctx)?;
+        if id.len() > 64 {
+            return fail(ApiError::not_found("service"));
+        }
+        let detail = load_service_detail(&state.db, &id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("service"))?;
+        Ok(Some(Service {
+            detail,
+            directory: state.directory.current(),
+            language: language_of(ctx, language),
+            now: state.clock.now(),
+        }))
+    }
+
+    /// The urban village containing a point (a point on the boundary counts as inside); null
+    /// outside every village.
+    async fn urban_village_at(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The point, in any datum.")] point: GeoPointInput,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<Option<UrbanVillage>> {
+        let state = state(ctx)?;
+        let point = point.to_wgs84("point")?;
+        let directory = state.directory.current();
+        let index = directory.village_at(point).and_then(|v| directory.villages.iter().position(|w| w.id == v.id));
+        Ok(index.map(|index| UrbanVillage { directory, index, language: language_of(ctx, language) }))
+    }
+
+    /// Urban villages, optionally of one city (matched by its Chinese or English name, e.g.
+    /// 上海 or Shanghai), ordered by name.
+    async fn urban_villages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "City name in Chinese or English; all cities when omitted.")] city: Option<String>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<UrbanVillageConnection> {
+        let state = state(ctx)?;
+        let first = page_size(first)?;
+        let start = match after.as_deref() {
+            None => 0,
+            Some(cursor) => decode_offset(cursor).ok_or_else(bad_cursor)? + 1,
+        };
+        let directory = state.directory.current();
+        let language = language_of(ctx, language);
+        let wanted = city.as_deref().map(str::trim).map(str::to_lowercase);
+        let mut matching: Vec<usize> = (0..directory.villages.len())
+            .filter(|i| {
+                let village = &directory.villages[*i];
+                wanted.as_deref().is_none_or(|city| {
+                    village.city_zh.starts_with(city) || village.city_en.to_lowercase().starts_with(city)
+                })
+            })
+            .collect();
+        matching.sort_by(|a, b| {
+            let (a, b) = (&directory.villages[*a], &directory.villages[*b]);
+            language.pick(&a.name_zh, &a.name_en).cmp(language.pick(&b.name_zh, &b.name_en)).then(a.id.cmp(&b.id))
+        });
+        let page: Vec<(usize, usize)> = matching.iter().copied().enumerate().skip(start).take(first).collect();
+        let has_next_page = start + page.len() < matching.len();
+        let edges: Vec<UrbanVillageEdge> = page
+            .into_iter()
+            .map(|(position, index)| UrbanVillageEdge {
+                cursor: encode_offset(position),
+                node: UrbanVillage { directory: directory.clone(), index, language },
+            })
+            .collect();
+        Ok(UrbanVillageConnection {
+            page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
+            edges,
+        })
+    }
+
+    /// The category tree: top-level categories with their children, labels, icons and
+    /// plain-language descriptions.
+    async fn categories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<Vec<Category>> {
+        let state = state(ctx)?;
+        let directory = state.directory.current();
+        let language = language_of(ctx, language);
+        Ok(directory.taxonomy.roots().map(|term| Category { directory: directory.clone(), term, language }).collect())
+    }
+}
+
+fn encode_offset(position: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o1:{position}"))
+}
+
+fn decode_offset(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix("o1:")?.parse().ok()
+}

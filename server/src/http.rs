@@ -1,0 +1,137 @@
+//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL), `GET /healthz`.
+//!
+//! Privacy: the request log records method, path, status and latency only; never the query
+//! string, the body (which holds search points and texts), client addresses or headers.
+
+use std::time::Duration;
+
+use async_graphql::ServerError;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::AppState;
+use crate::error::ErrorCode;
+use crate::graphql::common::{Language, RequestLanguage};
+
+/// Largest request body accepted; a GraphQL query from the app is a few KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| internal_error_response()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let first_byte = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first_byte == Some(b'[') {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported; send one operation per request (不支持批量请求)",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object with a \"query\" string, and optional \"variables\" and \"operationName\" (请求格式错误)",
+            );
+        }
+    };
+    let language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map(Language::from_accept_language)
+        .unwrap_or_default();
+    let mut response = state.schema.execute(request.data(RequestLanguage(language))).await;
+    // Parse and validation errors come from the GraphQL engine without a code: they are all the
+    // caller's to fix.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+    }
+    axum::Json(response).into_response()
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::BadUserInput.as_str());
+    (status, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
+}
+
+fn internal_error_response() -> Response {
+    tracing::error!("a request handler panicked");
+    let mut error = ServerError::new("internal error", None);
+    error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "database unavailable" })))
+                .into_response()
+        }
+    }
+}
+
+async fn graphiql() -> Html<&'static str> {
+    Html(GRAPHIQL_PAGE)
+}
+
+/// GraphiQL, loaded from a CDN by the developer's browser (the server ships no JavaScript).
+const GRAPHIQL_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Qiao 桥 GraphQL</title>
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL… (POST /graphql works without this page)</div>
+  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultQuery: '{\n  nearbyServices(near: {lat: 31.105, lon: 121.355}, radiusMeters: 3000, first: 5) {\n    edges { distanceMeters node { id name category openNow } }\n  }\n}\n',
+      }),
+    );
+  </script>
+</body>
+</html>
+"#;

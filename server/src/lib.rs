@@ -1,0 +1,109 @@
+//! Qiao's server: the GraphQL API of the community-resource directory.
+//!
+//! Start-up ([`prepare`]) opens and migrates the database, loads reference data, seeds the demo
+//! directory into an empty database, and builds the in-memory directory index; [`serve`] then
+//! answers HTTP until asked to stop. The map of the code is in `docs/ARCHITECTURE.md`.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod error;
+pub mod graphql;
+pub mod http;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::graphql::QiaoSchema;
+
+/// The current directory index, swapped whole when the directory is reloaded, so a request
+/// always reads one consistent snapshot.
+#[derive(Default)]
+pub struct DirectoryHandle(RwLock<Arc<Directory>>);
+
+impl DirectoryHandle {
+    pub fn new(directory: Directory) -> Self {
+        Self(RwLock::new(Arc::new(directory)))
+    }
+
+    pub fn current(&self) -> Arc<Directory> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Rebuilds the index from the database and swaps it in.
+    pub async fn reload(&self, db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+        let fresh = Arc::new(Directory::load(db).await?);
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        Ok(())
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub directory: Arc<DirectoryHandle>,
+    pub clock: Arc<dyn Clock>,
+    pub schema: QiaoSchema,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("seed data: {0}")]
+    Seed(#[from] qiao_seed::SeedError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Opens and migrates the database, loads reference and (when empty) demo data, and builds the
+/// directory index.
+pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    let db = db::connect_and_migrate(&config.database_url).await?;
+    qiao_seed::load_reference_data(&db).await?;
+    if config.seed_demo && qiao_seed::directory_is_empty(&db).await? {
+        let report = qiao_seed::load_demo_directory(&db).await?;
+        tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
+    }
+    let directory = Directory::load(&db).await?;
+    tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
+    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock))
+}
+
+/// Assembles the state around an open database and a built index.
+pub fn state_for(db: DatabaseConnection, directory: Arc<DirectoryHandle>, clock: Arc<dyn Clock>) -> AppState {
+    // The schema holds the state and the state holds the schema: build the data-carrying
+    // schema from a state whose own schema field is a data-less placeholder.
+    let base = AppState { db, directory, clock, schema: graphql::build_schema(None) };
+    let schema = graphql::build_schema(Some(base.clone()));
+    AppState { schema, ..base }
+}
+
+/// Binds `address` (port 0 picks a free one).
+pub async fn bind(address: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address).await.map_err(|source| StartupError::Listen { address, source })
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await.map_err(StartupError::Serve)
+}

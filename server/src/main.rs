@@ -1,0 +1,123 @@
+//! `qiao`: the server, and two maintenance commands.
+//!
+//! - `qiao` (or `qiao serve`): serve on `QIAO_LISTEN` with `QIAO_DATABASE_URL` (see `config.rs`).
+//! - `qiao print-schema`: print the GraphQL SDL (the committed `mobile-client-spec/schema.graphql`).
+//! - `qiao seed-synthetic --count N [--seed S]`: add N deterministic synthetic services to the
+//!   configured database (for benchmarks).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use qiao_server::clock::SystemClock;
+use qiao_server::config::Config;
+
+const USAGE: &str = "usage: qiao [serve | print-schema | seed-synthetic --count N [--seed S]]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("print-schema") {
+        print!("{}", qiao_server::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("qiao: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(config.log_json);
+    let result = match args.first().map(String::as_str) {
+        None | Some("serve") => serve(config).await,
+        Some("seed-synthetic") => seed_synthetic(&config, &args[1..]).await,
+        Some(_) => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "qiao stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let state = qiao_server::prepare(&config, Arc::new(SystemClock)).await?;
+    let listener = qiao_server::bind(config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "serving GraphQL at /graphql");
+    qiao_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut count: Option<usize> = None;
+    let mut seed: u64 = 1;
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--count" => count = Some(value.parse().map_err(|_| "--count takes a whole number")?),
+            "--seed" => seed = value.parse().map_err(|_| "--seed takes a whole number")?,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let count = count.ok_or(USAGE)?;
+    let db = qiao_server::db::connect_and_migrate(&config.database_url).await?;
+    qiao_seed::load_reference_data(&db).await?;
+    let started = std::time::Instant::now();
+    let directory = qiao_seed::synthetic::synthetic_directory(count, seed)?;
+    let report = qiao_seed::load_directory(&db, &[directory], &[]).await?;
+    tracing::info!(
+        count,
+        seed,
+        rows = report.inserted_rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "synthetic services loaded"
+    );
+    Ok(())
+}
