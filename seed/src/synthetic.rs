@@ -32,8 +32,8 @@ pub fn districts() -> Result<Vec<District>, SeedError> {
             return Err(SeedError::invalid("cn-admin-centroids", format!("line {} malformed", line_number + 1)));
         };
         let adcode6 = adcode.get(..6).unwrap_or(adcode);
-        if adcode6.ends_with("00") {
-            continue; // a province or a prefecture city, not a district
+        if adcode6.ends_with("00") || lon.is_empty() || lat.is_empty() {
+            continue; // a province, a prefecture city, or a "市辖区" placeholder without a centre
         }
         let (Ok(lon), Ok(lat)) = (lon.parse::<f64>(), lat.parse::<f64>()) else {
             return Err(SeedError::invalid(

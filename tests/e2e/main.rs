@@ -1,1 +1,11 @@
+//! End-to-end tests: each starts the real server on 127.0.0.1:0 with a fresh database (SQLite,
+//! and PostgreSQL when `QIAO_TEST_POSTGRES_URL` is set) and speaks GraphQL over HTTP to it.
+//! One test binary for the whole suite keeps CI's link time down.
 
+mod contract;
+mod detail;
+mod errors;
+mod http;
+mod search;
+mod seed;
+mod villages;

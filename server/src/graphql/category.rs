@@ -98,6 +98,7 @@ impl Category {
     }
 }
 
+/// A category with its labels, in the directory's tree.
 #[Object]
 impl Category {
     /// The category's code.

@@ -35,6 +35,7 @@ pub struct NearbyServiceConnection {
     pub nearest_beyond_radius_m: Option<f64>,
 }
 
+/// A page of services near a point, nearest first.
 #[Object]
 impl NearbyServiceConnection {
     /// Services at places within the radius, nearest first; each service once, at its nearest
@@ -70,6 +71,7 @@ pub struct NearbyServiceEdge {
     pub node: NearbyService,
 }
 
+/// A search result.
 #[Object]
 impl NearbyServiceEdge {
     /// Opaque position of this edge, for `after`.
@@ -109,6 +111,8 @@ impl NearbyService {
     }
 }
 
+/// A service as a search finds it: the facts a result list shows. Pass `id` to `service` for
+/// everything else.
 #[Object]
 impl NearbyService {
     /// The service's id (for `service(id:)`).
@@ -228,6 +232,7 @@ impl Location {
     }
 }
 
+/// A physical place.
 #[Object]
 impl Location {
     /// The location's id.
@@ -295,6 +300,7 @@ impl UrbanVillage {
     }
 }
 
+/// An urban village (城中村).
 #[Object]
 impl UrbanVillage {
     /// The village's id.
@@ -345,6 +351,7 @@ impl UrbanVillage {
 /// A point, readable in any datum.
 pub struct GeoPoint(pub LatLon);
 
+/// A point, readable in any datum.
 #[Object]
 impl GeoPoint {
     /// Latitude in the requested datum (default WGS84).
@@ -415,6 +422,7 @@ impl Service {
     }
 }
 
+/// Everything a person needs before going to a service.
 #[Object]
 impl Service {
     /// The service's id.
@@ -620,6 +628,7 @@ pub struct ServiceAtLocation<'a> {
     service: &'a Service,
 }
 
+/// A place where a service is delivered, with its hours there.
 #[Object]
 impl ServiceAtLocation<'_> {
     /// The service-at-location id.
