@@ -129,3 +129,52 @@ pub mod taxonomy_ids {
     /// Service categories (a tree; `ServiceCategory` in the API).
     pub const SERVICE_CATEGORY: &str = "qiao-service-category";
 }
+
+/// An account's role. Authorisation reads it from the database on every request, never from a
+/// token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[sea_orm(string_value = "migrant")]
+    Migrant,
+    #[sea_orm(string_value = "social_worker")]
+    SocialWorker,
+    #[sea_orm(string_value = "committee_staff")]
+    CommitteeStaff,
+    #[sea_orm(string_value = "provider_staff")]
+    ProviderStaff,
+    #[sea_orm(string_value = "admin")]
+    Admin,
+}
+
+/// What a public edit suggestion says is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionKind {
+    /// The service has closed; accepting marks it temporarily closed.
+    #[sea_orm(string_value = "closed")]
+    Closed,
+    /// It moved; the proposed value is the new street address.
+    #[sea_orm(string_value = "moved")]
+    Moved,
+    /// The phone number is wrong; the proposed value is the right one.
+    #[sea_orm(string_value = "wrong_phone")]
+    WrongPhone,
+    /// Anything else; accepting records it for a manual edit.
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum SuggestionStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+}

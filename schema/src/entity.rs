@@ -85,6 +85,8 @@ pub mod organization {
         pub email: Option<String>,
         pub legal_status: Option<String>,
         pub parent_organization_id: Option<String>,
+        /// Archived organisations and their services vanish from the public directory.
+        pub archived_at: Option<DateTimeUtc>,
     });
 }
 
@@ -164,6 +166,8 @@ pub mod location {
         /// WGS-84 degrees.
         pub latitude: Option<f64>,
         pub longitude: Option<f64>,
+        /// Archived locations vanish from the public directory.
+        pub archived_at: Option<DateTimeUtc>,
     });
 }
 
@@ -376,5 +380,103 @@ pub mod metadata {
         pub previous_value: Option<String>,
         pub replacement_value: Option<String>,
         pub updated_by: String,
+    });
+}
+
+pub mod account {
+    entity!("account" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Lowercase login name; staff always have one, a migrant may use a phone instead.
+        #[sea_orm(unique)]
+        pub username: Option<String>,
+        /// Keyed hash (HMAC-SHA-256) of the normalised phone number a migrant signs in with;
+        /// the number itself is never stored.
+        #[sea_orm(unique)]
+        pub phone_digest: Option<String>,
+        pub display_name: String,
+        /// Argon2id PHC string.
+        pub password_hash: String,
+        pub role: Role,
+        /// Social workers' and provider staff's organisation.
+        pub organization_id: Option<String>,
+        pub disabled: bool,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    });
+}
+
+pub mod stewardship_area {
+    entity!("stewardship_area" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name_zh: String,
+        pub name_en: String,
+        /// Optional GeoJSON Polygon (WGS-84) covered besides the listed urban villages.
+        pub boundary: Option<String>,
+    });
+}
+
+pub mod stewardship_area_village {
+    entity!("stewardship_area_village" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub area_id: String,
+        pub urban_village_id: String,
+    });
+}
+
+pub mod account_area {
+    entity!("account_area" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub account_id: String,
+        pub area_id: String,
+    });
+}
+
+pub mod refresh_token {
+    entity!("refresh_token" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub account_id: String,
+        /// Every token rotated from one sign-in shares a family; reuse revokes the family.
+        pub family_id: String,
+        /// SHA-256 of the opaque token (the token itself is never stored).
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        /// Set when the token was exchanged for a new one.
+        pub rotated_at: Option<DateTimeUtc>,
+        pub revoked_at: Option<DateTimeUtc>,
+    });
+}
+
+pub mod edit_suggestion {
+    entity!("edit_suggestion" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub service_id: String,
+        pub kind: SuggestionKind,
+        /// The corrected value, when the kind takes one (a phone number, an address).
+        pub proposed_value: Option<String>,
+        pub comment: Option<String>,
+        pub status: SuggestionStatus,
+        pub created_at: DateTimeUtc,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<DateTimeUtc>,
+        pub decision_reason: Option<String>,
+    });
+}
+
+pub mod idempotency_key {
+    entity!("idempotency_key" {
+        /// Scope (operation) and the client's key, e.g. `suggestEdit:3f2a…`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The first result, replayed to a retry.
+        pub response: String,
+        pub created_at: DateTimeUtc,
     });
 }

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_directory::Migration)]
+        vec![Box::new(m0001_directory::Migration), Box::new(m0002_accounts::Migration)]
     }
 }
 
@@ -359,5 +359,117 @@ mod m0001_directory {
         list.push(index("phone", &["location_id"]));
         list.push(index("contact", &["organization_id"]));
         list
+    }
+}
+
+mod m0002_accounts {
+    //! Accounts, stewardship areas, refresh tokens, edit suggestions, idempotency keys; archiving
+    //! of organisations and locations.
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0002_accounts"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (name, column) in [("organization", "archived_at"), ("location", "archived_at")] {
+                manager
+                    .alter_table(
+                        Table::alter().table(name).add_column(timestamp_with_time_zone_null(column)).to_owned(),
+                    )
+                    .await?;
+            }
+            for statement in tables() {
+                manager.create_table(statement).await?;
+            }
+            for statement in [
+                index("account", &["username"]).unique().to_owned(),
+                index("account", &["phone_digest"]).unique().to_owned(),
+                index("account", &["organization_id"]),
+                index("stewardship_area_village", &["area_id"]),
+                index("account_area", &["account_id"]),
+                index("refresh_token", &["token_hash"]).unique().to_owned(),
+                index("refresh_token", &["family_id"]),
+                index("edit_suggestion", &["service_id", "status"]),
+            ] {
+                manager.create_index(statement).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for statement in tables().iter().rev() {
+                if let Some(name) = statement.get_table_name().cloned() {
+                    manager.drop_table(Table::drop().table(name).to_owned()).await?;
+                }
+            }
+            for name in ["organization", "location"] {
+                manager.alter_table(Table::alter().table(name).drop_column("archived_at").to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+
+    fn tables() -> Vec<TableCreateStatement> {
+        vec![
+            table("account")
+                .col(string_null("username"))
+                .col(string_null("phone_digest"))
+                .col(string("display_name"))
+                .col(string("password_hash"))
+                .col(string("role"))
+                .col(string_null("organization_id"))
+                .col(boolean("disabled"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .foreign_key(&mut fk("account", "organization_id", "organization"))
+                .to_owned(),
+            table("stewardship_area")
+                .col(string("name_zh"))
+                .col(string("name_en"))
+                .col(text_null("boundary"))
+                .to_owned(),
+            table("stewardship_area_village")
+                .col(string("area_id"))
+                .col(string("urban_village_id"))
+                .foreign_key(&mut fk("stewardship_area_village", "area_id", "stewardship_area"))
+                .foreign_key(&mut fk("stewardship_area_village", "urban_village_id", "urban_village"))
+                .to_owned(),
+            table("account_area")
+                .col(string("account_id"))
+                .col(string("area_id"))
+                .foreign_key(&mut fk("account_area", "account_id", "account"))
+                .foreign_key(&mut fk("account_area", "area_id", "stewardship_area"))
+                .to_owned(),
+            table("refresh_token")
+                .col(string("account_id"))
+                .col(string("family_id"))
+                .col(string("token_hash"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("expires_at"))
+                .col(timestamp_with_time_zone_null("rotated_at"))
+                .col(timestamp_with_time_zone_null("revoked_at"))
+                .foreign_key(&mut fk("refresh_token", "account_id", "account"))
+                .to_owned(),
+            table("edit_suggestion")
+                .col(string("service_id"))
+                .col(string("kind"))
+                .col(text_null("proposed_value"))
+                .col(text_null("comment"))
+                .col(string("status"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(string_null("decided_by"))
+                .col(timestamp_with_time_zone_null("decided_at"))
+                .col(text_null("decision_reason"))
+                .foreign_key(&mut fk("edit_suggestion", "service_id", "service"))
+                .to_owned(),
+            table("idempotency_key").col(text("response")).col(timestamp_with_time_zone("created_at")).to_owned(),
+        ]
     }
 }

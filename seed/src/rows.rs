@@ -156,6 +156,7 @@ impl DirectoryRows {
             email: org.email.clone(),
             legal_status: org.legal_status.clone(),
             parent_organization_id: None,
+            archived_at: None,
         });
         if let Some(uscc) = &org.uscc {
             self.organization_identifiers.push(organization_identifier::Model {
@@ -197,6 +198,7 @@ impl DirectoryRows {
                 transportation_en: location.transportation.as_ref().map(|t| t.en.clone()),
                 latitude: Some(location.lat),
                 longitude: Some(location.lon),
+                archived_at: None,
             });
             let address = &location.address;
             self.addresses.push(address::Model {

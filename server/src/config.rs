@@ -1,11 +1,42 @@
 //! Configuration: one typed struct read from environment variables, with defaults that work out
 //! of the box. Every variable is documented here and in `.env.example`.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A secret value: its `Debug` output is redacted, so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+/// Development tolerates missing secrets (it generates them); production refuses to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
 
 /// Server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `QIAO_ENV`: `development` (default) or `production`. Production refuses to start without
+    /// `QIAO_JWT_KEYS` and `QIAO_PHONE_PEPPER`, and never seeds demo data or demo accounts.
+    pub environment: Environment,
+    /// `QIAO_DATA_DIR`: where development secrets are kept. Default: the working directory.
+    pub data_dir: PathBuf,
+    /// `QIAO_JWT_KEYS`: access-token signing keys, `kid:base64secret[,kid:base64secret…]`. The
+    /// first signs; the others only verify (the previous key during a rotation). Secrets must be
+    /// at least 32 bytes. Unset in development: a key is generated into `QIAO_DATA_DIR`.
+    pub jwt_keys: Option<Secret>,
+    /// `QIAO_PHONE_PEPPER`: base64 key of the HMAC that turns sign-in phone numbers into lookup
+    /// digests (the numbers are never stored). Unset in development: generated like the JWT key.
+    pub phone_pepper: Option<Secret>,
     /// `QIAO_DATABASE_URL`: `sqlite://path?mode=rwc` or `postgres://…`.
     /// Default: `sqlite://qiao.db?mode=rwc` (a file in the working directory, created if missing).
     pub database_url: String,
@@ -42,10 +73,46 @@ impl Config {
             variable: "QIAO_LISTEN",
             reason: format!("{listen_text:?} is not an address like 127.0.0.1:8080"),
         })?;
+        let environment = match lookup("QIAO_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "QIAO_ENV",
+                    reason: format!("{other:?} is not development or production"),
+                });
+            }
+        };
+        let jwt_keys = lookup("QIAO_JWT_KEYS").filter(|v| !v.is_empty()).map(Secret);
+        let phone_pepper = lookup("QIAO_PHONE_PEPPER").filter(|v| !v.is_empty()).map(Secret);
+        if environment == Environment::Production {
+            if jwt_keys.is_none() {
+                return Err(ConfigError {
+                    variable: "QIAO_JWT_KEYS",
+                    reason: "production needs signing keys".to_owned(),
+                });
+            }
+            if phone_pepper.is_none() {
+                return Err(ConfigError {
+                    variable: "QIAO_PHONE_PEPPER",
+                    reason: "production needs a pepper".to_owned(),
+                });
+            }
+            if lookup("QIAO_SEED_DEMO").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")) {
+                return Err(ConfigError {
+                    variable: "QIAO_SEED_DEMO",
+                    reason: "demo data and demo accounts are refused in production".to_owned(),
+                });
+            }
+        }
         Ok(Self {
+            environment,
+            data_dir: lookup("QIAO_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
+            jwt_keys,
+            phone_pepper,
             database_url: lookup("QIAO_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen,
-            seed_demo: parse_bool(&lookup, "QIAO_SEED_DEMO", true)?,
+            seed_demo: parse_bool(&lookup, "QIAO_SEED_DEMO", environment == Environment::Development)?,
             log_json: match lookup("QIAO_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -82,6 +149,28 @@ mod tests {
         let config = Config::from_lookup(|_| None).ok();
         assert_eq!(config.as_ref().map(|c| c.listen.to_string()), Some(DEFAULT_LISTEN.to_owned()));
         assert_eq!(config.map(|c| c.database_url), Some(DEFAULT_DATABASE_URL.to_owned()));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_keys_or_with_demo_data() {
+        let production = |extra: Vec<(&'static str, &'static str)>| {
+            Config::from_lookup(move |name| match name {
+                "QIAO_ENV" => Some("production".to_owned()),
+                _ => extra.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()),
+            })
+        };
+        assert_eq!(production(vec![]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
+        let keys = vec![("QIAO_JWT_KEYS", "k1:c2VjcmV0"), ("QIAO_PHONE_PEPPER", "cGVwcGVy")];
+        assert!(production(keys.clone()).is_ok_and(|c| !c.seed_demo));
+        let with_demo = [keys, vec![("QIAO_SEED_DEMO", "true")]].concat();
+        assert_eq!(production(with_demo).err().map(|e| e.variable), Some("QIAO_SEED_DEMO"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let config = Config::from_lookup(|name| (name == "QIAO_JWT_KEYS").then(|| "k1:dG9wLXNlY3JldA".to_owned()));
+        let text = format!("{config:?}");
+        assert!(!text.contains("dG9wLXNlY3JldA") && text.contains("redacted"));
     }
 
     #[test]

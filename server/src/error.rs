@@ -11,16 +11,24 @@ use async_graphql::ErrorExtensions as _;
 /// Stable `extensions.code` values; the catalogue is in `mobile-client-spec/README.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    BadUserInput,
+    Unauthenticated,
+    Forbidden,
     NotFound,
+    BadUserInput,
+    Conflict,
+    RateLimited,
     Internal,
 }
 
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -36,6 +44,14 @@ pub enum ApiError {
     BadInput { field: String, message: String },
     /// Nothing with that id exists, or the caller may not see it (the two read the same).
     NotFound { what: &'static str },
+    /// No valid credentials: signed out, or a token that failed verification.
+    Unauthenticated,
+    /// Signed in, but the role may not do this at all.
+    Forbidden,
+    /// The request conflicts with the current state (a taken username, a decided suggestion).
+    Conflict { message: String },
+    /// Too many requests from this client; try again later.
+    RateLimited,
     /// A fault on our side; the cause is logged, the client reads "internal error".
     Internal(BoxError),
 }
@@ -50,10 +66,24 @@ impl ApiError {
         Self::NotFound { what }
     }
 
+    /// A conflict; `message` should carry English and Chinese.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict { message: message.into() }
+    }
+
+    /// An internal error with a cause for the log.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::RateLimited => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -63,6 +93,10 @@ impl ApiError {
         match self {
             Self::BadInput { message, .. } => message.clone(),
             Self::NotFound { what } => format!("{what} not found (未找到)"),
+            Self::Unauthenticated => "sign-in required or the token is invalid or expired (请重新登录)".to_owned(),
+            Self::Forbidden => "your role may not do this (无权进行此操作)".to_owned(),
+            Self::Conflict { message } => message.clone(),
+            Self::RateLimited => "too many requests; try again in a minute (请求过于频繁，请稍后再试)".to_owned(),
             Self::Internal(_) => "internal error (服务器内部错误)".to_owned(),
         }
     }

@@ -3,13 +3,16 @@
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::ServerError;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -20,7 +23,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::AppState;
-use crate::error::ErrorCode;
+use crate::auth::{self, Caller};
+use crate::error::{ApiError, ErrorCode};
 use crate::graphql::common::{Language, RequestLanguage};
 
 /// Largest request body accepted; a GraphQL query from the app is a few KiB.
@@ -36,7 +40,10 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().gzip(true))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(CatchPanicLayer::custom(|_| internal_error_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            internal_error_response()
+        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -47,7 +54,11 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The client's network address, for rate limiting only (never logged or stored).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+async fn graphql(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, body: Bytes) -> Response {
     let first_byte = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first_byte == Some(b'[') {
         return error_response(
@@ -69,7 +80,16 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         .and_then(|value| value.to_str().ok())
         .map(Language::from_accept_language)
         .unwrap_or_default();
-    let mut response = state.schema.execute(request.data(RequestLanguage(language))).await;
+    let caller = match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => match authenticate(&state, value).await {
+            Ok(caller) => caller,
+            Err(response) => return response,
+        },
+    };
+    let client = ClientAddress(extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()));
+    let request = request.data(RequestLanguage(language)).data(caller).data(client);
+    let mut response = state.schema.execute(request).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
     // caller's to fix.
     for error in &mut response.errors {
@@ -81,14 +101,47 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     axum::Json(response).into_response()
 }
 
+/// Turns an `Authorization` header into a caller. Anything but a valid, current access token of
+/// an enabled account is refused, with no hint of which check failed.
+async fn authenticate(state: &AppState, value: &HeaderValue) -> Result<Caller, Response> {
+    let refuse = || {
+        let mut response = coded_error_response(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            &ApiError::Unauthenticated.message(),
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        response
+    };
+    let text = value.to_str().map_err(|_| refuse())?;
+    let token = match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(refuse()),
+    };
+    let account_id = state.auth.tokens.verify(token, state.clock.now()).ok_or_else(refuse)?;
+    match auth::load_account(&state.db, &account_id).await {
+        Ok(Some(account)) => Ok(Caller::Account(Arc::new(account))),
+        Ok(None) => Err(refuse()),
+        Err(error) => {
+            tracing::error!(error = ?error, "loading the caller's account failed");
+            Err(internal_error_response())
+        }
+    }
+}
+
 fn error_response(status: StatusCode, message: &str) -> Response {
+    coded_error_response(status, ErrorCode::BadUserInput, message)
+}
+
+fn coded_error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::BadUserInput.as_str());
+    error.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
     (status, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
 }
 
 fn internal_error_response() -> Response {
-    tracing::error!("a request handler panicked");
     let mut error = ServerError::new("internal error", None);
     error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()

@@ -4,6 +4,8 @@
 //! directory into an empty database, and builds the in-memory directory index; [`serve`] then
 //! answers HTTP until asked to stop. The map of the code is in `docs/ARCHITECTURE.md`.
 
+pub mod accounts;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -11,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod rate_limit;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,12 +49,34 @@ impl DirectoryHandle {
     }
 }
 
+/// Sign-in machinery shared by every request.
+pub struct AuthState {
+    pub tokens: auth::tokens::AccessTokens,
+    pub phone_pepper: Vec<u8>,
+    /// Sign-in and registration attempts per client address.
+    pub sign_in_limiter: rate_limit::RateLimiter,
+    /// Anonymous edit suggestions per client address.
+    pub suggestion_limiter: rate_limit::RateLimiter,
+}
+
+impl AuthState {
+    pub fn new(secrets: auth::keys::Secrets) -> Self {
+        Self {
+            phone_pepper: secrets.phone_pepper.clone(),
+            tokens: auth::tokens::AccessTokens::new(secrets),
+            sign_in_limiter: rate_limit::RateLimiter::new(20, std::time::Duration::from_secs(60)),
+            suggestion_limiter: rate_limit::RateLimiter::new(10, std::time::Duration::from_secs(60)),
+        }
+    }
+}
+
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub directory: Arc<DirectoryHandle>,
     pub clock: Arc<dyn Clock>,
+    pub auth: Arc<AuthState>,
     pub schema: QiaoSchema,
 }
 
@@ -61,6 +86,10 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("seed data: {0}")]
     Seed(#[from] qiao_seed::SeedError),
+    #[error("secrets: {0}")]
+    Secrets(#[from] auth::keys::SecretsError),
+    #[error("demo accounts: {0:?}")]
+    DemoAccounts(error::ApiError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -74,22 +103,31 @@ pub enum StartupError {
 /// Opens and migrates the database, loads reference and (when empty) demo data, and builds the
 /// directory index.
 pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    let secrets = auth::keys::Secrets::from_config(config)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
     qiao_seed::load_reference_data(&db).await?;
-    if config.seed_demo && qiao_seed::directory_is_empty(&db).await? {
-        let report = qiao_seed::load_demo_directory(&db).await?;
-        tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
+    if config.seed_demo {
+        if qiao_seed::directory_is_empty(&db).await? {
+            let report = qiao_seed::load_demo_directory(&db).await?;
+            tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
+        }
+        accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
     }
     let directory = Directory::load(&db).await?;
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock))
+    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, Arc::new(AuthState::new(secrets))))
 }
 
 /// Assembles the state around an open database and a built index.
-pub fn state_for(db: DatabaseConnection, directory: Arc<DirectoryHandle>, clock: Arc<dyn Clock>) -> AppState {
+pub fn state_for(
+    db: DatabaseConnection,
+    directory: Arc<DirectoryHandle>,
+    clock: Arc<dyn Clock>,
+    auth: Arc<AuthState>,
+) -> AppState {
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
-    let base = AppState { db, directory, clock, schema: graphql::build_schema(None) };
+    let base = AppState { db, directory, clock, auth, schema: graphql::build_schema(None) };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }
@@ -105,5 +143,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await.map_err(StartupError::Serve)
+    // Client addresses reach the rate limiters only; they are never logged or stored.
+    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartupError::Serve)
 }

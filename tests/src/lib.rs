@@ -19,6 +19,12 @@ use tokio::sync::oneshot;
 
 pub const POSTGRES_URL_VARIABLE: &str = "QIAO_TEST_POSTGRES_URL";
 
+/// The signing key test servers use (`kid` and 32-byte secret), so tests can forge tokens.
+pub const TEST_KEY_ID: &str = "test-key-1";
+pub const TEST_KEY_SECRET: [u8; 32] = *b"qiao-test-signing-secret-32bytes";
+/// The demo accounts' password.
+pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
+
 /// T village's centre (WGS-84), pinned by the design so data and tests agree.
 pub const T_VILLAGE: (f64, f64) = (31.1050, 121.3550);
 
@@ -85,9 +91,12 @@ impl TestApp {
                 (with_database(server_url, &name), Some((server_url.clone(), name)), None)
             }
         };
+        let jwt_keys = format!("{TEST_KEY_ID}:{}", base64_encode(&TEST_KEY_SECRET));
         let config = Config::from_lookup(|variable| match variable {
             "QIAO_DATABASE_URL" => Some(database_url.clone()),
             "QIAO_LISTEN" => Some("127.0.0.1:0".to_owned()),
+            "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
+            "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
             _ => None,
         })
         .expect("test configuration");
@@ -138,6 +147,30 @@ impl TestApp {
         response.json().await.expect("a JSON body")
     }
 
+    /// Posts a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let bearer = format!("Bearer {token}");
+        self.graphql_with(query, variables, &[("authorization", &bearer)]).await
+    }
+
+    /// Signs in and returns `(access token, refresh token)`.
+    pub async fn login(&self, username: &str, password: &str) -> (String, String) {
+        let response = self
+            .graphql(
+                "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken } }",
+                json!({ "u": username, "p": password }),
+            )
+            .await;
+        let tokens = &response["data"]["login"];
+        let access = tokens["accessToken"].as_str().unwrap_or_else(|| panic!("login as {username} failed: {response}"));
+        (access.to_owned(), tokens["refreshToken"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The access token of a demo account.
+    pub async fn token_of(&self, username: &str) -> String {
+        self.login(username, DEMO_PASSWORD).await.0
+    }
+
     /// Posts a GraphQL request that must succeed, and returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let response = self.graphql(query, variables).await;
@@ -162,6 +195,11 @@ impl TestApp {
             }
         }
     }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// `server_url` with its database name replaced by `database`.

@@ -44,6 +44,9 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
         return Ok(None);
     }
     let organization = organization::Entity::find_by_id(service.organization_id.clone()).one(db).await?;
+    if organization.as_ref().is_some_and(|o| o.archived_at.is_some()) {
+        return Ok(None); // archived with its organisation
+    }
     let program = match &service.program_id {
         Some(program_id) => program::Entity::find_by_id(program_id.clone()).one(db).await?,
         None => None,

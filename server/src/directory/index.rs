@@ -216,8 +216,16 @@ impl Directory {
             .order_by_asc(service::Column::Id)
             .all(db)
             .await?;
-        let organizations: HashMap<String, organization::Model> =
-            organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id.clone(), o)).collect();
+        let organizations: HashMap<String, organization::Model> = organization::Entity::find()
+            .filter(organization::Column::ArchivedAt.is_null())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
+        // Services of archived organisations vanish with them.
+        let services: Vec<service::Model> =
+            services.into_iter().filter(|s| organizations.contains_key(&s.organization_id)).collect();
 
         let mut directory = Directory { taxonomy, ..Default::default() };
         for (index, row) in services.iter().enumerate() {
@@ -311,8 +319,13 @@ impl Directory {
         }
 
         // Places: services at physical locations with coordinates.
-        let locations: HashMap<String, location::Model> =
-            location::Entity::find().all(db).await?.into_iter().map(|l| (l.id.clone(), l)).collect();
+        let locations: HashMap<String, location::Model> = location::Entity::find()
+            .filter(location::Column::ArchivedAt.is_null())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
         let addresses: HashMap<String, address::Model> =
             address::Entity::find().all(db).await?.into_iter().map(|a| (a.location_id.clone(), a)).collect();
         for row in service_at_location::Entity::find().order_by_asc(service_at_location::Column::Id).all(db).await? {

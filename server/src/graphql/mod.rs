@@ -1,18 +1,25 @@
 //! The GraphQL API: schema assembly and its request limits.
 
+pub mod admin;
+pub mod auth;
 pub mod category;
 pub mod common;
 pub mod objects;
 pub mod query;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 /// Every query of the API, merged from the domain modules.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::DirectoryQuery);
+pub struct QueryRoot(query::DirectoryQuery, auth::AuthQuery, admin::AdminQuery);
 
-pub type QiaoSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+/// Every mutation of the API, merged from the domain modules.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(auth::AuthMutation, admin::AdminMutation);
+
+pub type QiaoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Deepest selection accepted; the deepest real screen (category tree) needs about 8.
 pub const MAX_DEPTH: usize = 12;
@@ -23,7 +30,7 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
 /// Builds the schema without data (for the SDL) or with it (to serve).
 pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
-    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)

@@ -23,11 +23,11 @@ const MAX_LANGUAGES: usize = 10;
 #[derive(Default)]
 pub struct DirectoryQuery;
 
-fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
+pub(super) fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
     ctx.data::<AppState>().map_err(|_| ApiError::Internal("application state missing from the schema".into()))
 }
 
-fn page_size(first: Option<i32>) -> ApiResult<usize> {
+pub(super) fn page_size(first: Option<i32>) -> ApiResult<usize> {
     let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(0..=MAX_PAGE_SIZE).contains(&first) {
         return Err(ApiError::bad_input(
@@ -41,7 +41,7 @@ fn page_size(first: Option<i32>) -> ApiResult<usize> {
 }
 
 /// Returns an API error from a resolver (spelled out so the code is kept; see `ApiError`).
-fn fail<T>(error: ApiError) -> async_graphql::Result<T> {
+pub(super) fn fail<T>(error: ApiError) -> async_graphql::Result<T> {
     Err(error.into())
 }
 

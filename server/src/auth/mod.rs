@@ -1,0 +1,123 @@
+//! Identity and authorisation.
+//!
+//! The HTTP layer decodes the bearer token once per request into a [`Caller`]: anonymous, or an
+//! account loaded from the database (so a disabled account or a changed role takes effect at
+//! once; nothing but the account id is trusted from the token). Resolvers then ask the caller
+//! for a role ([`Caller::require_role`]) and check the object's organisation or area against the
+//! database ([`policy`]).
+
+pub mod keys;
+pub mod password;
+pub mod policy;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use hmac::{Hmac, KeyInit, Mac};
+use qiao_schema::domain::Role;
+use qiao_schema::entity::account;
+use sea_orm::{ConnectionTrait, EntityTrait};
+use sha2::Sha256;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A signed-in account, as of this request.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+    pub display_name: String,
+    pub username: Option<String>,
+}
+
+impl From<account::Model> for Account {
+    fn from(row: account::Model) -> Self {
+        Self {
+            id: row.id,
+            role: row.role,
+            organization_id: row.organization_id,
+            display_name: row.display_name,
+            username: row.username,
+        }
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Default)]
+pub enum Caller {
+    #[default]
+    Anonymous,
+    Account(Arc<Account>),
+}
+
+impl Caller {
+    pub fn account(&self) -> Option<&Account> {
+        match self {
+            Self::Anonymous => None,
+            Self::Account(account) => Some(account),
+        }
+    }
+
+    /// The account, or UNAUTHENTICATED.
+    pub fn require_account(&self) -> ApiResult<&Account> {
+        self.account().ok_or(ApiError::Unauthenticated)
+    }
+
+    /// The account if its role is one of `roles`: UNAUTHENTICATED when anonymous, FORBIDDEN for
+    /// another role.
+    pub fn require_role(&self, roles: &[Role]) -> ApiResult<&Account> {
+        let account = self.require_account()?;
+        if roles.contains(&account.role) { Ok(account) } else { Err(ApiError::Forbidden) }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.account().is_some_and(|a| matches!(a.role, Role::CommitteeStaff | Role::ProviderStaff | Role::Admin))
+    }
+}
+
+/// The caller of a GraphQL request (anonymous when the HTTP layer put none in).
+pub fn caller<'a>(ctx: &async_graphql::Context<'a>) -> &'a Caller {
+    static ANONYMOUS: Caller = Caller::Anonymous;
+    ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS)
+}
+
+/// Loads an enabled account; `None` if it does not exist or is disabled.
+pub async fn load_account(db: &impl ConnectionTrait, id: &str) -> ApiResult<Option<Account>> {
+    Ok(account::Entity::find_by_id(id.to_owned()).one(db).await?.filter(|row| !row.disabled).map(Account::from))
+}
+
+/// A phone number in the form it is compared in: digits only, without China's +86 prefix.
+pub fn normalise_phone(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.strip_prefix("86").filter(|d| d.len() == 11).map(str::to_owned).unwrap_or(digits);
+    (digits.len() == 11 && digits.starts_with('1')).then_some(digits)
+}
+
+/// The keyed digest a phone number is looked up by (the number itself is never stored).
+pub fn phone_digest(pepper: &[u8], phone: &str) -> ApiResult<String> {
+    let mut mac = <Hmac<Sha256>>::new_from_slice(pepper).map_err(|e| ApiError::internal(e.to_string()))?;
+    mac.update(phone.as_bytes());
+    Ok(mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_mobile_numbers_normalise_with_or_without_the_country_code() {
+        assert_eq!(normalise_phone("139 1234 5678").as_deref(), Some("13912345678"));
+        assert_eq!(normalise_phone("+86 139-1234-5678").as_deref(), Some("13912345678"));
+        assert_eq!(normalise_phone("021-12345678"), None);
+        assert_eq!(normalise_phone("worker.tvillage"), None);
+    }
+
+    #[test]
+    fn phone_digests_depend_on_the_pepper() {
+        let a = phone_digest(b"pepper-one-16byt", "13912345678").ok();
+        let b = phone_digest(b"pepper-two-16byt", "13912345678").ok();
+        assert!(a.is_some() && a != b);
+        assert!(!a.unwrap_or_default().contains("13912345678"));
+    }
+}

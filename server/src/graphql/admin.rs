@@ -1,0 +1,323 @@
+//! What admins do: accounts and stewardship areas. (Organisations are managed with the
+//! stewardship mutations, where an admin's scope is everything.)
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use qiao_schema::domain;
+use qiao_schema::entity::{account, account_area, stewardship_area, stewardship_area_village};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::auth::Role;
+use super::objects::PageInfo;
+use super::query::{page_size, state};
+use crate::accounts::{self, NewAccount};
+use crate::auth::caller;
+use crate::error::ApiError;
+
+/// An account as admins see it.
+#[derive(SimpleObject)]
+pub struct AccountView {
+    /// Account id.
+    pub id: ID,
+    /// Login name (null for phone sign-in).
+    pub username: Option<String>,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation (social workers, provider staff).
+    pub organization_id: Option<ID>,
+    /// Stewardship areas (committee staff).
+    pub area_ids: Vec<ID>,
+    /// Disabled accounts cannot sign in; their tokens stop working.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+async fn view(db: &sea_orm::DatabaseConnection, row: account::Model) -> Result<AccountView, ApiError> {
+    let area_ids = account_area::Entity::find()
+        .filter(account_area::Column::AccountId.eq(&row.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| ID(a.area_id))
+        .collect();
+    Ok(AccountView {
+        id: ID(row.id),
+        username: row.username,
+        display_name: row.display_name,
+        role: row.role.into(),
+        organization_id: row.organization_id.map(ID),
+        area_ids,
+        disabled: row.disabled,
+        created_at: row.created_at,
+    })
+}
+
+/// A page of accounts.
+#[derive(SimpleObject)]
+pub struct AccountConnection {
+    /// Accounts of this page, oldest first.
+    pub nodes: Vec<AccountView>,
+    /// Pagination.
+    pub page_info: PageInfo,
+}
+
+/// A stewardship area: urban villages and/or a polygon that committee staff look after.
+#[derive(SimpleObject)]
+pub struct Area {
+    /// Area id.
+    pub id: ID,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Urban villages in the area.
+    pub village_ids: Vec<ID>,
+    /// Extra boundary as a GeoJSON Polygon (WGS-84), if any.
+    pub boundary_geo_json: Option<String>,
+}
+
+async fn area_view(db: &sea_orm::DatabaseConnection, row: stewardship_area::Model) -> Result<Area, ApiError> {
+    let village_ids = stewardship_area_village::Entity::find()
+        .filter(stewardship_area_village::Column::AreaId.eq(&row.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| ID(v.urban_village_id))
+        .collect();
+    Ok(Area {
+        id: ID(row.id),
+        name_zh: row.name_zh,
+        name_en: row.name_en,
+        village_ids,
+        boundary_geo_json: row.boundary,
+    })
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    /// Login name (3-32 of a-z 0-9 . _ -). Needed unless `phone` is given.
+    pub username: Option<String>,
+    /// A migrant's mainland mobile number to sign in with (stored only as a keyed hash).
+    pub phone: Option<String>,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Initial password, 8 to 128 characters.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// Organisation: required for SOCIAL_WORKER and PROVIDER_STAFF, refused for others.
+    pub organization_id: Option<ID>,
+    /// Stewardship areas: required for COMMITTEE_STAFF, refused for others.
+    #[graphql(default)]
+    pub area_ids: Vec<ID>,
+}
+
+/// An area to create or replace.
+#[derive(InputObject)]
+pub struct AreaInput {
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Urban villages in the area.
+    #[graphql(default)]
+    pub village_ids: Vec<ID>,
+    /// Extra boundary as a GeoJSON Polygon (WGS-84).
+    pub boundary_geo_json: Option<String>,
+}
+
+fn ids(list: Vec<ID>) -> Vec<String> {
+    list.into_iter().map(|id| id.0).collect()
+}
+
+#[derive(Default)]
+pub struct AdminQuery;
+
+#[Object]
+impl AdminQuery {
+    /// Accounts, oldest first (admins only).
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this role.")] role: Option<Role>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
+    ) -> async_graphql::Result<AccountConnection> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let first = page_size(first)?;
+        let offset = match after {
+            Some(cursor) => decode_offset(&cursor)? + 1,
+            None => 0,
+        };
+        let mut query =
+            account::Entity::find().order_by_asc(account::Column::CreatedAt).order_by_asc(account::Column::Id);
+        if let Some(role) = role {
+            query = query.filter(account::Column::Role.eq(domain::Role::from(role)));
+        }
+        let rows = query.offset(offset as u64).limit(first as u64 + 1).all(&state.db).await.map_err(ApiError::from)?;
+        let has_next_page = rows.len() > first;
+        let mut nodes = Vec::new();
+        for row in rows.into_iter().take(first) {
+            nodes.push(view(&state.db, row).await?);
+        }
+        let end_cursor =
+            (!nodes.is_empty()).then(|| URL_SAFE_NO_PAD.encode(format!("a1:{}", offset + nodes.len() - 1)));
+        Ok(AccountConnection { nodes, page_info: PageInfo { has_next_page, end_cursor } })
+    }
+
+    /// Stewardship areas (admins only).
+    async fn areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Area>> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let mut out = Vec::new();
+        for row in stewardship_area::Entity::find()
+            .order_by_asc(stewardship_area::Column::NameEn)
+            .all(&state.db)
+            .await
+            .map_err(ApiError::from)?
+        {
+            out.push(area_view(&state.db, row).await?);
+        }
+        Ok(out)
+    }
+}
+
+fn decode_offset(cursor: &str) -> Result<usize, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("a1:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::bad_input("after", "after is not a cursor from this API (分页游标无效)"))
+}
+
+#[derive(Default)]
+pub struct AdminMutation;
+
+#[Object]
+impl AdminMutation {
+    /// Creates an account (admins only).
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account.")] input: CreateAccountInput,
+    ) -> async_graphql::Result<AccountView> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let new = NewAccount {
+            username: input.username,
+            phone: input.phone,
+            display_name: input.display_name,
+            password: input.password,
+            role: input.role.into(),
+            organization_id: input.organization_id.map(|id| id.0),
+            area_ids: ids(input.area_ids),
+        };
+        let account = accounts::create_account(&state.db, &state.auth, new, state.clock.now()).await?;
+        let row = account::Entity::find_by_id(account.id).one(&state.db).await.map_err(ApiError::from)?;
+        Ok(view(&state.db, row.ok_or_else(|| ApiError::not_found("account"))?).await?)
+    }
+
+    /// Disables (and signs out everywhere) or re-enables an account (admins only).
+    async fn set_account_disabled(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Account id.")] id: ID,
+        #[graphql(desc = "True to disable, false to enable.")] disabled: bool,
+    ) -> async_graphql::Result<AccountView> {
+        let admin = caller(ctx).require_role(&[domain::Role::Admin])?;
+        if admin.id == id.0 && disabled {
+            return Err(ApiError::conflict("you cannot disable your own account (不能停用自己的账户)").into());
+        }
+        let state = state(ctx)?;
+        let row = accounts::set_disabled(&state.db, &id, disabled, state.clock.now()).await?;
+        Ok(view(&state.db, row).await?)
+    }
+
+    /// Sets a new password and signs the account out everywhere (admins only).
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Account id.")] id: ID,
+        #[graphql(desc = "The new password, 8 to 128 characters.")] new_password: String,
+    ) -> async_graphql::Result<AccountView> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let row = accounts::reset_password(&state.db, &id, new_password, state.clock.now()).await?;
+        Ok(view(&state.db, row).await?)
+    }
+
+    /// Changes an account's role with its organisation or areas (admins only).
+    async fn change_account_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Account id.")] id: ID,
+        #[graphql(desc = "The new role.")] role: Role,
+        #[graphql(desc = "Organisation, for SOCIAL_WORKER and PROVIDER_STAFF.")] organization_id: Option<ID>,
+        #[graphql(desc = "Areas, for COMMITTEE_STAFF.", default)] area_ids: Vec<ID>,
+    ) -> async_graphql::Result<AccountView> {
+        let admin = caller(ctx).require_role(&[domain::Role::Admin])?;
+        if admin.id == id.0 && role != Role::Admin {
+            return Err(ApiError::conflict("you cannot remove your own admin role (不能取消自己的管理员角色)").into());
+        }
+        let state = state(ctx)?;
+        let row = accounts::change_role(
+            &state.db,
+            &id,
+            role.into(),
+            organization_id.map(|i| i.0),
+            ids(area_ids),
+            state.clock.now(),
+        )
+        .await?;
+        Ok(view(&state.db, row).await?)
+    }
+
+    /// Creates a stewardship area (admins only).
+    async fn create_area(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The area.")] input: AreaInput,
+    ) -> async_graphql::Result<Area> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let row = accounts::save_area(
+            &state.db,
+            None,
+            &input.name_zh,
+            &input.name_en,
+            &ids(input.village_ids),
+            input.boundary_geo_json.as_deref(),
+        )
+        .await?;
+        Ok(area_view(&state.db, row).await?)
+    }
+
+    /// Replaces a stewardship area's names, villages and boundary (admins only).
+    async fn update_area(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Area id.")] id: ID,
+        #[graphql(desc = "The area's new content.")] input: AreaInput,
+    ) -> async_graphql::Result<Area> {
+        caller(ctx).require_role(&[domain::Role::Admin])?;
+        let state = state(ctx)?;
+        let row = accounts::save_area(
+            &state.db,
+            Some(&id),
+            &input.name_zh,
+            &input.name_en,
+            &ids(input.village_ids),
+            input.boundary_geo_json.as_deref(),
+        )
+        .await?;
+        Ok(area_view(&state.db, row).await?)
+    }
+}
