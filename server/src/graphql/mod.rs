@@ -12,12 +12,21 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 /// Every query of the API, merged from the domain modules.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::DirectoryQuery, auth::AuthQuery, admin::AdminQuery);
+pub struct QueryRoot(
+    query::DirectoryQuery,
+    auth::AuthQuery,
+    admin::AdminQuery,
+    // (new domains: one line each)
+);
 
 /// Every mutation of the API, merged from the domain modules.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation, admin::AdminMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    admin::AdminMutation,
+    // (new domains: one line each)
+);
 
 pub type QiaoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
