@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod rate_limit;
+pub mod stewardship;
 
 use std::future::Future;
 use std::net::SocketAddr;

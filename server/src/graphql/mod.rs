@@ -6,6 +6,7 @@ pub mod category;
 pub mod common;
 pub mod objects;
 pub mod query;
+pub mod stewardship;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -16,6 +17,7 @@ pub struct QueryRoot(
     query::DirectoryQuery,
     auth::AuthQuery,
     admin::AdminQuery,
+    stewardship::StewardshipQuery,
     // (new domains: one line each)
 );
 
@@ -25,6 +27,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     auth::AuthMutation,
     admin::AdminMutation,
+    stewardship::StewardshipMutation,
     // (new domains: one line each)
 );
 

@@ -611,6 +611,26 @@ impl Service {
         })
     }
 
+    /// Who last verified the listing (staff only: FORBIDDEN for others).
+    #[graphql(guard = "super::stewardship::StaffGuard")]
+    async fn verified_by(&self) -> Option<&str> {
+        self.detail.service.assurer.as_deref()
+    }
+
+    /// The listing's change history, newest first (staff who steward this service only:
+    /// FORBIDDEN for the public, NOT_FOUND for staff of other areas or organisations).
+    #[graphql(guard = "super::stewardship::StaffGuard")]
+    async fn history(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<super::stewardship::ChangeRecord>> {
+        let state = super::query::state(ctx)?;
+        let account = crate::auth::caller(ctx).require_account()?;
+        let scope = crate::auth::policy::Scope::of(&state.db, account).await?;
+        let rows = crate::stewardship::history_of(&state.db, &scope, &self.detail.service.id).await?;
+        Ok(super::stewardship::change_records(state, rows).await?)
+    }
+
     /// Kinds of support it gives.
     async fn support_functions(&self) -> Vec<SupportFunction> {
         self.detail.supports.iter().filter_map(|s| s.support_function).map(Into::into).collect()
