@@ -133,6 +133,7 @@ mod tests {
         );
         let created = created(&Row { id: "1", name: "a", age: Some(3) }).ok().unwrap_or_default();
         assert_eq!(created.len(), 2);
-        assert_eq!(created[1].new.as_deref(), Some("3"));
+        let age = created.iter().find(|c| c.field == "age");
+        assert_eq!(age.and_then(|c| c.new.as_deref()), Some("3"));
     }
 }
