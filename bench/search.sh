@@ -61,6 +61,7 @@ TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | jq -r 
 QIAO="$TARGET_DIR/release/qiao"
 [[ -x "$QIAO" ]] || die "no binary at $QIAO"
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/qiao-bench.XXXXXX")"
 DB_URL="sqlite://$WORK/qiao.db?mode=rwc"
 SERVER_PID=""
@@ -138,7 +139,8 @@ started=$(now_s)
 QIAO_DATABASE_URL="$DB_URL" NO_COLOR=1 timeout "$SEED_TIMEOUT_S" "$QIAO" seed-synthetic --count "$COUNT" --seed "$SEED" \
   >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seed-synthetic failed"; }
 SEED_S=$(elapsed "$started" "$(now_s)")
-DB_MIB=$(du -cm "$WORK"/qiao.db* | awk 'END { print $1 }')
+DB_MIB=$(du -m "$WORK/qiao.db" | awk '{ print $1 }')
+WAL_MIB=$( { du -m "$WORK/qiao.db-wal" 2>/dev/null || echo 0; } | awk '{ print $1 }')
 
 log "starting the server on $COUNT synthetic + demo services"
 start_server "$WORK/server.log"
@@ -212,9 +214,11 @@ check_shape() {
   beyond=$(jq -r '.data.nearbyServices.nearestBeyondRadiusMeters' <<<"$response")
   if ((edges == 0)); then
     if [[ "$shape" == open_now && "$beyond" == null ]]; then
+      if [[ -z "${NOTE[$shape]:-}" ]]; then
+        echo "search.sh: WARNING: openNow found nothing open anywhere at $SERVER_CLOCK_CST CST;" \
+          "measuring the empty-result path (set BENCH_AT for opening hours)" >&2
+      fi
       NOTE[$shape]="nothing open anywhere at $SERVER_CLOCK_CST CST: measures the empty result"
-      echo "search.sh: WARNING: openNow found nothing open anywhere at $SERVER_CLOCK_CST CST;" \
-        "measuring the empty-result path (set BENCH_AT for opening hours)" >&2
     else
       die "$shape: no edges in the response: $response"
     fi
@@ -237,7 +241,15 @@ to_ms() { # wrk prints 850.00us, 1.23ms, 1.02s, 1.00m
     printf (n * f < 10 ? "%.2f" : "%.1f"), n * f
   }'
 }
-declare -A RPS P50 P90 P99 BAD
+# CPU accounting, to show how the two cores were shared during each run: the server, wrk, and
+# everything else on the machine (a busy machine makes the numbers worthless; see OTHER).
+CLK_TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
+cpu_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+server_ticks() { sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{ print $12 + $13 }'; }
+pct() { awk -v x="$1" -v wall="$2" -v n="$NCPU" 'BEGIN { v = 100 * x / (wall * n); printf "%.0f", v < 0 ? 0 : v }'; }
+
+declare -A RPS P50 P90 P99 BAD SERVER_CPU WRK_CPU OTHER_CPU
 dur_s=${DURATION%s}
 [[ "$dur_s" =~ ^[0-9]+$ ]] || die "BENCH_DURATION must be whole seconds like 15s"
 for shape in "${SHAPES[@]}"; do
@@ -246,8 +258,21 @@ for shape in "${SHAPES[@]}"; do
   timeout 60 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 10s -s "$BENCH_DIR/post.lua" "$url" \
     -- "$WORK/body-$shape.json" >/dev/null
   out="$WORK/wrk-$shape.txt"
-  timeout $((dur_s + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency \
-    -s "$BENCH_DIR/post.lua" "$url" -- "$WORK/body-$shape.json" >"$out"
+  busy0=$(cpu_busy_ticks) server0=$(server_ticks) started=$(now_s)
+  {
+    TIMEFORMAT='%U %S'
+    time timeout $((dur_s + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency \
+      -s "$BENCH_DIR/post.lua" "$url" -- "$WORK/body-$shape.json" >"$out"
+  } 2>"$WORK/time-$shape.txt"
+  wall=$(elapsed "$started" "$(now_s)")
+  busy=$(($(cpu_busy_ticks) - busy0)) server=$(($(server_ticks) - server0))
+  wrk_s=$(awk '{ print $1 + $2 }' "$WORK/time-$shape.txt")
+  SERVER_CPU[$shape]=$(pct "$(awk -v t="$server" -v h="$CLK_TCK" 'BEGIN { print t / h }')" "$wall")
+  WRK_CPU[$shape]=$(pct "$wrk_s" "$wall")
+  OTHER_CPU[$shape]=$(pct "$(awk -v b="$busy" -v t="$server" -v h="$CLK_TCK" -v w="$wrk_s" 'BEGIN { print (b - t) / h - w }')" "$wall")
+  if ((OTHER_CPU[$shape] > 10)); then
+    echo "search.sh: WARNING: other processes used ${OTHER_CPU[$shape]}% of the CPU during '$shape'; its numbers are low" >&2
+  fi
   RPS[$shape]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
   P50[$shape]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   P90[$shape]=$(to_ms "$(awk '$1 == "90%" { print $2 }' "$out")")
@@ -268,8 +293,8 @@ LOG_MIB=$(du -m "$WORK/server.log" | awk '{ print $1 }')
 cat <<EOF
 
 Qiao search benchmark, $(date '+%Y-%m-%d %H:%M %Z'), commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')
-machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -h | awk '/^Mem:/ { print $2 }') RAM; wrk and the server share the cores
-data: $COUNT synthetic (seed $SEED) + demo services -> index of ${SERVICES:-?} services, ${PLACES:-?} places; SQLite $DB_MIB MiB
+machine: $NCPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -h | awk '/^Mem:/ { print $2 }') RAM; wrk and the server share the cores; load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)
+data: $COUNT synthetic (seed $SEED) + demo services -> index of ${SERVICES:-?} services, ${PLACES:-?} places; SQLite $DB_MIB MiB (+ $WAL_MIB MiB WAL)
 server clock: $SERVER_CLOCK_CST CST$([[ -n "$AT" ]] && echo " (BENCH_AT, libfaketime)")
 search point: $LAT, $LON (T village, Minhang, Shanghai); first: 20; detail of $SERVICE_ID
 
@@ -284,9 +309,12 @@ search point: $LAT, $LON (T village, Minhang, Shanghai); first: 20; detail of $S
 
 wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up), gzip accepted; latencies in ms
 
-| shape | result | req/s | p50 | p90 | p99 | failures |
-|---|---|---:|---:|---:|---:|---|
+CPU: share of all $NCPU cores used by the server / wrk / other processes during the run (other > 10% spoils it)
+
+| shape | result | req/s | p50 | p90 | p99 | CPU server/wrk/other % | failures |
+|---|---|---:|---:|---:|---:|---|---|
 EOF
 for shape in "${SHAPES[@]}"; do
-  echo "| ${LABEL[$shape]} | ${FOUND[$shape]}${NOTE[$shape]:+ (${NOTE[$shape]})} | ${RPS[$shape]} | ${P50[$shape]} | ${P90[$shape]} | ${P99[$shape]} | ${BAD[$shape]} |"
+  echo "| ${LABEL[$shape]} | ${FOUND[$shape]}${NOTE[$shape]:+ (${NOTE[$shape]})} | ${RPS[$shape]} | ${P50[$shape]} |" \
+    "${P90[$shape]} | ${P99[$shape]} | ${SERVER_CPU[$shape]}/${WRK_CPU[$shape]}/${OTHER_CPU[$shape]} | ${BAD[$shape]} |"
 done

@@ -389,9 +389,22 @@ pub async fn save_area(
         name_en: name_en.trim().to_owned(),
         boundary: boundary.map(str::to_owned),
     };
-    stewardship_area::Entity::delete_by_id(id.clone()).exec(&txn).await?;
+    // Update in place: deleting the row would cascade to the accounts assigned to the area.
     stewardship_area::Entity::insert(stewardship_area::ActiveModel::from(row.clone()))
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(stewardship_area::Column::Id)
+                .update_columns([
+                    stewardship_area::Column::NameZh,
+                    stewardship_area::Column::NameEn,
+                    stewardship_area::Column::Boundary,
+                ])
+                .to_owned(),
+        )
         .exec_without_returning(&txn)
+        .await?;
+    stewardship_area_village::Entity::delete_many()
+        .filter(stewardship_area_village::Column::AreaId.eq(&id))
+        .exec(&txn)
         .await?;
     for village in &villages {
         stewardship_area_village::Entity::insert(stewardship_area_village::ActiveModel {
