@@ -206,3 +206,46 @@ async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: DateTime
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::keys::SigningKey;
+
+    fn secrets(signing: (&str, u8), verifying: &[(&str, u8)]) -> Secrets {
+        let key = |(kid, byte): (&str, u8)| SigningKey { kid: kid.to_owned(), secret: vec![byte; 32] };
+        Secrets {
+            signing: key(signing),
+            verifying: verifying.iter().copied().map(key).collect(),
+            phone_pepper: vec![0; 16],
+        }
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_still_verifies_until_it_is_dropped() {
+        let now = Utc::now();
+        let old = AccessTokens::new(secrets(("2026-10", 1), &[]));
+        let (token, _) = old.issue("account-1", now).unwrap_or_default();
+        let rotated = AccessTokens::new(secrets(("2026-11", 2), &[("2026-10", 1)]));
+        assert_eq!(rotated.verify(&token, now).as_deref(), Some("account-1"));
+        let (fresh, _) = rotated.issue("account-1", now).unwrap_or_default();
+        assert_eq!(old.verify(&fresh, now), None, "a new key is unknown to the old configuration");
+        let dropped = AccessTokens::new(secrets(("2026-11", 2), &[]));
+        assert_eq!(dropped.verify(&token, now), None);
+    }
+
+    #[test]
+    fn a_token_is_refused_once_expired_and_before_it_is_valid() {
+        let now = Utc::now();
+        let tokens = AccessTokens::new(secrets(("k", 3), &[]));
+        let (token, expires) = tokens.issue("account-1", now).unwrap_or_default();
+        assert!(expires - now <= Duration::minutes(15));
+        assert!(tokens.verify(&token, now + Duration::minutes(ACCESS_TOKEN_MINUTES) - Duration::seconds(1)).is_some());
+        assert!(
+            tokens
+                .verify(&token, now + Duration::minutes(ACCESS_TOKEN_MINUTES) + Duration::seconds(LEEWAY_SECONDS + 1))
+                .is_none()
+        );
+        assert!(tokens.verify(&token, now - Duration::seconds(LEEWAY_SECONDS + 5)).is_none());
+    }
+}
