@@ -30,6 +30,26 @@ fn the_service_category_enum_has_exactly_the_taxonomy_codes() {
     assert_eq!(from_data, from_code);
 }
 
+/// The demo account an operation is sent as (signed in with a bearer token); `None`: anonymous.
+fn account_for(operation: &str) -> Option<&'static str> {
+    match operation {
+        "EditSuggestions" | "AcceptEditSuggestion" | "RejectEditSuggestion" => Some("committee.tvillage"),
+        _ => None,
+    }
+}
+
+/// A new pending suggestion about T village's library, for the operations that decide one.
+async fn pending_suggestion(app: &TestApp) -> Value {
+    let library = qiao_seed::rows::derived_id("service", "sh-tvillage-community-library");
+    let data = app
+        .data(
+            "mutation($id: ID!) { suggestEdit(serviceId: $id, kind: OTHER, comment: \"开放时间变了\") { id } }",
+            json!({ "id": library }),
+        )
+        .await;
+    data["suggestEdit"]["id"].clone()
+}
+
 /// Variables for each committed operation, against the demo data.
 async fn variables_for(app: &TestApp, operation: &str) -> Value {
     let near = json!({ "lat": T_VILLAGE.0, "lon": T_VILLAGE.1 });
@@ -47,6 +67,15 @@ async fn variables_for(app: &TestApp, operation: &str) -> Value {
         "UrbanVillageAt" => json!({ "point": near }),
         "UrbanVillages" => json!({ "city": "上海", "first": 10 }),
         "Categories" => json!({}),
+        "SuggestEdit" => json!({
+            "serviceId": qiao_seed::rows::derived_id("service", "sh-tvillage-community-library"),
+            "kind": "WRONG_PHONE",
+            "proposedValue": "021-54861802",
+            "idempotencyKey": "contract-suggest-edit",
+        }),
+        "EditSuggestions" => json!({ "first": 10 }),
+        "AcceptEditSuggestion" => json!({ "id": pending_suggestion(app).await }),
+        "RejectEditSuggestion" => json!({ "id": pending_suggestion(app).await, "reason": "已核实，信息无误" }),
         other => panic!("no variables known for operation {other}: add them to contract.rs"),
     }
 }
@@ -65,12 +94,19 @@ async fn every_operation_file_runs_against_the_demo_data() {
             let operation = file.file_stem().and_then(|s| s.to_str()).expect("file name").to_owned();
             let document = std::fs::read_to_string(&file).expect("operation file");
             assert!(
-                document.contains(&format!("query {operation}")),
+                document.contains(&format!("query {operation}")) || document.contains(&format!("mutation {operation}")),
                 "{} must hold one operation named after the file",
                 file.display()
             );
             let variables = variables_for(&app, &operation).await;
-            let data = app.data(&document, variables).await;
+            let data = match account_for(&operation) {
+                None => app.data(&document, variables).await,
+                Some(username) => {
+                    let response = app.graphql_as(&app.token_of(username).await, &document, variables).await;
+                    assert!(response.get("errors").is_none(), "{operation}: {response:#}");
+                    response["data"].clone()
+                }
+            };
             let root = data.as_object().and_then(|o| o.values().next()).expect("one root field");
             assert!(!root.is_null(), "{operation} returned null on the demo data");
         }

@@ -8,4 +8,5 @@ mod errors;
 mod http;
 mod search;
 mod seed;
+mod suggestions;
 mod villages;

@@ -7,6 +7,7 @@ pub mod common;
 pub mod objects;
 pub mod query;
 pub mod stewardship;
+pub mod suggestions;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -18,6 +19,7 @@ pub struct QueryRoot(
     auth::AuthQuery,
     admin::AdminQuery,
     stewardship::StewardshipQuery,
+    suggestions::SuggestionQuery,
     // (new domains: one line each)
 );
 
@@ -28,6 +30,7 @@ pub struct MutationRoot(
     auth::AuthMutation,
     admin::AdminMutation,
     stewardship::StewardshipMutation,
+    suggestions::SuggestionMutation,
     // (new domains: one line each)
 );
 
