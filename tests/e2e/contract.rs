@@ -33,7 +33,9 @@ fn the_service_category_enum_has_exactly_the_taxonomy_codes() {
 /// The demo account an operation is sent as (signed in with a bearer token); `None`: anonymous.
 fn account_for(operation: &str) -> Option<&'static str> {
     match operation {
-        "EditSuggestions" | "AcceptEditSuggestion" | "RejectEditSuggestion" => Some("committee.tvillage"),
+        "EditSuggestions" | "AcceptEditSuggestion" | "RejectEditSuggestion" | "ImportListingsCsv" => {
+            Some("committee.tvillage")
+        }
         _ => None,
     }
 }
@@ -76,6 +78,11 @@ async fn variables_for(app: &TestApp, operation: &str) -> Value {
         "EditSuggestions" => json!({ "first": 10 }),
         "AcceptEditSuggestion" => json!({ "id": pending_suggestion(app).await }),
         "RejectEditSuggestion" => json!({ "id": pending_suggestion(app).await, "reason": "已核实，信息无误" }),
+        "ImportListingsCsv" => json!({
+            "csv": "name_zh,name_en,category,address_zh,district_zh,city_zh,adcode,lat,lon,hours,cost\n\
+                    T村儿童绘本角,T village picture-book corner,LIBRARY,T村活动室二楼,闵行区,上海市,310112,\
+                    31.1052,121.3546,SA-SU 09:00-11:00,0\n"
+        }),
         other => panic!("no variables known for operation {other}: add them to contract.rs"),
     }
 }

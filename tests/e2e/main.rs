@@ -6,6 +6,7 @@ mod contract;
 mod detail;
 mod errors;
 mod http;
+mod import;
 mod search;
 mod seed;
 mod suggestions;

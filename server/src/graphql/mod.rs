@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+pub mod import;
 pub mod objects;
 pub mod query;
 pub mod stewardship;
@@ -31,6 +32,7 @@ pub struct MutationRoot(
     admin::AdminMutation,
     stewardship::StewardshipMutation,
     suggestions::SuggestionMutation,
+    import::ImportMutation,
     // (new domains: one line each)
 );
 

@@ -7,6 +7,7 @@
 //! role and reloads the search index afterwards.
 
 pub mod history;
+pub mod import;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qiao_schema::datum::LatLon;
