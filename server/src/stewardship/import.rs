@@ -232,6 +232,9 @@ fn parse(csv: &str, categories: &HashMap<String, String>, actor: &Actor) -> Resu
             }
         };
         let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue; // spreadsheets save trailing blank rows as lines of commas
+        }
         if record.len() != header.len() {
             errors.push(ImportError {
                 row: number,
@@ -667,6 +670,14 @@ mod tests {
     #[test]
     fn header_names_are_case_insensitive_and_a_byte_order_mark_is_ignored() {
         assert_eq!(check(&format!("\u{feff}{HEADER}\n{ROW}\n{ROW}\n")), Ok(2));
+    }
+
+    #[test]
+    fn blank_rows_are_skipped_but_still_counted() {
+        let errors =
+            check(&format!("{HEADER}\n,,,,,,,,\n  \n{ROW}\n{ROW},extra\n,,,,,,,,\n")).err().unwrap_or_default();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].row, errors[0].line), (4, 5));
     }
 
     #[test]
