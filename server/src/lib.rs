@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod rate_limit;
 pub mod stewardship;
+pub mod suggestions;
 
 use std::future::Future;
 use std::net::SocketAddr;

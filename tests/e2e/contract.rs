@@ -48,6 +48,18 @@ fn location_input() -> Value {
     })
 }
 
+/// A new pending suggestion about T village's library, for the operations that decide one.
+async fn pending_suggestion(app: &TestApp) -> Value {
+    let library = id("service", "sh-tvillage-community-library");
+    let data = app
+        .data(
+            "mutation($id: ID!) { suggestEdit(serviceId: $id, kind: OTHER, comment: \"开放时间变了\") { id } }",
+            json!({ "id": library }),
+        )
+        .await;
+    data["suggestEdit"]["id"].clone()
+}
+
 /// For each committed operation: the demo account to run it as (None: anonymous) and its
 /// variables. Operations that close or archive get targets of their own, so the order in which
 /// the files run does not matter.
@@ -147,6 +159,22 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
         "UpdateArea" => (
             Some("admin"),
             json!({ "id": t_area, "input": { "nameZh": "T村片区", "nameEn": "T village area", "villageIds": [t_village] } }),
+        ),
+        "SuggestEdit" => (
+            None,
+            json!({ "serviceId": library, "kind": "WRONG_PHONE", "proposedValue": "021-54861802",
+                    "idempotencyKey": "contract-suggest-edit" }),
+        ),
+        "EditSuggestions" => (Some("committee.tvillage"), json!({ "first": 10 })),
+        "AcceptEditSuggestion" => (Some("committee.tvillage"), json!({ "id": pending_suggestion(app).await })),
+        "RejectEditSuggestion" => {
+            (Some("committee.tvillage"), json!({ "id": pending_suggestion(app).await, "reason": "已核实，信息无误" }))
+        }
+        "ImportListingsCsv" => (
+            Some("committee.tvillage"),
+            json!({ "csv": "name_zh,name_en,category,address_zh,district_zh,city_zh,adcode,lat,lon,hours,cost\n\
+                            T村儿童绘本角,T village picture-book corner,LIBRARY,T村活动室二楼,闵行区,上海市,310112,\
+                            31.1052,121.3546,SA-SU 09:00-11:00,0\n" }),
         ),
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
     }

@@ -4,9 +4,11 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+pub mod import;
 pub mod objects;
 pub mod query;
 pub mod stewardship;
+pub mod suggestions;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -18,6 +20,7 @@ pub struct QueryRoot(
     auth::AuthQuery,
     admin::AdminQuery,
     stewardship::StewardshipQuery,
+    suggestions::SuggestionQuery,
     // (new domains: one line each)
 );
 
@@ -28,6 +31,8 @@ pub struct MutationRoot(
     auth::AuthMutation,
     admin::AdminMutation,
     stewardship::StewardshipMutation,
+    suggestions::SuggestionMutation,
+    import::ImportMutation,
     // (new domains: one line each)
 );
 

@@ -21,7 +21,7 @@ use crate::directory::hours::local_date;
 use crate::error::{ApiError, ApiResult};
 use crate::stewardship::{self as domain, Actor, Outcome, StatusChange, Text};
 
-const STEWARDS: &[Role] = &[Role::CommitteeStaff, Role::Admin];
+pub(super) const STEWARDS: &[Role] = &[Role::CommitteeStaff, Role::Admin];
 const KEEPERS: &[Role] = &[Role::ProviderStaff, Role::CommitteeStaff, Role::Admin];
 
 /// Allows staff only (committee, provider, admin); everyone else gets FORBIDDEN.
@@ -33,7 +33,7 @@ impl Guard for StaffGuard {
     }
 }
 
-async fn actor<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<(Actor, &'a AppState)> {
+pub(super) async fn actor<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<(Actor, &'a AppState)> {
     let state = state(ctx)?;
     let account = caller(ctx).require_role(roles)?.clone();
     let scope = Scope::of(&state.db, &account).await?;

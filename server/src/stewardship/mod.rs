@@ -2,18 +2,20 @@
 //! keep their own services' hours, capacity and alerts current; admins may do both anywhere.
 //!
 //! Each function checks scope against the database (out of scope reads as NOT_FOUND), validates
-//! its input, writes in one transaction, and records every changed field in the history
-//! ([`history`]). The GraphQL layer checks the role and reloads the search index afterwards.
+//! its input, writes in one transaction (a savepoint when handed an open transaction, see [`Db`]),
+//! and records every changed field in the history ([`history`]). The GraphQL layer checks the
+//! role and reloads the search index afterwards.
 
 pub mod history;
+pub mod import;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::{CapacityStatus, EligibilityKind, LocationType, ServiceStatus};
 use qiao_schema::entity::*;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -22,6 +24,13 @@ use crate::auth::Account;
 use crate::auth::policy::{Scope, location_in_scope, organization_in_scope, service_in_scope};
 use crate::directory::hours::parse_minute;
 use crate::error::{ApiError, ApiResult};
+
+/// Where a write goes: the database, or a transaction that is already open. Each write opens its
+/// own transaction, which inside an open one is a savepoint, so a caller can compose several
+/// writes (an import, an accepted suggestion) into one all-or-nothing unit.
+pub trait Db: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> {}
+
+impl<T: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>> Db for T {}
 
 /// Who is writing, with what scope, when.
 pub struct Actor {
@@ -45,8 +54,10 @@ pub struct Text {
     pub en: String,
 }
 
-const MAX_NAME_CHARS: usize = 200;
-const MAX_TEXT_CHARS: usize = 4000;
+/// Longest name, street or document text, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest description or other free text, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
 
 fn check_text(field: &'static str, text: &Text, max: usize) -> ApiResult<Text> {
     let (zh, en) = (text.zh.trim().to_owned(), text.en.trim().to_owned());
@@ -106,7 +117,7 @@ pub struct OrganizationPatch {
 
 /// Creates an organisation with its first location, which must lie in the actor's scope.
 pub async fn create_organization(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     fields: OrganizationFields,
     first_location: LocationFields,
@@ -137,7 +148,7 @@ pub async fn create_organization(
 }
 
 pub async fn update_organization(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: &str,
     patch: OrganizationPatch,
@@ -168,7 +179,7 @@ pub async fn update_organization(
 }
 
 /// Archives an organisation: it and its services vanish from the public directory.
-pub async fn archive_organization(db: &DatabaseConnection, actor: &Actor, id: &str) -> ApiResult<Outcome> {
+pub async fn archive_organization(db: &impl Db, actor: &Actor, id: &str) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = organization_in_scope(&txn, &actor.scope, id).await?;
     if before.archived_at.is_some() {
@@ -298,7 +309,7 @@ async fn insert_location(
 
 /// Adds a location to an existing organisation; the point must lie in the actor's scope.
 pub async fn create_location(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     organization_id: &str,
     fields: LocationFields,
@@ -314,12 +325,7 @@ pub async fn create_location(
     Ok(outcome)
 }
 
-pub async fn update_location(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: &str,
-    patch: LocationPatch,
-) -> ApiResult<Outcome> {
+pub async fn update_location(db: &impl Db, actor: &Actor, id: &str, patch: LocationPatch) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
@@ -345,17 +351,23 @@ pub async fn update_location(
         {
             let address_after =
                 address::Model { address_1_zh: street.zh, address_1_en: street.en, ..address_before.clone() };
-            let address_outcome = save(&txn, actor, "address", Action::Update, &address_before, address_after).await?;
-            outcome.changes.extend(
-                address_outcome.changes.into_iter().map(|c| Change { field: format!("address.{}", c.field), ..c }),
-            );
+            let changes: Vec<Change> = diff(&address_before, &address_after)?
+                .into_iter()
+                .map(|c| Change { field: format!("address.{}", c.field), ..c })
+                .collect();
+            if !changes.is_empty() {
+                address::ActiveModel::from(address_after).reset_all().update(&txn).await?;
+                // Recorded on the location, as when it was created, so that its history shows it.
+                record(&txn, "location", id, Action::Update, &changes, &actor.account.id, actor.now).await?;
+                outcome.changes.extend(changes);
+            }
         }
     }
     txn.commit().await?;
     Ok(outcome)
 }
 
-pub async fn archive_location(db: &DatabaseConnection, actor: &Actor, id: &str) -> ApiResult<Outcome> {
+pub async fn archive_location(db: &impl Db, actor: &Actor, id: &str) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     if before.archived_at.is_some() {
@@ -537,7 +549,7 @@ async fn current_documents(db: &impl ConnectionTrait, service_id: &str) -> ApiRe
 
 /// Creates a service of an organisation at some of its locations (each in the actor's scope).
 pub async fn create_service(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     organization_id: &str,
     fields: ServiceFields,
@@ -633,12 +645,7 @@ async fn save_service(
     Ok(outcome)
 }
 
-pub async fn update_service(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: &str,
-    patch: ServicePatch,
-) -> ApiResult<Outcome> {
+pub async fn update_service(db: &impl Db, actor: &Actor, id: &str, patch: ServicePatch) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
@@ -691,7 +698,7 @@ pub async fn update_service(
 }
 
 /// Marks a service as checked today by the actor (HSDS `assured_date`, `assurer`).
-pub async fn verify_service(db: &DatabaseConnection, actor: &Actor, id: &str, today: NaiveDate) -> ApiResult<Outcome> {
+pub async fn verify_service(db: &impl Db, actor: &Actor, id: &str, today: NaiveDate) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let after = service::Model {
@@ -716,7 +723,7 @@ pub enum StatusChange {
 }
 
 pub async fn change_service_status(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: &str,
     change: StatusChange,
@@ -796,7 +803,7 @@ fn check_interval(field: &'static str, opens: &str, closes: &str) -> ApiResult<(
 
 /// Replaces a service's weekly hours and dated exceptions.
 pub async fn set_service_hours(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: &str,
     hours: Vec<HoursSpec>,
@@ -920,7 +927,7 @@ pub struct RequirementSpec {
 
 /// Replaces a service's eligibility requirements and description.
 pub async fn set_service_eligibility(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: &str,
     requirements: Vec<RequirementSpec>,
@@ -997,7 +1004,7 @@ pub async fn set_service_eligibility(
 
 /// Sets whether a service is taking people.
 pub async fn set_service_capacity(
-    db: &DatabaseConnection,
+    db: &impl Db,
     actor: &Actor,
     id: &str,
     status: CapacityStatus,
@@ -1038,17 +1045,105 @@ pub async fn set_service_capacity(
 }
 
 /// Sets or clears (with `None`) a service's alert.
-pub async fn set_service_alert(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: &str,
-    alert: Option<Text>,
-) -> ApiResult<Outcome> {
+pub async fn set_service_alert(db: &impl Db, actor: &Actor, id: &str, alert: Option<Text>) -> ApiResult<Outcome> {
     let (alert_zh, alert_en) = check_optional_text("alert", alert.as_ref())?;
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let after = service::Model { alert_zh, alert_en, ..before.clone() };
     let outcome = save_service(&txn, actor, Action::Update, &before, after, Vec::new()).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// A phone number as people write it in China, in one canonical form; `None` when it is not
+/// plausible. Accepted: mobile numbers (`139 1234 5678`, `+86 139-1234-5678` → `13912345678`),
+/// landlines with their area code (`(021) 5486 1801` → `021-54861801`, `0851-86801234`), the
+/// public service numbers (`12348`, `110`), five-digit `95…` numbers and `400`/`800` numbers.
+pub fn parse_phone(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 30 {
+        return None;
+    }
+    if !text.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+')) {
+        return None;
+    }
+    let international = text.starts_with('+');
+    let mut digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if international {
+        digits = digits.strip_prefix("86")?.to_owned();
+    } else if digits.len() == 13 && digits.starts_with("861") {
+        digits = digits[2..].to_owned();
+    }
+    let is_mobile = |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
+    if is_mobile(&digits) {
+        return Some(digits);
+    }
+    // A landline keeps its trunk 0: "+86 21 5486 1801" is dialled 021-54861801 at home.
+    if international && !digits.starts_with('0') {
+        digits.insert(0, '0');
+    }
+    if digits.starts_with('0') {
+        // Beijing (010) and the 02x cities have two-digit area codes; the rest have three.
+        let area_len = if digits.starts_with("01") || digits.starts_with("02") { 3 } else { 4 };
+        let local_len = digits.len().checked_sub(area_len)?;
+        let (area, local) = digits.split_at(area_len);
+        let plausible = (7..=8).contains(&local_len) && !local.starts_with('0') && !local.starts_with('1');
+        return plausible.then(|| format!("{area}-{local}"));
+    }
+    if international {
+        return None;
+    }
+    let service_number = (matches!(digits.len(), 3 | 5) && digits.starts_with('1'))
+        || (digits.len() == 5 && digits.starts_with("95"))
+        || (digits.len() == 10 && (digits.starts_with("400") || digits.starts_with("800")));
+    service_number.then_some(digits)
+}
+
+/// Replaces a service's first phone number (adds one when it has none), with history on the
+/// service. For a resident's accepted correction, or an imported listing.
+pub async fn set_service_phone(db: &impl Db, actor: &Actor, id: &str, number: &str) -> ApiResult<Outcome> {
+    let number = parse_phone(number).ok_or_else(|| {
+        ApiError::bad_input(
+            "phone",
+            "give a phone number as dialled in China, e.g. 021-54861801 or 13912345678 (电话号码格式不正确)",
+        )
+    })?;
+    let txn = db.begin().await?;
+    let before = service_in_scope(&txn, &actor.scope, id).await?;
+    let phones =
+        phone::Entity::find().filter(phone::Column::ServiceId.eq(id)).order_by_asc(phone::Column::Id).all(&txn).await?;
+    let numbers_before: Vec<String> = phones.iter().map(|p| p.number.clone()).collect();
+    let mut numbers_after = numbers_before.clone();
+    match phones.first() {
+        Some(first) => {
+            if let Some(slot) = numbers_after.first_mut() {
+                slot.clone_from(&number);
+            }
+            if first.number != number {
+                phone::ActiveModel { id: Set(first.id.clone()), number: Set(number.clone()), ..Default::default() }
+                    .update(&txn)
+                    .await?;
+            }
+        }
+        None => {
+            numbers_after.push(number.clone());
+            phone::Entity::insert(phone::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                service_id: Set(Some(id.to_owned())),
+                organization_id: Set(None),
+                location_id: Set(None),
+                number: Set(number.clone()),
+                extension: Set(None),
+                phone_type: Set("voice".to_owned()),
+                description_zh: Set(None),
+                description_en: Set(None),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+    }
+    let extra = list_change("phones", &numbers_before, &numbers_after)?.into_iter().collect();
+    let outcome = save_service(&txn, actor, Action::Update, &before, before.clone(), extra).await?;
     txn.commit().await?;
     Ok(outcome)
 }
@@ -1097,4 +1192,38 @@ pub async fn stale_services(
         }
     }
     Ok(stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_phone;
+
+    #[test]
+    fn plausible_chinese_phone_numbers_are_accepted_in_one_form() {
+        for (written, canonical) in [
+            ("139 1234 5678", "13912345678"),
+            ("+86 139-1234-5678", "13912345678"),
+            ("8613912345678", "13912345678"),
+            ("021-54861801", "021-54861801"),
+            ("(021) 5486 1801", "021-54861801"),
+            ("+86 21 5486 1801", "021-54861801"),
+            ("0851-86801234", "0851-86801234"),
+            ("010 6512 3456", "010-65123456"),
+            ("12348", "12348"),
+            ("110", "110"),
+            ("95588", "95588"),
+            ("400-820-8820", "4008208820"),
+        ] {
+            assert_eq!(parse_phone(written).as_deref(), Some(canonical), "{written}");
+        }
+    }
+
+    #[test]
+    fn implausible_phone_numbers_are_refused() {
+        for written in
+            ["", "abc", "1234", "1391234567", "139123456789", "021-1234", "021-012345678", "+1 415 555 0100", "５５５"]
+        {
+            assert_eq!(parse_phone(written), None, "{written}");
+        }
+    }
 }

@@ -1,0 +1,215 @@
+//! Edit suggestions: `suggestEdit` for anyone (no account needed, rate limited per client
+//! address, idempotent with a key), and the review queue with `acceptEditSuggestion` /
+//! `rejectEditSuggestion` for committee staff (their area) and admins. Domain rules live in
+//! `crate::suggestions`.
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use qiao_schema::entity::{edit_suggestion, service};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::common::{Language, language_of};
+use super::objects::PageInfo;
+use super::query::state;
+use super::stewardship::{STEWARDS, actor, page_of};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::http::ClientAddress;
+use crate::suggestions::{self as domain, NewSuggestion};
+
+/// What a resident says is wrong with a listing.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "qiao_schema::domain::SuggestionKind")]
+pub enum SuggestionKind {
+    /// The service has closed. Accepting marks it temporarily closed, with the comment (or
+    /// "reported closed by a resident") as its public reason.
+    Closed,
+    /// It has moved: `proposedValue` is the new street address. Accepting sets the street of the
+    /// service's first location.
+    Moved,
+    /// The phone number is wrong: `proposedValue` is the right one. Accepting replaces the
+    /// service's first phone number.
+    WrongPhone,
+    /// Anything else, said in `comment`. Accepting changes nothing by itself: the committee edits
+    /// the listing by hand.
+    Other,
+}
+
+/// Where a suggestion is in its review.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "qiao_schema::domain::SuggestionStatus")]
+pub enum SuggestionStatus {
+    /// Waiting for the committee of the listing's area.
+    Pending,
+    /// Accepted (and applied, for CLOSED, MOVED and WRONG_PHONE).
+    Accepted,
+    /// Rejected, with a reason.
+    Rejected,
+}
+
+/// A correction to a listing suggested by a member of the public. Who suggested it is not
+/// recorded.
+#[derive(SimpleObject, Clone)]
+pub struct EditSuggestion {
+    /// Suggestion id.
+    pub id: ID,
+    /// The service it is about.
+    pub service_id: ID,
+    /// The service's name, in the request's language (`Accept-Language`, else Chinese).
+    pub service_name: String,
+    /// What is wrong.
+    pub kind: SuggestionKind,
+    /// The corrected value: a street address for MOVED, a phone number for WRONG_PHONE (as
+    /// normalised by the server, e.g. `021-54861801`).
+    pub proposed_value: Option<String>,
+    /// The resident's own words.
+    pub comment: Option<String>,
+    /// Review status.
+    pub status: SuggestionStatus,
+    /// When it was suggested.
+    pub created_at: DateTime<Utc>,
+    /// When it was accepted or rejected.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was rejected.
+    pub decision_reason: Option<String>,
+}
+
+/// A page of edit suggestions.
+#[derive(SimpleObject)]
+pub struct EditSuggestionConnection {
+    /// Suggestions of this page, oldest first.
+    pub nodes: Vec<EditSuggestion>,
+    /// Pagination.
+    pub page_info: PageInfo,
+}
+
+/// Views of suggestions, with their services' names read in one query.
+async fn views(
+    state: &AppState,
+    language: Language,
+    rows: Vec<edit_suggestion::Model>,
+) -> ApiResult<Vec<EditSuggestion>> {
+    let service_ids: Vec<String> = rows.iter().map(|r| r.service_id.clone()).collect();
+    let names: HashMap<String, String> = service::Entity::find()
+        .filter(service::Column::Id.is_in(service_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, language.pick(&s.name_zh, &s.name_en).to_owned()))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| EditSuggestion {
+            service_name: names.get(&row.service_id).cloned().unwrap_or_default(),
+            id: ID(row.id),
+            service_id: ID(row.service_id),
+            kind: row.kind.into(),
+            proposed_value: row.proposed_value,
+            comment: row.comment,
+            status: row.status.into(),
+            created_at: row.created_at,
+            decided_at: row.decided_at,
+            decision_reason: row.decision_reason,
+        })
+        .collect())
+}
+
+async fn view(ctx: &Context<'_>, state: &AppState, row: edit_suggestion::Model) -> ApiResult<EditSuggestion> {
+    views(state, language_of(ctx, None), vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a suggestion view went missing"))
+}
+
+#[derive(Default)]
+pub struct SuggestionQuery;
+
+#[Object]
+impl SuggestionQuery {
+    /// Edit suggestions about listings in your area (committee staff) or anywhere (admins),
+    /// oldest first.
+    async fn edit_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only suggestions in this state (null: PENDING).",
+            default_with = "Some(SuggestionStatus::Pending)"
+        )]
+        status: Option<SuggestionStatus>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
+    ) -> async_graphql::Result<EditSuggestionConnection> {
+        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let rows = domain::queue(&state.db, &actor.scope, status.unwrap_or(SuggestionStatus::Pending).into()).await?;
+        let (rows, page_info) = page_of(rows, first, after)?;
+        Ok(EditSuggestionConnection { nodes: views(state, language_of(ctx, None), rows).await?, page_info })
+    }
+}
+
+#[derive(Default)]
+pub struct SuggestionMutation;
+
+#[Object]
+impl SuggestionMutation {
+    /// Tells the committee that a listing is wrong. Anyone may call it, without an account; who
+    /// suggested is not recorded. Limited to a few suggestions a minute per network address
+    /// (RATE_LIMITED beyond). Send an `idempotencyKey` so that a retry on a bad network returns
+    /// the first suggestion instead of making a second.
+    async fn suggest_edit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The service (listed: active or temporarily closed).")] service_id: ID,
+        #[graphql(desc = "What is wrong.")] kind: SuggestionKind,
+        #[graphql(desc = "The right value, at most 200 characters: required for MOVED (the new street \
+                          address) and WRONG_PHONE (a phone number as dialled in China).")]
+        proposed_value: Option<String>,
+        #[graphql(desc = "Anything else to say, at most 1000 characters (required for OTHER without a \
+                          proposed value).")]
+        comment: Option<String>,
+        #[graphql(desc = "A key of at most 64 characters (e.g. a UUID) chosen once per suggestion and \
+                          resent with every retry of it.")]
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<EditSuggestion> {
+        let state = state(ctx)?;
+        // The address is counted in memory for a minute and never stored.
+        let client = ctx.data_opt::<ClientAddress>().and_then(|c| c.0).map(|ip| ip.to_string()).unwrap_or_default();
+        if !state.auth.suggestion_limiter.allow(&client) {
+            return Err(ApiError::RateLimited.into());
+        }
+        let new =
+            NewSuggestion { service_id: service_id.0, kind: kind.into(), proposed_value, comment, idempotency_key };
+        let row = domain::submit(&state.db, new, state.clock.now()).await?;
+        Ok(view(ctx, state, row).await?)
+    }
+
+    /// Accepts a suggestion about a listing in your area and applies it, recorded in the
+    /// listing's history as your change (committee staff, admins). CONFLICT when it was already
+    /// decided.
+    async fn accept_edit_suggestion(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Suggestion id.")] id: ID,
+    ) -> async_graphql::Result<EditSuggestion> {
+        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let accepted = domain::accept(&state.db, &actor, &id).await?;
+        if accepted.changed_listing {
+            state.directory.reload(&state.db).await.map_err(ApiError::from)?;
+        }
+        Ok(view(ctx, state, accepted.suggestion).await?)
+    }
+
+    /// Rejects a suggestion about a listing in your area, saying why (committee staff, admins).
+    /// CONFLICT when it was already decided.
+    async fn reject_edit_suggestion(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Suggestion id.")] id: ID,
+        #[graphql(desc = "Why, 1 to 500 characters.")] reason: String,
+    ) -> async_graphql::Result<EditSuggestion> {
+        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let row = domain::reject(&state.db, &actor, &id, &reason).await?;
+        Ok(view(ctx, state, row).await?)
+    }
+}

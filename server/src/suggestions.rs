@@ -1,0 +1,380 @@
+//! Public edit suggestions: anyone, without an account, can say that a listing is wrong (closed,
+//! moved, wrong phone, something else); the committee of the listing's area, or an admin,
+//! accepts or rejects each suggestion. Accepting applies the change through the stewardship
+//! functions, in the same transaction, so it lands in the listing's history as that steward's
+//! edit.
+//!
+//! Privacy: nothing about the person who suggested is stored: no account, no client address
+//! (the GraphQL layer rate-limits by address in memory only), nothing but the suggestion itself.
+//! An idempotency key stores only the suggestion it produced.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use qiao_schema::domain::{ServiceStatus, SuggestionKind, SuggestionStatus};
+use qiao_schema::entity::{edit_suggestion, idempotency_key, location, organization, service, service_at_location};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+};
+
+use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
+use crate::error::{ApiError, ApiResult};
+use crate::stewardship::{self, Actor, Db, LocationPatch, MAX_NAME_CHARS, StatusChange, Text};
+
+/// Longest proposed value (a street address or a phone number), in characters.
+pub const MAX_PROPOSED_CHARS: usize = 200;
+/// Longest comment, in characters.
+pub const MAX_COMMENT_CHARS: usize = 1000;
+/// Longest idempotency key, in characters.
+pub const MAX_KEY_CHARS: usize = 64;
+/// Longest reason for a rejection, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The reason shown on a listing closed because a resident said so and gave no comment.
+const REPORTED_CLOSED: (&str, &str) = ("据居民反映已关闭", "Reported closed by a resident");
+
+/// A suggestion as the public sends it.
+pub struct NewSuggestion {
+    pub service_id: String,
+    pub kind: SuggestionKind,
+    pub proposed_value: Option<String>,
+    pub comment: Option<String>,
+    /// A key the phone picks once per suggestion and resends on every retry.
+    pub idempotency_key: Option<String>,
+}
+
+/// Trimmed text, `None` when empty; BAD_USER_INPUT when longer than `max` characters.
+fn optional_text(field: &'static str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(ApiError::bad_input(
+            field,
+            format!("{field} must be at most {max} characters ({field} 最多 {max} 个字符)"),
+        ));
+    }
+    Ok(value)
+}
+
+fn idempotency_id(key: &str) -> String {
+    format!("suggestEdit:{key}")
+}
+
+fn check_key(key: Option<String>) -> ApiResult<Option<String>> {
+    match key {
+        None => Ok(None),
+        Some(key) => {
+            let length = key.chars().count();
+            if length == 0 || length > MAX_KEY_CHARS || key.chars().any(char::is_control) {
+                Err(ApiError::bad_input(
+                    "idempotencyKey",
+                    format!(
+                        "idempotencyKey must be 1 to {MAX_KEY_CHARS} printable characters, e.g. a UUID \
+                         (idempotencyKey 须为 1 到 {MAX_KEY_CHARS} 个可见字符)"
+                    ),
+                ))
+            } else {
+                Ok(Some(key))
+            }
+        }
+    }
+}
+
+/// The suggestion a key already produced, if any.
+async fn replay(db: &DatabaseConnection, key: &str) -> ApiResult<Option<edit_suggestion::Model>> {
+    let Some(stored) = idempotency_key::Entity::find_by_id(idempotency_id(key)).one(db).await? else {
+        return Ok(None);
+    };
+    let suggestion = edit_suggestion::Entity::find_by_id(stored.response.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("idempotency key {} names a missing suggestion", stored.id)))?;
+    Ok(Some(suggestion))
+}
+
+/// Records a suggestion from the public. A retry with the same idempotency key returns the
+/// suggestion the key first produced, whatever else it sends.
+pub async fn submit(
+    db: &DatabaseConnection,
+    new: NewSuggestion,
+    now: DateTime<Utc>,
+) -> ApiResult<edit_suggestion::Model> {
+    let key = check_key(new.idempotency_key)?;
+    if let Some(key) = &key
+        && let Some(first) = replay(db, key).await?
+    {
+        return Ok(first);
+    }
+    let mut proposed_value = optional_text("proposedValue", new.proposed_value, MAX_PROPOSED_CHARS)?;
+    let comment = optional_text("comment", new.comment, MAX_COMMENT_CHARS)?;
+    match new.kind {
+        SuggestionKind::Moved if proposed_value.is_none() => {
+            return Err(ApiError::bad_input(
+                "proposedValue",
+                "MOVED needs the new street address in proposedValue (搬迁须在 proposedValue 填写新地址)",
+            ));
+        }
+        SuggestionKind::WrongPhone => {
+            let number = proposed_value.as_deref().and_then(stewardship::parse_phone).ok_or_else(|| {
+                ApiError::bad_input(
+                    "proposedValue",
+                    "WRONG_PHONE needs the right number in proposedValue, e.g. 021-54861801 or 13912345678 \
+                     (电话有误须在 proposedValue 填写正确号码)",
+                )
+            })?;
+            proposed_value = Some(number);
+        }
+        SuggestionKind::Other if proposed_value.is_none() && comment.is_none() => {
+            return Err(ApiError::bad_input(
+                "comment",
+                "OTHER needs a comment saying what is wrong (请在 comment 说明哪里有误)",
+            ));
+        }
+        _ => {}
+    }
+    listed_service(db, &new.service_id).await?;
+
+    let row = edit_suggestion::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        service_id: new.service_id,
+        kind: new.kind,
+        proposed_value,
+        comment,
+        status: SuggestionStatus::Pending,
+        created_at: now,
+        decided_by: None,
+        decided_at: None,
+        decision_reason: None,
+    };
+    let txn = db.begin().await?;
+    if let Some(key) = &key {
+        // The key goes in first: of two concurrent first tries, the second fails here and
+        // replays the first.
+        let stored = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            id: Set(idempotency_id(key)),
+            response: Set(row.id.clone()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await;
+        if let Err(error) = stored {
+            if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+                txn.rollback().await?;
+                return replay(db, key).await?.ok_or_else(|| ApiError::internal("a lost idempotency key"));
+            }
+            return Err(error.into());
+        }
+    }
+    edit_suggestion::Entity::insert(edit_suggestion::ActiveModel::from(row.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The service if the public directory lists it (active or temporarily closed, organisation not
+/// archived); NOT_FOUND otherwise.
+async fn listed_service(db: &DatabaseConnection, id: &str) -> ApiResult<service::Model> {
+    let not_found = || ApiError::not_found("service");
+    if id.len() > 64 {
+        return Err(not_found());
+    }
+    let service = service::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .filter(|s| s.status.is_listed())
+        .ok_or_else(not_found)?;
+    let organization = organization::Entity::find_by_id(service.organization_id.clone()).one(db).await?;
+    if organization.is_some_and(|o| o.archived_at.is_some()) {
+        return Err(not_found());
+    }
+    Ok(service)
+}
+
+/// Suggestions with `status` about services in `scope`, oldest first.
+pub async fn queue(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    status: SuggestionStatus,
+) -> ApiResult<Vec<edit_suggestion::Model>> {
+    let rows = edit_suggestion::Entity::find()
+        .filter(edit_suggestion::Column::Status.eq(status))
+        .order_by_asc(edit_suggestion::Column::CreatedAt)
+        .order_by_asc(edit_suggestion::Column::Id)
+        .all(db)
+        .await?;
+    if matches!(scope, Scope::Everything) {
+        return Ok(rows);
+    }
+    let mut in_scope: HashMap<String, bool> = HashMap::new();
+    let mut visible = Vec::new();
+    for row in rows {
+        let allowed = match in_scope.get(&row.service_id) {
+            Some(allowed) => *allowed,
+            None => {
+                let allowed = visible_in(db, scope, &row.service_id).await?;
+                in_scope.insert(row.service_id.clone(), allowed);
+                allowed
+            }
+        };
+        if allowed {
+            visible.push(row);
+        }
+    }
+    Ok(visible)
+}
+
+/// Whether a service is in scope; only "not found" means no, anything else is an error.
+async fn visible_in(db: &impl sea_orm::ConnectionTrait, scope: &Scope, service_id: &str) -> ApiResult<bool> {
+    match service_in_scope(db, scope, service_id).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::NotFound { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// A pending suggestion about a service in the actor's scope: NOT_FOUND when missing or out of
+/// scope (alike), CONFLICT when already decided.
+async fn pending_in_scope(db: &impl Db, actor: &Actor, id: &str) -> ApiResult<edit_suggestion::Model> {
+    let not_found = || ApiError::not_found("suggestion");
+    if id.len() > 64 {
+        return Err(not_found());
+    }
+    let suggestion = edit_suggestion::Entity::find_by_id(id.to_owned()).one(db).await?.ok_or_else(not_found)?;
+    if !visible_in(db, &actor.scope, &suggestion.service_id).await? {
+        return Err(not_found());
+    }
+    if suggestion.status != SuggestionStatus::Pending {
+        return Err(already_decided());
+    }
+    Ok(suggestion)
+}
+
+fn already_decided() -> ApiError {
+    ApiError::conflict("this suggestion has already been accepted or rejected (该建议已处理)")
+}
+
+/// Marks a pending suggestion decided. The `status = pending` condition makes two stewards
+/// deciding at once safe: the second finds nothing to update and gets CONFLICT.
+async fn decide(
+    db: &impl Db,
+    actor: &Actor,
+    suggestion: edit_suggestion::Model,
+    status: SuggestionStatus,
+    reason: Option<String>,
+) -> ApiResult<edit_suggestion::Model> {
+    let result = edit_suggestion::Entity::update_many()
+        .set(edit_suggestion::ActiveModel {
+            status: Set(status),
+            decided_by: Set(Some(actor.account.id.clone())),
+            decided_at: Set(Some(actor.now)),
+            decision_reason: Set(reason.clone()),
+            ..Default::default()
+        })
+        .filter(edit_suggestion::Column::Id.eq(suggestion.id.as_str()))
+        .filter(edit_suggestion::Column::Status.eq(SuggestionStatus::Pending))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(already_decided());
+    }
+    Ok(edit_suggestion::Model {
+        status,
+        decided_by: Some(actor.account.id.clone()),
+        decided_at: Some(actor.now),
+        decision_reason: reason,
+        ..suggestion
+    })
+}
+
+/// An accepted suggestion, and whether accepting it changed the listing.
+pub struct Accepted {
+    pub suggestion: edit_suggestion::Model,
+    pub changed_listing: bool,
+}
+
+/// Accepts a suggestion and applies it to the listing, with history, in one transaction:
+/// CLOSED closes the service temporarily (the comment, or a default, is the public reason);
+/// MOVED sets the street of the service's first location; WRONG_PHONE replaces its first phone
+/// number; OTHER changes nothing (the steward edits by hand).
+pub async fn accept(db: &DatabaseConnection, actor: &Actor, id: &str) -> ApiResult<Accepted> {
+    let txn = db.begin().await?;
+    let suggestion = pending_in_scope(&txn, actor, id).await?;
+    let suggestion = decide(&txn, actor, suggestion, SuggestionStatus::Accepted, None).await?;
+    let changed_listing = apply(&txn, actor, &suggestion).await?;
+    txn.commit().await?;
+    Ok(Accepted { suggestion, changed_listing })
+}
+
+async fn apply(db: &impl Db, actor: &Actor, suggestion: &edit_suggestion::Model) -> ApiResult<bool> {
+    let service_id = suggestion.service_id.as_str();
+    let proposed = || {
+        suggestion
+            .proposed_value
+            .clone()
+            .ok_or_else(|| ApiError::conflict("the suggestion has no value to apply (该建议没有可采用的内容)"))
+    };
+    let outcome = match suggestion.kind {
+        SuggestionKind::Closed => {
+            let service = service_in_scope(db, &actor.scope, service_id).await?;
+            if service.status == ServiceStatus::TemporarilyClosed {
+                return Ok(false); // already says so
+            }
+            let reason = match &suggestion.comment {
+                Some(comment) => Text { zh: comment.clone(), en: comment.clone() },
+                None => Text { zh: REPORTED_CLOSED.0.to_owned(), en: REPORTED_CLOSED.1.to_owned() },
+            };
+            stewardship::change_service_status(db, actor, service_id, StatusChange::CloseTemporarily, Some(reason))
+                .await?
+        }
+        SuggestionKind::Moved => {
+            let street = proposed()?;
+            if street.chars().count() > MAX_NAME_CHARS {
+                return Err(ApiError::conflict("the proposed address is too long (建议的地址过长)"));
+            }
+            let location_id = first_location(db, &actor.scope, service_id).await?;
+            let patch = LocationPatch { street: Some(Text { zh: street.clone(), en: street }), ..Default::default() };
+            stewardship::update_location(db, actor, &location_id, patch).await?
+        }
+        SuggestionKind::WrongPhone => stewardship::set_service_phone(db, actor, service_id, &proposed()?).await?,
+        SuggestionKind::Other => return Ok(false),
+    };
+    Ok(!outcome.changes.is_empty())
+}
+
+/// The service's first place (in the order it was linked) that the actor may change.
+async fn first_location(db: &impl Db, scope: &Scope, service_id: &str) -> ApiResult<String> {
+    let links = service_at_location::Entity::find()
+        .filter(service_at_location::Column::ServiceId.eq(service_id))
+        .order_by_asc(service_at_location::Column::Id)
+        .all(db)
+        .await?;
+    for link in links {
+        match location_in_scope(db, scope, &link.location_id).await {
+            Ok(location::Model { id, archived_at: None, .. }) => return Ok(id),
+            Ok(_) | Err(ApiError::NotFound { .. }) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+    Err(ApiError::conflict("the service has no place whose address could change (该服务没有可修改地址的地点)"))
+}
+
+/// Rejects a suggestion; `reason` (1 to 500 characters) says why.
+pub async fn reject(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+) -> ApiResult<edit_suggestion::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::bad_input(
+            "reason",
+            format!("say why, in 1 to {MAX_REASON_CHARS} characters (请用 1 到 {MAX_REASON_CHARS} 个字说明原因)"),
+        ));
+    }
+    let txn = db.begin().await?;
+    let suggestion = pending_in_scope(&txn, actor, id).await?;
+    let suggestion = decide(&txn, actor, suggestion, SuggestionStatus::Rejected, Some(reason.to_owned())).await?;
+    txn.commit().await?;
+    Ok(suggestion)
+}
