@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use crate::AuthState;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
-use crate::auth::tokens::{create_refresh_token, revoke_all_for_account, rotate_refresh_token};
+use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
 use crate::auth::{Account, normalise_phone, phone_digest};
 use crate::error::{ApiError, ApiResult};
 
@@ -90,8 +90,13 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> ApiResult<SignedIn> {
     let txn = db.begin().await?;
-    let (account_id, refresh_token) = rotate_refresh_token(&txn, token, now).await?;
+    let rotation = rotate_refresh_token(&txn, token, now).await?;
+    // Commit refusals too: replaying a spent token has just revoked its family, and rolling
+    // that back would leave a stolen family alive.
     txn.commit().await?;
+    let Rotation::Rotated { account_id, token: refresh_token } = rotation else {
+        return Err(ApiError::Unauthenticated);
+    };
     let account = crate::auth::load_account(db, &account_id).await?.ok_or(ApiError::Unauthenticated)?;
     let (access_token, access_token_expires_at) = auth.tokens.issue(&account.id, now)?;
     Ok(SignedIn { access_token, access_token_expires_at, refresh_token, account })
