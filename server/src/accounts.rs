@@ -8,7 +8,8 @@ use qiao_schema::entity::*;
 use qiao_seed::rows::derived_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::sync::OnceLock;
 
@@ -89,7 +90,15 @@ pub async fn refresh(
     token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<SignedIn> {
-    let txn = db.begin().await?;
+    // SQLite: take the write lock up front. A deferred transaction reads first, and when a
+    // concurrent refresh of the same token commits in between, its write then fails with
+    // SQLITE_BUSY (an INTERNAL error) instead of being seen as reuse. PostgreSQL ignores this.
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
     let rotation = rotate_refresh_token(&txn, token, now).await?;
     // Commit refusals too: replaying a spent token has just revoked its family, and rolling
     // that back would leave a stolen family alive.
