@@ -387,26 +387,37 @@ pub async fn save_area(
     if villages.len() != village_ids.iter().collect::<std::collections::HashSet<_>>().len() {
         return Err(ApiError::not_found("urban village"));
     }
+    let id_is_new = id.is_none();
     let txn = db.begin().await?;
-    let id = match id {
-        Some(id) => {
-            if stewardship_area::Entity::find_by_id(id.to_owned()).one(&txn).await?.is_none() {
-                return Err(ApiError::not_found("area"));
-            }
-            id.to_owned()
-        }
-        None => uuid::Uuid::now_v7().to_string(),
-    };
     let row = stewardship_area::Model {
-        id: id.clone(),
+        id: id.map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
         name_zh: name_zh.trim().to_owned(),
         name_en: name_en.trim().to_owned(),
         boundary: boundary.map(str::to_owned),
     };
-    stewardship_area::Entity::delete_by_id(id.clone()).exec(&txn).await?;
-    stewardship_area::Entity::insert(stewardship_area::ActiveModel::from(row.clone()))
-        .exec_without_returning(&txn)
-        .await?;
+    let id = row.id.clone();
+    if id_is_new {
+        stewardship_area::Entity::insert(stewardship_area::ActiveModel::from(row.clone()))
+            .exec_without_returning(&txn)
+            .await?;
+    } else {
+        // Updated in place: deleting and re-inserting the area would cascade to its
+        // account_area rows and silently unassign every committee member who looks after it.
+        let updated = stewardship_area::Entity::update_many()
+            .col_expr(stewardship_area::Column::NameZh, Expr::value(row.name_zh.clone()))
+            .col_expr(stewardship_area::Column::NameEn, Expr::value(row.name_en.clone()))
+            .col_expr(stewardship_area::Column::Boundary, Expr::value(row.boundary.clone()))
+            .filter(stewardship_area::Column::Id.eq(&id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(ApiError::not_found("area"));
+        }
+        stewardship_area_village::Entity::delete_many()
+            .filter(stewardship_area_village::Column::AreaId.eq(&id))
+            .exec(&txn)
+            .await?;
+    }
     for village in &villages {
         stewardship_area_village::Entity::insert(stewardship_area_village::ActiveModel {
             id: Set(derived_id("stewardship_area_village", &format!("{id}/{}", village.id))),
