@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qiao_tests::{T_VILLAGE, TestApp, on_every_database};
+use qiao_tests::{DEMO_PASSWORD, T_VILLAGE, TestApp, on_every_database};
 use serde_json::{Value, json};
 
 fn spec_dir() -> PathBuf {
@@ -46,9 +46,42 @@ async fn variables_for(app: &TestApp, operation: &str) -> Value {
         }
         "UrbanVillageAt" => json!({ "point": near }),
         "UrbanVillages" => json!({ "city": "上海", "first": 10 }),
-        "Categories" => json!({}),
+        "Categories" | "Me" => json!({}),
+        "Login" => json!({ "username": "migrant.demo", "password": DEMO_PASSWORD }),
+        // Each needs a refresh token of its own: a spent one would be refused.
+        "RefreshToken" | "Logout" => json!({ "refreshToken": app.login("migrant.demo", DEMO_PASSWORD).await.1 }),
+        "RegisterMigrant" => {
+            json!({ "login": "contract.migrant", "password": "contract-password", "displayName": "合同测试" })
+        }
         other => panic!("no variables known for operation {other}: add them to contract.rs"),
     }
+}
+
+/// The access token an operation is sent with, for those that need a signed-in caller.
+async fn bearer_for(app: &TestApp, operation: &str) -> Option<String> {
+    match operation {
+        "Me" => Some(app.token_of("migrant.demo").await),
+        _ => None,
+    }
+}
+
+/// Whether `document` declares a query or mutation called exactly `name`.
+fn declares_operation(document: &str, name: &str) -> bool {
+    ["query", "mutation"].iter().any(|keyword| {
+        let declaration = format!("{keyword} {name}");
+        document.match_indices(&declaration).any(|(at, _)| {
+            !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+#[test]
+fn an_operation_is_recognised_by_its_query_or_mutation_name() {
+    assert!(declares_operation("query Me {\n  me { id }\n}", "Me"));
+    assert!(declares_operation("mutation Login($username: String!) { login }", "Login"));
+    assert!(!declares_operation("query MeAndMore { me { id } }", "Me"));
+    assert!(!declares_operation("subscription Me { me }", "Me"));
+    assert!(!declares_operation("{ me { id } }", "Me"));
 }
 
 #[tokio::test]
@@ -65,12 +98,15 @@ async fn every_operation_file_runs_against_the_demo_data() {
             let operation = file.file_stem().and_then(|s| s.to_str()).expect("file name").to_owned();
             let document = std::fs::read_to_string(&file).expect("operation file");
             assert!(
-                document.contains(&format!("query {operation}")),
+                declares_operation(&document, &operation),
                 "{} must hold one operation named after the file",
                 file.display()
             );
             let variables = variables_for(&app, &operation).await;
-            let data = app.data(&document, variables).await;
+            let data = match bearer_for(&app, &operation).await {
+                Some(token) => app.data_as(&token, &document, variables).await,
+                None => app.data(&document, variables).await,
+            };
             let root = data.as_object().and_then(|o| o.values().next()).expect("one root field");
             assert!(!root.is_null(), "{operation} returned null on the demo data");
         }
