@@ -8,13 +8,14 @@ use qiao_schema::entity::*;
 use qiao_seed::rows::derived_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::sync::OnceLock;
 
 use crate::AuthState;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
-use crate::auth::tokens::{create_refresh_token, revoke_all_for_account, rotate_refresh_token};
+use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
 use crate::auth::{Account, normalise_phone, phone_digest};
 use crate::error::{ApiError, ApiResult};
 
@@ -89,9 +90,22 @@ pub async fn refresh(
     token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<SignedIn> {
-    let txn = db.begin().await?;
-    let (account_id, refresh_token) = rotate_refresh_token(&txn, token, now).await?;
+    // SQLite: take the write lock up front. A deferred transaction reads first, and when a
+    // concurrent refresh of the same token commits in between, its write then fails with
+    // SQLITE_BUSY (an INTERNAL error) instead of being seen as reuse. PostgreSQL ignores this.
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    let rotation = rotate_refresh_token(&txn, token, now).await?;
+    // Commit refusals too: replaying a spent token has just revoked its family, and rolling
+    // that back would leave a stolen family alive.
     txn.commit().await?;
+    let Rotation::Rotated { account_id, token: refresh_token } = rotation else {
+        return Err(ApiError::Unauthenticated);
+    };
     let account = crate::auth::load_account(db, &account_id).await?.ok_or(ApiError::Unauthenticated)?;
     let (access_token, access_token_expires_at) = auth.tokens.issue(&account.id, now)?;
     Ok(SignedIn { access_token, access_token_expires_at, refresh_token, account })
@@ -373,39 +387,37 @@ pub async fn save_area(
     if villages.len() != village_ids.iter().collect::<std::collections::HashSet<_>>().len() {
         return Err(ApiError::not_found("urban village"));
     }
+    let id_is_new = id.is_none();
     let txn = db.begin().await?;
-    let id = match id {
-        Some(id) => {
-            if stewardship_area::Entity::find_by_id(id.to_owned()).one(&txn).await?.is_none() {
-                return Err(ApiError::not_found("area"));
-            }
-            id.to_owned()
-        }
-        None => uuid::Uuid::now_v7().to_string(),
-    };
     let row = stewardship_area::Model {
-        id: id.clone(),
+        id: id.map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
         name_zh: name_zh.trim().to_owned(),
         name_en: name_en.trim().to_owned(),
         boundary: boundary.map(str::to_owned),
     };
-    // Update in place: deleting the row would cascade to the accounts assigned to the area.
-    stewardship_area::Entity::insert(stewardship_area::ActiveModel::from(row.clone()))
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(stewardship_area::Column::Id)
-                .update_columns([
-                    stewardship_area::Column::NameZh,
-                    stewardship_area::Column::NameEn,
-                    stewardship_area::Column::Boundary,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    stewardship_area_village::Entity::delete_many()
-        .filter(stewardship_area_village::Column::AreaId.eq(&id))
-        .exec(&txn)
-        .await?;
+    let id = row.id.clone();
+    if id_is_new {
+        stewardship_area::Entity::insert(stewardship_area::ActiveModel::from(row.clone()))
+            .exec_without_returning(&txn)
+            .await?;
+    } else {
+        // Updated in place: deleting and re-inserting the area would cascade to its
+        // account_area rows and silently unassign every committee member who looks after it.
+        let updated = stewardship_area::Entity::update_many()
+            .col_expr(stewardship_area::Column::NameZh, Expr::value(row.name_zh.clone()))
+            .col_expr(stewardship_area::Column::NameEn, Expr::value(row.name_en.clone()))
+            .col_expr(stewardship_area::Column::Boundary, Expr::value(row.boundary.clone()))
+            .filter(stewardship_area::Column::Id.eq(&id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(ApiError::not_found("area"));
+        }
+        stewardship_area_village::Entity::delete_many()
+            .filter(stewardship_area_village::Column::AreaId.eq(&id))
+            .exec(&txn)
+            .await?;
+    }
     for village in &villages {
         stewardship_area_village::Entity::insert(stewardship_area_village::ActiveModel {
             id: Set(derived_id("stewardship_area_village", &format!("{id}/{}", village.id))),

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qiao_tests::{T_VILLAGE, TestApp, on_every_database};
+use qiao_tests::{DEMO_PASSWORD, T_VILLAGE, TestApp, on_every_database};
 use serde_json::{Value, json};
 
 fn spec_dir() -> PathBuf {
@@ -145,7 +145,7 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
             json!({ "input": { "username": "new.worker", "displayName": "新社工 / New worker", "password": "a-long-password",
                                 "role": "SOCIAL_WORKER", "organizationId": station } }),
         ),
-        "SetAccountDisabled" => (Some("admin"), json!({ "id": id("account", "migrant.demo"), "disabled": true })),
+        "SetAccountDisabled" => (Some("admin"), json!({ "id": id("account", "worker.tvillage"), "disabled": true })),
         "ResetPassword" => {
             (Some("admin"), json!({ "id": id("account", "worker.tvillage"), "newPassword": "another-long-password" }))
         }
@@ -176,8 +176,36 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
                             T村儿童绘本角,T village picture-book corner,LIBRARY,T村活动室二楼,闵行区,上海市,310112,\
                             31.1052,121.3546,SA-SU 09:00-11:00,0\n" }),
         ),
+        "Me" => (Some("migrant.demo"), json!({})),
+        "Login" => (None, json!({ "username": "migrant.demo", "password": DEMO_PASSWORD })),
+        // Each needs a refresh token of its own: a spent one would be refused.
+        "RefreshToken" | "Logout" => {
+            (None, json!({ "refreshToken": app.login("migrant.demo", DEMO_PASSWORD).await.1 }))
+        }
+        "RegisterMigrant" => {
+            (None, json!({ "login": "contract.migrant", "password": "contract-password", "displayName": "合同测试" }))
+        }
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
     }
+}
+
+/// Whether `document` declares a query or mutation called exactly `name`.
+fn declares_operation(document: &str, name: &str) -> bool {
+    ["query", "mutation"].iter().any(|keyword| {
+        let declaration = format!("{keyword} {name}");
+        document.match_indices(&declaration).any(|(at, _)| {
+            !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+#[test]
+fn an_operation_is_recognised_by_its_query_or_mutation_name() {
+    assert!(declares_operation("query Me {\n  me { id }\n}", "Me"));
+    assert!(declares_operation("mutation Login($username: String!) { login }", "Login"));
+    assert!(!declares_operation("query MeAndMore { me { id } }", "Me"));
+    assert!(!declares_operation("subscription Me { me }", "Me"));
+    assert!(!declares_operation("{ me { id } }", "Me"));
 }
 
 #[tokio::test]
@@ -192,14 +220,14 @@ async fn every_operation_file_runs_against_the_demo_data() {
         assert!(files.len() >= 3, "the fixed operations are committed");
         // Sign everyone in first: some operations change accounts.
         let mut tokens = std::collections::HashMap::new();
-        for account in ["committee.tvillage", "provider.legalaid", "admin"] {
+        for account in ["committee.tvillage", "provider.legalaid", "admin", "migrant.demo"] {
             tokens.insert(account, app.token_of(account).await);
         }
         for file in files {
             let operation = file.file_stem().and_then(|s| s.to_str()).expect("file name").to_owned();
             let document = std::fs::read_to_string(&file).expect("operation file");
             assert!(
-                document.contains(&format!("query {operation}")) || document.contains(&format!("mutation {operation}")),
+                declares_operation(&document, &operation),
                 "{} must hold one operation named after the file",
                 file.display()
             );

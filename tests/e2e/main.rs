@@ -2,6 +2,8 @@
 //! and PostgreSQL when `QIAO_TEST_POSTGRES_URL` is set) and speaks GraphQL over HTTP to it.
 //! One test binary for the whole suite keeps CI's link time down.
 
+mod admin;
+mod auth;
 mod contract;
 mod detail;
 mod errors;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use qiao_server::clock::{CHINA_STANDARD_TIME, ManualClock};
 use qiao_server::config::Config;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -137,6 +137,16 @@ impl TestApp {
 
     /// Like [`graphql`](Self::graphql) with extra request headers.
     pub async fn graphql_with(&self, query: &str, variables: Value, headers: &[(&str, &str)]) -> Value {
+        self.graphql_status(query, variables, headers).await.1
+    }
+
+    /// Like [`graphql_with`](Self::graphql_with), also returning the HTTP status (never a 5xx).
+    pub async fn graphql_status(
+        &self,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, Value) {
         let mut request = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -144,7 +154,7 @@ impl TestApp {
         let response = request.send().await.expect("request reaches the server");
         let status = response.status();
         assert!(!status.is_server_error(), "the server answered {status}");
-        response.json().await.expect("a JSON body")
+        (status, response.json().await.expect("a JSON body"))
     }
 
     /// Posts a GraphQL request with `Authorization: Bearer <token>`.
@@ -176,6 +186,18 @@ impl TestApp {
         let response = self.graphql(query, variables).await;
         assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
         response["data"].clone()
+    }
+
+    /// Like [`data`](Self::data), signed in with `token`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(token, query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
+        response["data"].clone()
+    }
+
+    /// A connection of its own to the test's database, to check what the API wrote.
+    pub async fn database(&self) -> DatabaseConnection {
+        Database::connect(&self.database_url).await.expect("connect to the test database")
     }
 
     /// Stops the server and removes its database.

@@ -132,30 +132,36 @@ pub async fn create_refresh_token(
     Ok(token)
 }
 
-/// Exchanges a refresh token for a new one in the same family; returns the account id and the
-/// new token. Reuse of a spent token revokes the family.
-pub async fn rotate_refresh_token(
-    db: &impl ConnectionTrait,
-    token: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<(String, String)> {
+/// The outcome of exchanging a refresh token.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was spent; here are its account and the family's next token.
+    Rotated { account_id: String, token: String },
+    /// Unknown, expired, spent or revoked. A refusal may have revoked the token's family (reuse
+    /// of a spent token), so the caller must commit it like a success, never roll it back.
+    Refused,
+}
+
+/// Exchanges a refresh token for a new one in the same family. Reuse of a spent token revokes
+/// the family and is refused.
+pub async fn rotate_refresh_token(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> ApiResult<Rotation> {
     if token.len() > MAX_TOKEN_BYTES || !token.starts_with(REFRESH_PREFIX) {
-        return Err(ApiError::Unauthenticated);
+        return Ok(Rotation::Refused);
     }
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(refresh_token_hash(token)))
         .one(db)
         .await?
     else {
-        return Err(ApiError::Unauthenticated);
+        return Ok(Rotation::Refused);
     };
     if row.revoked_at.is_some() || row.rotated_at.is_some() {
         tracing::warn!(family = %row.family_id, "a spent refresh token was used again: revoking its family");
         revoke_family(db, &row.family_id, now).await?;
-        return Err(ApiError::Unauthenticated);
+        return Ok(Rotation::Refused);
     }
     if row.expires_at <= now {
-        return Err(ApiError::Unauthenticated);
+        return Ok(Rotation::Refused);
     }
     // Spend the token only if nobody spent it in the meantime (two racing refreshes: one wins,
     // the other is reuse).
@@ -168,10 +174,10 @@ pub async fn rotate_refresh_token(
         .await?;
     if spent.rows_affected != 1 {
         revoke_family(db, &row.family_id, now).await?;
-        return Err(ApiError::Unauthenticated);
+        return Ok(Rotation::Refused);
     }
     let next = create_refresh_token(db, &row.account_id, Some(&row.family_id), now).await?;
-    Ok((row.account_id, next))
+    Ok(Rotation::Rotated { account_id: row.account_id, token: next })
 }
 
 /// Revokes the family of `token` (sign-out). Unknown tokens are ignored: signing out twice is fine.
