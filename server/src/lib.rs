@@ -12,6 +12,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod graphql;
+pub mod hsds;
 pub mod http;
 pub mod rate_limit;
 
