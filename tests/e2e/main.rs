@@ -5,6 +5,7 @@
 mod contract;
 mod detail;
 mod errors;
+mod hsds;
 mod http;
 mod search;
 mod seed;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+pub mod hsds;
 pub mod objects;
 pub mod query;
 
@@ -16,6 +17,7 @@ pub struct QueryRoot(
     query::DirectoryQuery,
     auth::AuthQuery,
     admin::AdminQuery,
+    hsds::HsdsQuery,
     // (new domains: one line each)
 );
 
@@ -25,6 +27,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     auth::AuthMutation,
     admin::AdminMutation,
+    hsds::HsdsMutation,
     // (new domains: one line each)
 );
 

@@ -378,10 +378,15 @@ fn cost_option(row: &cost_option::Model) -> Map<String, Value> {
         .put("service_id", row.service_id.as_str())
         .put("option", row.option_zh.as_str())
         .put("currency", row.currency.as_str())
-        // Yuan for HSDS; fen (exact) are what Qiao stores, and what import rounds back to.
-        .put("amount", row.amount_fen as f64 / 100.0)
+        .put("amount", yuan(row.amount_fen))
         .en("option", &row.option_en)
         .build()
+}
+
+/// Fen as the yuan amount HSDS wants: a whole number when it is one (`20`, not `20.0`). Fen are
+/// exact where yuan are not, so import rounds back to whole fen.
+fn yuan(fen: i64) -> Value {
+    if fen % 100 == 0 { Value::from(fen / 100) } else { Value::from(fen as f64 / 100.0) }
 }
 
 fn required_document(row: &required_document::Model) -> Map<String, Value> {
@@ -470,6 +475,14 @@ fn metadata(row: &metadata::Model) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_yuan_and_whole_yuan_are_whole_numbers() {
+        assert_eq!(yuan(2000).to_string(), "20");
+        assert_eq!(yuan(15).to_string(), "0.15");
+        assert_eq!(yuan(1_234_567).to_string(), "12345.67");
+        assert_eq!(yuan(0).to_string(), "0");
+    }
 
     #[test]
     fn provinces_come_from_the_administrative_code() {

@@ -20,6 +20,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
     PrimaryKeyToColumn, QuerySelect, TransactionTrait,
 };
+use serde_json::Value;
 
 use super::export::taxonomy_hsds_id;
 use super::record::{Origin, Reader, RecordError};
@@ -203,6 +204,9 @@ struct Incoming {
     primary_categories: Vec<Row<(String, String)>>,
     /// Phone records of contacts: (contact id, number).
     contact_phones: Vec<Row<(String, String)>>,
+    /// Service id → the attribute record its primary category came from (problems with the
+    /// category are reported there).
+    category_origins: HashMap<String, Origin>,
 }
 
 impl Incoming {
@@ -212,9 +216,15 @@ impl Incoming {
     }
 
     fn read_table(&mut self, table: &PackageTable, now: DateTime<Utc>, errors: &mut Vec<RecordError>) {
+        let mut seen_ids = HashSet::new();
         for (index, record) in table.records.iter().enumerate() {
             let mut reader = Reader::new(&table.file, index, record, errors);
             let r = &mut reader;
+            if let Some(id) = record.get("id").and_then(Value::as_str).filter(|id| !id.is_empty())
+                && !seen_ids.insert(id)
+            {
+                r.error("id", "this id appears twice in the table (id 重复)");
+            }
             let origin = r.origin.clone();
             macro_rules! push {
                 ($list:ident, $model:expr) => {{
@@ -309,23 +319,32 @@ impl Incoming {
                     Some("x-qiao.primary"),
                     format!("service {service_id} already has a primary category (一个服务只能有一个主类别)"),
                 )),
-                Some(&index) => self.services[index].model.category_term_id = term_id,
+                Some(&index) => {
+                    self.services[index].model.category_term_id = term_id;
+                    self.category_origins.insert(service_id, origin);
+                }
             }
         }
         // HSDS data from elsewhere marks no primary category: the first service category wins.
-        let fallbacks: HashMap<String, String> = {
+        let fallbacks: HashMap<String, (String, Origin)> = {
             let term_taxonomies = self.term_taxonomies(existing);
             let mut first = HashMap::new();
-            for attribute in self.attributes.iter().map(|a| &a.model).filter(|a| a.link_type == "service") {
-                if term_taxonomies.get(attribute.taxonomy_term_id.as_str()) == Some(&taxonomy_ids::SERVICE_CATEGORY) {
-                    first.entry(attribute.link_id.clone()).or_insert_with(|| attribute.taxonomy_term_id.clone());
+            for attribute in self.attributes.iter().filter(|a| a.model.link_type == "service") {
+                let term = &attribute.model.taxonomy_term_id;
+                if term_taxonomies.get(term.as_str()) == Some(&taxonomy_ids::SERVICE_CATEGORY) {
+                    first
+                        .entry(attribute.model.link_id.clone())
+                        .or_insert_with(|| (term.clone(), attribute.origin.clone()));
                 }
             }
             first
         };
         for service in self.services.iter_mut().filter(|s| s.model.category_term_id.is_empty()) {
             match fallbacks.get(&service.model.id) {
-                Some(term_id) => service.model.category_term_id = term_id.clone(),
+                Some((term_id, origin)) => {
+                    service.model.category_term_id = term_id.clone();
+                    self.category_origins.insert(service.model.id.clone(), origin.clone());
+                }
                 None => errors.push(service.origin.error(
                     Some("category"),
                     "the service has no category: link it to a service-category term with an attribute \
@@ -384,7 +403,7 @@ impl Incoming {
     }
 
     fn check(&mut self, existing: &Existing, errors: &mut Vec<RecordError>) {
-        let known = self.known_ids(existing, errors);
+        let known = self.known_ids(existing);
         let mut refs = References { known: &known, errors: &mut *errors };
         for row in &self.terms {
             refs.check(row, "taxonomy_id", Some(row.model.taxonomy_id.as_str()), "taxonomy");
@@ -411,7 +430,11 @@ impl Incoming {
         for row in &self.services {
             refs.check(row, "organization_id", Some(row.model.organization_id.as_str()), "organization");
             refs.check(row, "program_id", row.model.program_id.as_deref(), "program");
-            refs.check(row, "category", Some(row.model.category_term_id.as_str()), "taxonomy_term");
+            let term = Some(row.model.category_term_id.as_str());
+            match self.category_origins.get(&row.model.id) {
+                Some(origin) => refs.check_at(origin, "taxonomy_term_id", term, "taxonomy_term"),
+                None => refs.check(row, "category", term, "taxonomy_term"),
+            }
         }
         for row in &self.service_at_locations {
             refs.check(row, "service_id", Some(row.model.service_id.as_str()), "service");
@@ -470,24 +493,12 @@ impl Incoming {
         self.order_parents_first(existing, errors);
     }
 
-    /// Every id of the package, checked for repeats, together with the database's.
-    fn known_ids(&self, existing: &Existing, errors: &mut Vec<RecordError>) -> HashMap<&'static str, HashSet<String>> {
+    /// Every id of the package together with the database's, by Qiao table.
+    fn known_ids(&self, existing: &Existing) -> HashMap<&'static str, HashSet<String>> {
         let mut known = existing.ids.clone();
-        let mut add = |table: &'static str, rows: Vec<(&Origin, &String)>| {
-            let mut seen = HashSet::new();
-            for (origin, id) in rows {
-                if id.is_empty() {
-                    continue; // reported as missing already
-                }
-                if !seen.insert(id.clone()) {
-                    errors.push(origin.error(Some("id"), "this id appears twice in the table (id 重复)"));
-                }
-                known.entry(table).or_default().insert(id.clone());
-            }
-        };
         macro_rules! ids {
             ($table:literal, $list:ident) => {
-                add($table, self.$list.iter().map(|r| (&r.origin, &r.model.id)).collect())
+                known.entry($table).or_default().extend(self.$list.iter().map(|row| row.model.id.clone()))
             };
         }
         ids!("taxonomy", taxonomies);
@@ -673,10 +684,14 @@ struct References<'a> {
 
 impl References<'_> {
     fn check<M>(&mut self, row: &Row<M>, field: &str, id: Option<&str>, table: &str) {
+        self.check_at(&row.origin, field, id, table);
+    }
+
+    fn check_at(&mut self, origin: &Origin, field: &str, id: Option<&str>, table: &str) {
         let Some(id) = id.filter(|id| !id.is_empty()) else { return };
         if !self.known.get(table).is_some_and(|ids| ids.contains(id)) {
             self.errors.push(
-                row.origin
+                origin
                     .error(Some(field), format!("no {table} {id} in the package or the directory (引用的记录不存在)")),
             );
         }

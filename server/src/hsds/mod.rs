@@ -56,10 +56,3 @@ pub struct PackageTable {
     pub file: String,
     pub records: Vec<Map<String, Value>>,
 }
-
-impl HsdsPackage {
-    /// The records of a table, if the package has it.
-    pub fn table(&self, name: &str) -> Option<&PackageTable> {
-        self.tables.iter().find(|t| t.spec.name == name)
-    }
-}
