@@ -48,10 +48,16 @@ pub struct Config {
     /// `QIAO_LOG_FORMAT`: `text` (default) or `json`. The level comes from `RUST_LOG`
     /// (default `info`).
     pub log_json: bool,
+    /// `QIAO_MAX_AUTHENTICATED_BODY_BYTES`: largest `POST /graphql` body accepted from a
+    /// signed-in caller (an admin's HSDS import carries the whole directory). Default 8 MiB
+    /// (8388608); at least 64 KiB, at most 1 GiB. Anonymous requests always get 64 KiB.
+    pub max_authenticated_body_bytes: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default of `QIAO_MAX_AUTHENTICATED_BODY_BYTES`.
+pub const DEFAULT_MAX_AUTHENTICATED_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {variable} is invalid: {reason}")]
@@ -123,6 +129,7 @@ impl Config {
                     });
                 }
             },
+            max_authenticated_body_bytes: parse_body_limit(&lookup)?,
         })
     }
 }
@@ -137,6 +144,19 @@ fn parse_bool(
         Some("1" | "true" | "yes") => Ok(true),
         Some("0" | "false" | "no") => Ok(false),
         Some(other) => Err(ConfigError { variable, reason: format!("{other:?} is not true or false") }),
+    }
+}
+
+fn parse_body_limit(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    const VARIABLE: &str = "QIAO_MAX_AUTHENTICATED_BODY_BYTES";
+    let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_MAX_AUTHENTICATED_BODY_BYTES) };
+    let range = crate::http::MAX_BODY_BYTES..=1024 * 1024 * 1024;
+    match text.trim().parse::<usize>() {
+        Ok(bytes) if range.contains(&bytes) => Ok(bytes),
+        _ => Err(ConfigError {
+            variable: VARIABLE,
+            reason: format!("{text:?} is not a byte count from {} to {}", range.start(), range.end()),
+        }),
     }
 }
 
@@ -171,6 +191,19 @@ mod tests {
         let config = Config::from_lookup(|name| (name == "QIAO_JWT_KEYS").then(|| "k1:dG9wLXNlY3JldA".to_owned()));
         let text = format!("{config:?}");
         assert!(!text.contains("dG9wLXNlY3JldA") && text.contains("redacted"));
+    }
+
+    #[test]
+    fn the_authenticated_body_limit_defaults_to_8_mib_and_refuses_nonsense() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |name| (name == "QIAO_MAX_AUTHENTICATED_BODY_BYTES").then(|| value.to_owned()))
+        };
+        let default = Config::from_lookup(|_| None).map(|c| c.max_authenticated_body_bytes).ok();
+        assert_eq!(default, Some(8 * 1024 * 1024));
+        assert_eq!(with("1048576").map(|c| c.max_authenticated_body_bytes).ok(), Some(1024 * 1024));
+        for bad in ["1000", "lots", "-1"] {
+            assert_eq!(with(bad).err().map(|e| e.variable), Some("QIAO_MAX_AUTHENTICATED_BODY_BYTES"), "{bad}");
+        }
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //!
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
+//!
+//! Body limits: 64 KiB for anonymous requests (the app's queries are a few KiB); a signed-in
+//! caller may send up to `QIAO_MAX_AUTHENTICATED_BODY_BYTES` (default 8 MiB: an admin's HSDS
+//! import). The token is verified from the headers before any of the body is read, so only a
+//! valid account can make the server read more than 64 KiB.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +14,7 @@ use std::time::Duration;
 
 use async_graphql::ServerError;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, HeaderValue, Request, StatusCode, header};
@@ -17,7 +22,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -27,8 +31,24 @@ use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::graphql::common::{Language, RequestLanguage};
 
-/// Largest request body accepted; a GraphQL query from the app is a few KiB.
+/// Largest request body accepted from an anonymous caller; a GraphQL query from the app is a few
+/// KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest request bodies accepted, by caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Without an `Authorization` header.
+    pub anonymous: usize,
+    /// With a valid access token (`QIAO_MAX_AUTHENTICATED_BODY_BYTES`).
+    pub authenticated: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self { anonymous: MAX_BODY_BYTES, authenticated: crate::config::DEFAULT_MAX_AUTHENTICATED_BODY_BYTES }
+    }
+}
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -38,7 +58,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .with_state(state)
         .layer(CompressionLayer::new().gzip(true))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
@@ -58,7 +77,33 @@ pub fn router(state: AppState) -> Router {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
-async fn graphql(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, body: Body) -> Response {
+    // Who is asking decides how much body may be read, so authenticate from the headers first.
+    let caller = match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => match authenticate(&state, value).await {
+            Ok(caller) => caller,
+            Err(response) => return response,
+        },
+    };
+    let limit = match caller {
+        Caller::Anonymous => state.body_limits.anonymous,
+        Caller::Account(_) => state.body_limits.authenticated,
+    };
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > limit as u64) {
+        return body_too_large(limit);
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(error) if is_length_limit(&error) => return body_too_large(limit),
+        Err(_) => {
+            return error_response(StatusCode::BAD_REQUEST, "the request body could not be read (请求体读取失败)");
+        }
+    };
     let first_byte = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first_byte == Some(b'[') {
         return error_response(
@@ -80,13 +125,6 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .and_then(|value| value.to_str().ok())
         .map(Language::from_accept_language)
         .unwrap_or_default();
-    let caller = match headers.get(header::AUTHORIZATION) {
-        None => Caller::Anonymous,
-        Some(value) => match authenticate(&state, value).await {
-            Ok(caller) => caller,
-            Err(response) => return response,
-        },
-    };
     let client = ClientAddress(extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()));
     let request = request.data(RequestLanguage(language)).data(caller).data(client);
     let mut response = state.schema.execute(request).await;
@@ -129,6 +167,23 @@ async fn authenticate(state: &AppState, value: &HeaderValue) -> Result<Caller, R
             Err(internal_error_response())
         }
     }
+}
+
+fn body_too_large(limit: usize) -> Response {
+    let kib = limit / 1024;
+    error_response(StatusCode::PAYLOAD_TOO_LARGE, &format!("the request body is over {kib} KiB (请求体超过 {kib} KiB)"))
+}
+
+/// Whether reading a body failed because it was longer than allowed.
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 fn error_response(status: StatusCode, message: &str) -> Response {

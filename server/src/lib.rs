@@ -12,6 +12,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod graphql;
+pub mod hsds;
 pub mod http;
 pub mod rate_limit;
 pub mod stewardship;
@@ -79,6 +80,7 @@ pub struct AppState {
     pub directory: Arc<DirectoryHandle>,
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
+    pub body_limits: http::BodyLimits,
     pub schema: QiaoSchema,
 }
 
@@ -117,7 +119,9 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     }
     let directory = Directory::load(&db).await?;
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, Arc::new(AuthState::new(secrets))))
+    let body_limits =
+        http::BodyLimits { anonymous: http::MAX_BODY_BYTES, authenticated: config.max_authenticated_body_bytes };
+    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, Arc::new(AuthState::new(secrets)), body_limits))
 }
 
 /// Assembles the state around an open database and a built index.
@@ -126,10 +130,11 @@ pub fn state_for(
     directory: Arc<DirectoryHandle>,
     clock: Arc<dyn Clock>,
     auth: Arc<AuthState>,
+    body_limits: http::BodyLimits,
 ) -> AppState {
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
-    let base = AppState { db, directory, clock, auth, schema: graphql::build_schema(None) };
+    let base = AppState { db, directory, clock, auth, body_limits, schema: graphql::build_schema(None) };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }

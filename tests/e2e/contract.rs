@@ -185,6 +185,19 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
         "RegisterMigrant" => {
             (None, json!({ "login": "contract.migrant", "password": "contract-password", "displayName": "合同测试" }))
         }
+        "ExportDirectory" => (Some("admin"), json!({ "format": "JSON_DATAPACKAGE" })),
+        "ImportDirectory" => {
+            // The directory's own export: importing it again changes nothing.
+            let admin = app.token_of("admin").await;
+            let response = app
+                .graphql_as(
+                    &admin,
+                    "query { exportDirectory(format: JSON_DATAPACKAGE) { files { name content } } }",
+                    json!({}),
+                )
+                .await;
+            (Some("admin"), json!({ "files": response["data"]["exportDirectory"]["files"] }))
+        }
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod contract;
 mod detail;
 mod errors;
+mod hsds;
 mod http;
 mod import;
 mod search;

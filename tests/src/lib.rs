@@ -78,6 +78,12 @@ impl TestApp {
     /// Starts a server on a fresh, migrated, demo-seeded database. The clock starts at
     /// Wednesday 2026-11-25 10:00 China Standard Time.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, true).await
+    }
+
+    /// Like [`spawn`](Self::spawn); with `seed_demo: false` the directory starts empty (reference
+    /// data only) and there are no accounts: see [`create_admin`](Self::create_admin).
+    pub async fn spawn_with(backend: Backend, seed_demo: bool) -> Self {
         let name = format!("qiao_test_{}", uuid::Uuid::now_v7().simple());
         let (database_url, drop_database, sqlite_file) = match &backend {
             Backend::Sqlite => {
@@ -97,6 +103,7 @@ impl TestApp {
             "QIAO_LISTEN" => Some("127.0.0.1:0".to_owned()),
             "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
+            "QIAO_SEED_DEMO" => Some(seed_demo.to_string()),
             _ => None,
         })
         .expect("test configuration");
@@ -178,6 +185,37 @@ impl TestApp {
 
     /// The access token of a demo account.
     pub async fn token_of(&self, username: &str) -> String {
+        self.login(username, DEMO_PASSWORD).await.0
+    }
+
+    /// Adds an admin account `username` (password [`DEMO_PASSWORD`]) straight to the database, for
+    /// servers spawned without demo data, and returns its access token.
+    pub async fn create_admin(&self, username: &str) -> String {
+        use qiao_schema::domain::Role;
+        use qiao_schema::entity::account;
+        use qiao_server::clock::Clock;
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+
+        let db = Database::connect(&self.database_url).await.expect("connect to the test database");
+        let password_hash =
+            qiao_server::auth::password::hash_password(DEMO_PASSWORD.to_owned()).await.expect("hash the password");
+        let now = self.clock.now();
+        account::Entity::insert(account::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            username: Set(Some(username.to_owned())),
+            phone_digest: Set(None),
+            display_name: Set(format!("{username} (test admin)")),
+            password_hash: Set(password_hash),
+            role: Set(Role::Admin),
+            organization_id: Set(None),
+            disabled: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&db)
+        .await
+        .expect("insert the admin account");
+        db.close().await.ok();
         self.login(username, DEMO_PASSWORD).await.0
     }
 

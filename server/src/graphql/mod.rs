@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+pub mod hsds;
 pub mod import;
 pub mod objects;
 pub mod query;
@@ -21,6 +22,7 @@ pub struct QueryRoot(
     admin::AdminQuery,
     stewardship::StewardshipQuery,
     suggestions::SuggestionQuery,
+    hsds::HsdsQuery,
     // (new domains: one line each)
 );
 
@@ -33,6 +35,7 @@ pub struct MutationRoot(
     stewardship::StewardshipMutation,
     suggestions::SuggestionMutation,
     import::ImportMutation,
+    hsds::HsdsMutation,
     // (new domains: one line each)
 );
 
