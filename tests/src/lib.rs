@@ -84,7 +84,15 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn); with `seed_demo: false` the directory starts empty (reference
     /// data only) and there are no accounts: see [`create_admin`](Self::create_admin).
     pub async fn spawn_with(backend: Backend, seed_demo: bool) -> Self {
-        let name = format!("qiao_test_{}", uuid::Uuid::now_v7().simple());
+        // `QIAO_TEST_RUN` groups one run's databases, so CI can drop a killed run's leftovers without
+        // touching another run's.
+        let run = std::env::var("QIAO_TEST_RUN")
+            .ok()
+            .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()));
+        let name = match run {
+            Some(run) => format!("qiao_test_{run}_{}", uuid::Uuid::now_v7().simple()),
+            None => format!("qiao_test_{}", uuid::Uuid::now_v7().simple()),
+        };
         let (database_url, drop_database, sqlite_file) = match &backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
