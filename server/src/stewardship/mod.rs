@@ -72,6 +72,21 @@ fn check_text(field: &'static str, text: &Text, max: usize) -> ApiResult<Text> {
     Ok(Text { zh, en })
 }
 
+/// Applies an optional bilingual patch to a `_zh` / `_en` column pair, after checking it.
+fn patch_text(
+    field: &'static str,
+    patch: Option<&Text>,
+    max: usize,
+    zh: &mut String,
+    en: &mut String,
+) -> ApiResult<()> {
+    if let Some(text) = patch {
+        let text = check_text(field, text, max)?;
+        (*zh, *en) = (text.zh, text.en);
+    }
+    Ok(())
+}
+
 fn check_optional_text(field: &'static str, text: Option<&Text>) -> ApiResult<(Option<String>, Option<String>)> {
     match text {
         None => Ok((None, None)),
@@ -156,14 +171,14 @@ pub async fn update_organization(
     let txn = db.begin().await?;
     let before = organization_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    if let Some(name) = &patch.name {
-        let name = check_text("name", name, MAX_NAME_CHARS)?;
-        (after.name_zh, after.name_en) = (name.zh, name.en);
-    }
-    if let Some(description) = &patch.description {
-        let description = check_text("description", description, MAX_TEXT_CHARS)?;
-        (after.description_zh, after.description_en) = (description.zh, description.en);
-    }
+    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
+    patch_text(
+        "description",
+        patch.description.as_ref(),
+        MAX_TEXT_CHARS,
+        &mut after.description_zh,
+        &mut after.description_en,
+    )?;
     if let Some(website) = patch.website {
         after.website = Some(website).filter(|w| !w.trim().is_empty());
     }
@@ -329,10 +344,7 @@ pub async fn update_location(db: &impl Db, actor: &Actor, id: &str, patch: Locat
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    if let Some(name) = &patch.name {
-        let name = check_text("name", name, MAX_NAME_CHARS)?;
-        (after.name_zh, after.name_en) = (name.zh, name.en);
-    }
+    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
     if let Some(point) = patch.point {
         // A place may only be moved within the actor's scope.
         let point = check_point("point", point)?;
@@ -649,14 +661,14 @@ pub async fn update_service(db: &impl Db, actor: &Actor, id: &str, patch: Servic
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    if let Some(name) = &patch.name {
-        let name = check_text("name", name, MAX_NAME_CHARS)?;
-        (after.name_zh, after.name_en) = (name.zh, name.en);
-    }
-    if let Some(description) = &patch.description {
-        let description = check_text("description", description, MAX_TEXT_CHARS)?;
-        (after.description_zh, after.description_en) = (description.zh, description.en);
-    }
+    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
+    patch_text(
+        "description",
+        patch.description.as_ref(),
+        MAX_TEXT_CHARS,
+        &mut after.description_zh,
+        &mut after.description_en,
+    )?;
     if let Some(term) = patch.category_term_id {
         check_category(&txn, &term).await?;
         after.category_term_id = term;
