@@ -93,18 +93,38 @@ async fn the_same_search_from_the_gcj02_point_gives_the_same_answer() {
 #[tokio::test]
 async fn a_published_gcj02_point_is_taken_as_its_wgs84_point_within_a_metre() {
     on_every_database(|app| async move {
-        // Tiananmen: WGS-84 (39.9087, 116.3975) is GCJ-02 (39.910103, 116.403744). Nothing is
-        // seeded in Beijing, so compare how far the nearest service is from either form.
-        let nearest = |near: Value| {
-            let app = app.clone();
-            async move {
-                search(&app, json!({ "near": near, "radius": 1000 })).await["nearestBeyondRadiusMeters"].as_f64()
-            }
-        };
-        let from_wgs = nearest(json!({ "lat": 39.9087, "lon": 116.3975 })).await;
-        let from_gcj = nearest(json!({ "lat": 39.910103, "lon": 116.403744, "datum": "GCJ02" })).await;
-        assert!(from_wgs.is_some_and(|d| d > 100_000.0), "{from_wgs:?}");
-        assert!((from_wgs.unwrap_or(0.0) - from_gcj.unwrap_or(f64::MAX)).abs() <= 1.0, "{from_wgs:?} vs {from_gcj:?}");
+        // Tiananmen: WGS-84 (39.9087, 116.3975) is GCJ-02 (39.910103, 116.403744). Put a listing at
+        // the WGS-84 point, then look for it from the GCJ-02 point.
+        let admin = app.token_of("admin").await;
+        let csv = "name_zh,name_en,category,address_zh,district_zh,city_zh,adcode,lat,lon,datum,cost\n\
+                   天安门测试点,Tiananmen test point,LIBRARY,东长安街,东城区,北京市,110101,39.9087,116.3975,WGS84,0\n";
+        let imported = app
+            .graphql_as(&admin, "mutation($csv: String!) { importListingsCsv(csv: $csv) { imported errors { message } } }", json!({ "csv": csv }))
+            .await;
+        assert_eq!(imported["data"]["importListingsCsv"]["imported"], json!(1), "{imported}");
+        let from_gcj = search(&app, json!({ "near": { "lat": 39.910103, "lon": 116.403744, "datum": "GCJ02" }, "radius": 50 })).await;
+        let found = edges(&from_gcj);
+        assert_eq!(found.len(), 1, "{from_gcj}");
+        assert!(found[0]["distanceMeters"].as_i64().is_some_and(|d| d <= 1), "{from_gcj}");
+        // And the listing reads back in GCJ-02 as the published point, within a metre (1e-5 degrees).
+        let id = found[0]["node"]["id"].clone();
+        let detail = app
+            .data("query($id: ID!) { service(id: $id) { locations { location { lat(datum: GCJ02) lon(datum: GCJ02) } } } }", json!({ "id": id }))
+            .await;
+        let location = &detail["service"]["locations"][0]["location"];
+        assert!((location["lat"].as_f64().unwrap_or(0.0) - 39.910103).abs() < 1e-5, "{location}");
+        assert!((location["lon"].as_f64().unwrap_or(0.0) - 116.403744).abs() < 1e-5, "{location}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_within_200_km_says_nothing_rather_than_scanning_the_country() {
+    on_every_database(|app| async move {
+        // Beijing has no demo listings; the nearest (Shanghai) is over 1,000 km away.
+        let result = search(&app, json!({ "near": { "lat": 39.9087, "lon": 116.3975 }, "radius": 1000 })).await;
+        assert!(edges(&result).is_empty());
+        assert!(result["nearestBeyondRadiusMeters"].is_null(), "{result}");
     })
     .await;
 }

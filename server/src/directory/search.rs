@@ -22,6 +22,12 @@ pub const MAX_RADIUS_M: i32 = 50_000;
 pub const MAX_PAGE_SIZE: i32 = 50;
 /// Most area-serving services returned with a search.
 pub const MAX_AREA_SERVICES: usize = 20;
+/// How far the "nearest match beyond the radius" looks (documented in the API): far enough to
+/// offer "widen the search", near enough not to scan the country for a query nothing matches.
+pub const NEAREST_MATCH_LIMIT_M: f64 = 200_000.0;
+/// A text query whose matches have at most this many places is served by visiting those places;
+/// broader ones ("法律" matches every legal service) by the radius query with text as a filter.
+const TEXT_FIRST_MAX_PLACES: usize = 2_048;
 
 /// The position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -134,6 +140,19 @@ impl<'a> Filter<'a> {
         true
     }
 
+    /// The services a text query matched, when they have few enough places to visit directly.
+    fn narrow_text_matches(&self, directory: &Directory) -> Option<&[ServiceIdx]> {
+        let services = self.text_matches.as_deref()?;
+        let mut places = 0;
+        for service in services {
+            places += directory.services[*service as usize].places.len();
+            if places > TEXT_FIRST_MAX_PLACES {
+                return None;
+            }
+        }
+        Some(services)
+    }
+
     fn accepts_place(&self, place: PlaceIdx) -> bool {
         let place = &self.directory.places[place as usize];
         let service = &self.directory.services[place.service as usize];
@@ -166,7 +185,7 @@ impl Directory {
                 }
             }
         };
-        match &filter.text_matches {
+        match filter.narrow_text_matches(self) {
             // A text query names few services: visit their places instead of the whole radius.
             Some(services) => {
                 for service in services {
@@ -224,12 +243,12 @@ impl Directory {
         found
     }
 
-    /// Distance to the nearest matching place anywhere, walking outwards from the centre and
-    /// stopping once nothing unseen can be nearer than the best found.
+    /// Distance to the nearest matching place within [`NEAREST_MATCH_LIMIT_M`], walking outwards
+    /// from the centre and stopping once nothing unseen can be nearer than the best found.
     fn nearest_match_distance(&self, filter: &Filter<'_>) -> Option<f64> {
         let centre = filter.query.centre;
         let mut best: Option<f64> = None;
-        if let Some(services) = &filter.text_matches {
+        if let Some(services) = filter.narrow_text_matches(self) {
             for service in services {
                 for place in &self.services[*service as usize].places {
                     if filter.accepts_place(*place) {
@@ -238,10 +257,11 @@ impl Directory {
                     }
                 }
             }
-            return best;
+            return best.filter(|d| *d <= NEAREST_MATCH_LIMIT_M);
         }
         for (point, chord2) in self.rtree.nearest_neighbor_iter_with_distance_2(&unit_vector(centre)) {
-            if best.is_some_and(|b| geodesic_lower_bound_m(chord2) > b) {
+            let lower_bound = geodesic_lower_bound_m(chord2);
+            if lower_bound > NEAREST_MATCH_LIMIT_M || best.is_some_and(|b| lower_bound > b) {
                 break;
             }
             if filter.accepts_place(point.data) {
@@ -249,7 +269,7 @@ impl Directory {
                 best = Some(best.map_or(d, |b: f64| b.min(d)));
             }
         }
-        best
+        best.filter(|d| *d <= NEAREST_MATCH_LIMIT_M)
     }
 
     /// Expands category terms to include their descendants.

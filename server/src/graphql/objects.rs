@@ -57,8 +57,8 @@ impl NearbyServiceConnection {
     }
 
     /// When the first page is empty: how far away (metres) the nearest matching service is,
-    /// so the app can offer to widen the search. Null when something was found or nothing
-    /// matches anywhere.
+    /// so the app can offer to widen the search. Null when something was found, or when nothing
+    /// matches within 200 km.
     async fn nearest_beyond_radius_meters(&self) -> Option<i32> {
         self.nearest_beyond_radius_m.map(|m| m.round() as i32)
     }
