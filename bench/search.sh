@@ -58,11 +58,13 @@ fi
 log "building the release binary (cargo build --release -p qiao-server)"
 (cd "$REPO" && timeout "$BUILD_TIMEOUT_S" cargo build --release -p qiao-server) >&2
 TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)"
-QIAO="$TARGET_DIR/release/qiao"
-[[ -x "$QIAO" ]] || die "no binary at $QIAO"
+[[ -x "$TARGET_DIR/release/qiao" ]] || die "no binary at $TARGET_DIR/release/qiao"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/qiao-bench.XXXXXX")"
+# A copy, so that a build into the same target directory during the run cannot swap the binary.
+QIAO="$WORK/qiao"
+cp "$TARGET_DIR/release/qiao" "$QIAO"
 DB_URL="sqlite://$WORK/qiao.db?mode=rwc"
 SERVER_PID=""
 PORT=""
@@ -97,8 +99,8 @@ proc_kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$SERVER_PID/status
 # answers 200 and sets PORT and STARTUP_S (launch until healthy).
 start_server() {
   local logfile=$1 started
-  local -a env=(QIAO_DATABASE_URL="$DB_URL" QIAO_LISTEN=127.0.0.1:0 QIAO_LOG_FORMAT=text NO_COLOR=1
-    RUST_LOG="${RUST_LOG:-info}")
+  local -a env=(QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_LISTEN=127.0.0.1:0 QIAO_ENV=development
+    QIAO_SEED_DEMO=true QIAO_LOG_FORMAT=text NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}")
   if [[ -n "$FAKETIME_LIB" ]]; then
     # Wall clock only: tokio's timers keep the real monotonic clock.
     env+=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$FAKETIME_AT" FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC)
@@ -136,7 +138,7 @@ stop_server
 
 log "qiao seed-synthetic --count $COUNT --seed $SEED"
 started=$(now_s)
-QIAO_DATABASE_URL="$DB_URL" NO_COLOR=1 timeout "$SEED_TIMEOUT_S" "$QIAO" seed-synthetic --count "$COUNT" --seed "$SEED" \
+QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_ENV=development NO_COLOR=1 timeout "$SEED_TIMEOUT_S" "$QIAO" seed-synthetic --count "$COUNT" --seed "$SEED" \
   >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seed-synthetic failed"; }
 SEED_S=$(elapsed "$started" "$(now_s)")
 DB_MIB=$(du -m "$WORK/qiao.db" | awk '{ print $1 }')
@@ -194,8 +196,9 @@ jq -n --arg q "$DETAIL" --arg id "$SERVICE_ID" '{query: $q, variables: {id: $id}
 
 # Checks one shape's response; prints a short description of what it returned. A response with
 # errors, or a search without edges, fails the benchmark: a broken query must not yield a
-# fast-but-meaningless number. The one exception is openNow when nothing is open anywhere (the
-# synthetic services close at night): that is the path a night-time search takes, and is reported.
+# fast-but-meaningless number. The one exception is openNow when nothing is open (the synthetic
+# services close at night), so the server reports no nearest match beyond the radius either: that
+# is the path a night-time search takes, and it is labelled in the summary.
 declare -A FOUND NOTE
 check_shape() {
   local shape=$1 response
@@ -215,10 +218,10 @@ check_shape() {
   if ((edges == 0)); then
     if [[ "$shape" == open_now && "$beyond" == null ]]; then
       if [[ -z "${NOTE[$shape]:-}" ]]; then
-        echo "search.sh: WARNING: openNow found nothing open anywhere at $SERVER_CLOCK_CST CST;" \
+        echo "search.sh: WARNING: openNow found nothing open (nor a nearest match) at $SERVER_CLOCK_CST CST;" \
           "measuring the empty-result path (set BENCH_AT for opening hours)" >&2
       fi
-      NOTE[$shape]="nothing open anywhere at $SERVER_CLOCK_CST CST: measures the empty result"
+      NOTE[$shape]="nothing open at $SERVER_CLOCK_CST CST: measures the empty result"
     else
       die "$shape: no edges in the response: $response"
     fi

@@ -27,7 +27,9 @@ pub const MAX_AREA_SERVICES: usize = 20;
 pub const NEAREST_MATCH_LIMIT_M: f64 = 200_000.0;
 /// A text query whose matches have at most this many places is served by visiting those places;
 /// broader ones ("法律" matches every legal service) by the radius query with text as a filter.
-const TEXT_FIRST_MAX_PLACES: usize = 2_048;
+/// Each visit costs a geodesic distance (~1 µs) while a radius query touches only the places
+/// near the point, so only a rare text wins (measured: docs/BENCHMARKS.md).
+const TEXT_FIRST_MAX_PLACES: usize = 256;
 
 /// The position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
