@@ -132,6 +132,16 @@ pub struct AreaInput {
     pub boundary_geo_json: Option<String>,
 }
 
+/// Creates (`id` None) or replaces an area, for admins.
+async fn save_area(ctx: &Context<'_>, id: Option<&str>, input: AreaInput) -> async_graphql::Result<Area> {
+    caller(ctx).require_role(&[domain::Role::Admin])?;
+    let state = state(ctx)?;
+    let village_ids = ids(input.village_ids);
+    let boundary = input.boundary_geo_json.as_deref();
+    let row = accounts::save_area(&state.db, id, &input.name_zh, &input.name_en, &village_ids, boundary).await?;
+    Ok(area_view(&state.db, row).await?)
+}
+
 fn ids(list: Vec<ID>) -> Vec<String> {
     list.into_iter().map(|id| id.0).collect()
 }
@@ -286,18 +296,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The area.")] input: AreaInput,
     ) -> async_graphql::Result<Area> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
-        let row = accounts::save_area(
-            &state.db,
-            None,
-            &input.name_zh,
-            &input.name_en,
-            &ids(input.village_ids),
-            input.boundary_geo_json.as_deref(),
-        )
-        .await?;
-        Ok(area_view(&state.db, row).await?)
+        save_area(ctx, None, input).await
     }
 
     /// Replaces a stewardship area's names, villages and boundary (admins only).
@@ -307,17 +306,6 @@ impl AdminMutation {
         #[graphql(desc = "Area id.")] id: ID,
         #[graphql(desc = "The area's new content.")] input: AreaInput,
     ) -> async_graphql::Result<Area> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
-        let row = accounts::save_area(
-            &state.db,
-            Some(&id),
-            &input.name_zh,
-            &input.name_en,
-            &ids(input.village_ids),
-            input.boundary_geo_json.as_deref(),
-        )
-        .await?;
-        Ok(area_view(&state.db, row).await?)
+        save_area(ctx, Some(&id), input).await
     }
 }
