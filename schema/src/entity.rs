@@ -480,3 +480,17 @@ pub mod idempotency_key {
         pub created_at: DateTimeUtc,
     });
 }
+
+pub mod directory_change {
+    entity!("directory_change" {
+        /// Increases with every change (on PostgreSQL not necessarily in commit order).
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `organization`, `location`, `service` or `directory` (a whole import).
+        pub resource_type: String,
+        pub resource_id: String,
+        /// create / update / verify / archive / import.
+        pub action: String,
+        pub changed_at: DateTimeUtc,
+    });
+}

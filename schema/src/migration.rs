@@ -9,7 +9,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_directory::Migration), Box::new(m0002_accounts::Migration)]
+        vec![
+            Box::new(m0001_directory::Migration),
+            Box::new(m0002_accounts::Migration),
+            Box::new(m0003_directory_changes::Migration),
+        ]
     }
 }
 
@@ -471,5 +475,42 @@ mod m0002_accounts {
                 .to_owned(),
             table("idempotency_key").col(text("response")).col(timestamp_with_time_zone("created_at")).to_owned(),
         ]
+    }
+}
+
+mod m0003_directory_changes {
+    //! The directory's change records: one row per changed listing, written by the write kernel
+    //! in the same transaction as the change; the search index catches up from them.
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0003_directory_changes"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("directory_change")
+                        .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                        .col(string("resource_type"))
+                        .col(string("resource_id"))
+                        .col(string("action"))
+                        .col(timestamp_with_time_zone("changed_at"))
+                        .to_owned(),
+                )
+                .await?;
+            manager.create_index(index("directory_change", &["resource_id"])).await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table("directory_change").to_owned()).await
+        }
     }
 }

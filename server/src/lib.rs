@@ -14,43 +14,24 @@ pub mod error;
 pub mod graphql;
 pub mod hsds;
 pub mod http;
+pub mod kernel;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+
+pub use crate::directory::handle::DirectoryHandle;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::graphql::QiaoSchema;
-
-/// The current directory index, swapped whole when the directory is reloaded, so a request
-/// always reads one consistent snapshot.
-#[derive(Default)]
-pub struct DirectoryHandle(RwLock<Arc<Directory>>);
-
-impl DirectoryHandle {
-    pub fn new(directory: Directory) -> Self {
-        Self(RwLock::new(Arc::new(directory)))
-    }
-
-    pub fn current(&self) -> Arc<Directory> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-    }
-
-    /// Rebuilds the index from the database and swaps it in.
-    pub async fn reload(&self, db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
-        let fresh = Arc::new(Directory::load(db).await?);
-        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
-        Ok(())
-    }
-}
 
 /// Sign-in machinery shared by every request.
 pub struct AuthState {
@@ -78,6 +59,8 @@ impl AuthState {
 pub struct AppState {
     pub db: DatabaseConnection,
     pub directory: Arc<DirectoryHandle>,
+    /// The one way to write to the directory (see `kernel`).
+    pub store: kernel::Store,
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
     pub body_limits: http::BodyLimits,
@@ -134,7 +117,8 @@ pub fn state_for(
 ) -> AppState {
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
-    let base = AppState { db, directory, clock, auth, body_limits, schema: graphql::build_schema(None) };
+    let store = kernel::Store::new(db.clone(), directory.clone());
+    let base = AppState { db, directory, store, clock, auth, body_limits, schema: graphql::build_schema(None) };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }

@@ -19,7 +19,7 @@ use sea_orm::{
 
 use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
 use crate::error::{ApiError, ApiResult};
-use crate::stewardship::{self, Actor, Db, LocationPatch, MAX_NAME_CHARS, StatusChange, Text};
+use crate::stewardship::{self, Actor, Db, LocationPatch, MAX_NAME_CHARS, StatusChange, Steward, Text};
 
 /// Longest proposed value (a street address or a phone number), in characters.
 pub const MAX_PROPOSED_CHARS: usize = 200;
@@ -296,7 +296,7 @@ pub struct Accepted {
 /// CLOSED closes the service temporarily (the comment, or a default, is the public reason);
 /// MOVED sets the street of the service's first location; WRONG_PHONE replaces its first phone
 /// number; OTHER changes nothing (the steward edits by hand).
-pub async fn accept(db: &DatabaseConnection, actor: &Actor, id: &str) -> ApiResult<Accepted> {
+pub async fn accept(db: &impl Db, actor: &Steward, id: &str) -> ApiResult<Accepted> {
     let txn = db.begin().await?;
     let suggestion = pending_in_scope(&txn, actor, id).await?;
     let suggestion = decide(&txn, actor, suggestion, SuggestionStatus::Accepted, None).await?;
@@ -305,7 +305,7 @@ pub async fn accept(db: &DatabaseConnection, actor: &Actor, id: &str) -> ApiResu
     Ok(Accepted { suggestion, changed_listing })
 }
 
-async fn apply(db: &impl Db, actor: &Actor, suggestion: &edit_suggestion::Model) -> ApiResult<bool> {
+async fn apply(db: &impl Db, actor: &Steward, suggestion: &edit_suggestion::Model) -> ApiResult<bool> {
     let service_id = suggestion.service_id.as_str();
     let proposed = || {
         suggestion
@@ -359,12 +359,7 @@ async fn first_location(db: &impl Db, scope: &Scope, service_id: &str) -> ApiRes
 }
 
 /// Rejects a suggestion; `reason` (1 to 500 characters) says why.
-pub async fn reject(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: &str,
-    reason: &str,
-) -> ApiResult<edit_suggestion::Model> {
+pub async fn reject(db: &impl Db, actor: &Steward, id: &str, reason: &str) -> ApiResult<edit_suggestion::Model> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::bad_input(

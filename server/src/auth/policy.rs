@@ -1,21 +1,35 @@
-//! Scopes: what part of the directory an account may change, always read from the database.
+//! Authorisation as capabilities, and the scopes they carry, always read from the database.
 //!
-//! - admin: everything;
-//! - committee staff: places inside their stewardship areas (an area is a set of urban villages
-//!   and/or a polygon; a point on a boundary is inside);
-//! - provider staff: their own organisation's services (hours, capacity, alerts);
-//! - others: nothing.
+//! A domain function that changes something takes a capability, and a capability can only be made
+//! here, by checking the caller's role and loading its scope from the database:
+//! - [`Admin`]: administrators (accounts, areas, whole-directory imports);
+//! - [`Steward`]: committee staff (within their areas) and admins (everywhere) keep listings;
+//! - [`Keeper`]: provider staff (their own organisation's services), committee staff and admins
+//!   keep hours, capacity and alerts.
 //!
-//! A service is in a committee's scope when one of its places is; an organisation when one of
-//! its locations is. Objects out of scope are reported as NOT_FOUND, exactly like missing ones.
+//! So a resolver cannot forget a role check (without the capability it cannot call the domain
+//! function) and a write path cannot forget the scope (the domain function checks it).
+//!
+//! Scope rules, the same for every path:
+//! - a committee may change a *place* inside its areas (a point on a boundary is inside);
+//! - it may change a *service* or an *organisation* as a whole only when every one of its current
+//!   places lies inside its areas: a record shared with another area belongs to no single
+//!   committee (an admin changes it), so one committee can never take another area's listing out
+//!   of search; adding a place to an organisation needs the organisation in scope too;
+//! - provider staff may change their own organisation's services;
+//! - out of scope reads as NOT_FOUND, exactly like missing.
 
-use geo::Polygon;
+use std::ops::Deref;
+
+use chrono::{DateTime, Utc};
+use geo::{BoundingRect, Polygon};
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::Role;
 use qiao_schema::entity::*;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::Account;
+use super::{Account, Caller};
 use crate::directory::geometry::{covers, parse_polygon};
 use crate::error::{ApiError, ApiResult};
 
@@ -40,6 +54,107 @@ pub enum Scope {
     Nothing,
 }
 
+/// Made only in this module: a capability's fields can be read anywhere, but a capability can be
+/// built only by the checks below.
+#[derive(Debug, Clone)]
+struct Checked;
+
+/// Who is acting, with the scope loaded from the database, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub account: Account,
+    pub scope: Scope,
+    pub now: DateTime<Utc>,
+    _checked: Checked,
+}
+
+impl Actor {
+    async fn of(db: &impl ConnectionTrait, caller: &Caller, roles: &[Role], now: DateTime<Utc>) -> ApiResult<Self> {
+        let account = caller.require_role(roles)?.clone();
+        let scope = Scope::of(db, &account).await?;
+        Ok(Self { account, scope, now, _checked: Checked })
+    }
+}
+
+macro_rules! capability {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(Actor);
+
+        impl Deref for $name {
+            type Target = Actor;
+            fn deref(&self) -> &Actor {
+                &self.0
+            }
+        }
+    };
+}
+
+capability!(
+    /// An administrator: accounts, areas, whole-directory imports, and every listing.
+    Admin
+);
+capability!(
+    /// May keep listings (organisations, places, services): committee staff in their areas, admins.
+    Steward
+);
+capability!(
+    /// May keep services' hours, capacity and alerts: provider staff for their own organisation,
+    /// committee staff in their areas, admins.
+    Keeper
+);
+capability!(
+    /// Staff who may read listing internals (history, who verified) within their scope.
+    StaffReader
+);
+
+impl Admin {
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        Actor::of(db, caller, &[Role::Admin], now).await.map(Self)
+    }
+
+    pub fn steward(&self) -> Steward {
+        Steward(self.0.clone())
+    }
+}
+
+impl Steward {
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        Actor::of(db, caller, &[Role::CommitteeStaff, Role::Admin], now).await.map(Self)
+    }
+
+    /// A steward keeps hours, capacity and alerts too.
+    pub fn keeper(&self) -> Keeper {
+        Keeper(self.0.clone())
+    }
+
+    /// For unit tests of domain functions: an admin steward that exists in no database.
+    #[cfg(test)]
+    pub fn admin_for_tests(now: DateTime<Utc>) -> Self {
+        let account = Account {
+            id: "admin".into(),
+            role: Role::Admin,
+            organization_id: None,
+            display_name: "Admin".into(),
+            username: Some("admin".into()),
+        };
+        Self(Actor { account, scope: Scope::Everything, now, _checked: Checked })
+    }
+}
+
+impl Keeper {
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        Actor::of(db, caller, &[Role::ProviderStaff, Role::CommitteeStaff, Role::Admin], now).await.map(Self)
+    }
+}
+
+impl StaffReader {
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        Actor::of(db, caller, &[Role::ProviderStaff, Role::CommitteeStaff, Role::Admin], now).await.map(Self)
+    }
+}
+
 impl Scope {
     pub async fn of(db: &impl ConnectionTrait, account: &Account) -> ApiResult<Self> {
         Ok(match account.role {
@@ -61,6 +176,69 @@ impl Scope {
             Self::Organization(_) | Self::Nothing => false,
         }
     }
+
+    /// The services this scope may change, as a query condition on `service` (`None`: all), so
+    /// that lists are filtered by the database, not row by row.
+    pub async fn services_condition(&self, db: &impl ConnectionTrait) -> ApiResult<Option<Condition>> {
+        Ok(match self {
+            Self::Everything => None,
+            Self::Organization(organization) => {
+                Some(Condition::all().add(service::Column::OrganizationId.eq(organization.clone())))
+            }
+            Self::Nothing => Some(Condition::all().add(service::Column::Id.is_null())),
+            Self::Areas(areas) => {
+                let inside = locations_inside(db, areas).await?;
+                // Some current place inside, and no current place outside.
+                let places = |inside_areas: bool| {
+                    let mut query = Query::select();
+                    query
+                        .column((service_at_location::Entity, service_at_location::Column::ServiceId))
+                        .from(service_at_location::Entity)
+                        .inner_join(
+                            location::Entity,
+                            Expr::col((location::Entity, location::Column::Id))
+                                .equals((service_at_location::Entity, service_at_location::Column::LocationId)),
+                        )
+                        .and_where(Expr::col((location::Entity, location::Column::ArchivedAt)).is_null());
+                    let at = Expr::col((location::Entity, location::Column::Id));
+                    query.and_where(if inside_areas { at.is_in(inside.clone()) } else { at.is_not_in(inside.clone()) });
+                    query.to_owned()
+                };
+                Some(
+                    Condition::all()
+                        .add(service::Column::Id.in_subquery(places(true)))
+                        .add(service::Column::Id.not_in_subquery(places(false))),
+                )
+            }
+        })
+    }
+}
+
+/// The ids of the current places inside a committee's areas: a bounding-box query, then the
+/// exact polygon test on the few candidates.
+async fn locations_inside(db: &impl ConnectionTrait, areas: &AreaScope) -> ApiResult<Vec<String>> {
+    let mut inside = Vec::new();
+    for polygon in &areas.polygons {
+        let Some(bounds) = polygon.bounding_rect() else { continue };
+        let candidates = location::Entity::find()
+            .select_only()
+            .column(location::Column::Id)
+            .column(location::Column::Latitude)
+            .column(location::Column::Longitude)
+            .filter(location::Column::ArchivedAt.is_null())
+            .filter(location::Column::Longitude.between(bounds.min().x, bounds.max().x))
+            .filter(location::Column::Latitude.between(bounds.min().y, bounds.max().y))
+            .into_tuple::<(String, Option<f64>, Option<f64>)>()
+            .all(db)
+            .await?;
+        inside.extend(candidates.into_iter().filter_map(|(id, lat, lon)| {
+            let point = LatLon::new(lat?, lon?);
+            areas.covers(point).then_some(id)
+        }));
+    }
+    inside.sort();
+    inside.dedup();
+    Ok(inside)
 }
 
 /// The polygons of an account's stewardship areas: each area's own boundary and its villages'.
@@ -99,73 +277,82 @@ pub async fn area_polygons(db: &impl ConnectionTrait, area_ids: &[String]) -> Ap
     Ok(AreaScope { polygons })
 }
 
-/// The physical points of a service's places (archived locations excluded).
-async fn service_points(db: &impl ConnectionTrait, service_id: &str) -> ApiResult<Vec<LatLon>> {
-    let location_ids: Vec<String> = service_at_location::Entity::find()
-        .filter(service_at_location::Column::ServiceId.eq(service_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| row.location_id)
-        .collect();
-    location_points(db, location::Column::Id.is_in(location_ids)).await
-}
-
-async fn location_points(
+/// The points of a set of current (not archived) places; `None` for a place without one (a
+/// virtual place), which no area covers.
+async fn current_points(
     db: &impl ConnectionTrait,
     condition: sea_orm::sea_query::SimpleExpr,
-) -> ApiResult<Vec<LatLon>> {
+) -> ApiResult<Vec<Option<LatLon>>> {
     Ok(location::Entity::find()
         .filter(condition)
         .filter(location::Column::ArchivedAt.is_null())
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|row| Some(LatLon::new(row.latitude?, row.longitude?)))
+        .map(|row| Some(LatLon::new(row.latitude?, row.longitude?)))
         .collect())
 }
 
-/// The service if `scope` may change it; NOT_FOUND if it does not exist or is out of scope.
+/// Whether a committee's areas hold every one of these places (and there is at least one).
+fn all_inside(areas: &AreaScope, points: &[Option<LatLon>]) -> bool {
+    !points.is_empty() && points.iter().all(|point| point.is_some_and(|p| areas.covers(p)))
+}
+
+/// The service if `scope` may change it, locked for this transaction's update on PostgreSQL;
+/// NOT_FOUND if it does not exist or is out of scope.
 pub async fn service_in_scope(db: &impl ConnectionTrait, scope: &Scope, service_id: &str) -> ApiResult<service::Model> {
     let not_found = || ApiError::not_found("service");
-    let service = service::Entity::find_by_id(service_id.to_owned()).one(db).await?.ok_or_else(not_found)?;
+    let service =
+        service::Entity::find_by_id(service_id.to_owned()).lock_exclusive().one(db).await?.ok_or_else(not_found)?;
     let allowed = match scope {
         Scope::Everything => true,
         Scope::Organization(organization) => service.organization_id == *organization,
-        Scope::Areas(areas) => service_points(db, service_id).await?.into_iter().any(|p| areas.covers(p)),
+        Scope::Areas(areas) => {
+            let location_ids = service_at_location::Entity::find()
+                .select_only()
+                .column(service_at_location::Column::LocationId)
+                .filter(service_at_location::Column::ServiceId.eq(service_id))
+                .into_tuple::<String>()
+                .all(db)
+                .await?;
+            all_inside(areas, &current_points(db, location::Column::Id.is_in(location_ids)).await?)
+        }
         Scope::Nothing => false,
     };
     if allowed { Ok(service) } else { Err(not_found()) }
 }
 
-/// The organisation if a committee or admin may change it; NOT_FOUND otherwise.
+/// The organisation if a committee or admin may change it (locked, as above); NOT_FOUND otherwise.
 pub async fn organization_in_scope(
     db: &impl ConnectionTrait,
     scope: &Scope,
     organization_id: &str,
 ) -> ApiResult<organization::Model> {
     let not_found = || ApiError::not_found("organization");
-    let organization =
-        organization::Entity::find_by_id(organization_id.to_owned()).one(db).await?.ok_or_else(not_found)?;
+    let organization = organization::Entity::find_by_id(organization_id.to_owned())
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
     let allowed = match scope {
         Scope::Everything => true,
-        Scope::Areas(areas) => location_points(db, location::Column::OrganizationId.eq(organization_id))
-            .await?
-            .into_iter()
-            .any(|p| areas.covers(p)),
+        Scope::Areas(areas) => {
+            all_inside(areas, &current_points(db, location::Column::OrganizationId.eq(organization_id)).await?)
+        }
         Scope::Organization(_) | Scope::Nothing => false,
     };
     if allowed { Ok(organization) } else { Err(not_found()) }
 }
 
-/// The location if a committee or admin may change it; NOT_FOUND otherwise.
+/// The location if a committee or admin may change it (locked, as above); NOT_FOUND otherwise.
 pub async fn location_in_scope(
     db: &impl ConnectionTrait,
     scope: &Scope,
     location_id: &str,
 ) -> ApiResult<location::Model> {
     let not_found = || ApiError::not_found("location");
-    let location = location::Entity::find_by_id(location_id.to_owned()).one(db).await?.ok_or_else(not_found)?;
+    let location =
+        location::Entity::find_by_id(location_id.to_owned()).lock_exclusive().one(db).await?.ok_or_else(not_found)?;
     let point = location.latitude.zip(location.longitude).map(|(lat, lon)| LatLon::new(lat, lon));
     let allowed = match scope {
         Scope::Everything => true,

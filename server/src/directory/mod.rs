@@ -4,6 +4,7 @@
 
 pub mod detail;
 pub mod geometry;
+pub mod handle;
 pub mod hours;
 pub mod index;
 pub mod search;

@@ -2,10 +2,10 @@
 //! lives in `crate::hsds`; these resolvers check the role, convert, and reload the search index.
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use qiao_schema::domain;
 
 use super::query::state;
 use crate::auth::caller;
+use crate::auth::policy::Admin;
 use crate::error::ApiError;
 use crate::hsds::{self, HsdsPackage, PackageFile, RecordError};
 
@@ -132,9 +132,9 @@ impl HsdsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "JSON_DATAPACKAGE (JSON arrays) or CSV.")] format: HsdsFormat,
     ) -> async_graphql::Result<HsdsExport> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
         let state = state(ctx)?;
-        let package = hsds::export(&state.db).await.map_err(ApiError::from)?;
+        let admin = Admin::of(&state.db, caller(ctx), state.clock.now()).await?;
+        let package = hsds::export(&state.db, &admin).await.map_err(ApiError::from)?;
         let files = package.to_files(format.into()).map_err(ApiError::internal)?;
         Ok(HsdsExport { files: files.into_iter().map(|f| HsdsFile { name: f.name, content: f.content }).collect() })
     }
@@ -156,8 +156,8 @@ impl HsdsMutation {
             HsdsFileInput,
         >,
     ) -> async_graphql::Result<HsdsImportReport> {
-        let admin = caller(ctx).require_role(&[domain::Role::Admin])?;
         let state = state(ctx)?;
+        let admin = Admin::of(&state.db, caller(ctx), state.clock.now()).await?;
         if files.len() > MAX_FILES {
             return Err(ApiError::bad_input(
                 "files",
@@ -171,15 +171,13 @@ impl HsdsMutation {
             Ok(package) => package,
             Err(errors) => return Ok(refused(errors)),
         };
-        let report = hsds::import(&state.db, &package, state.clock.now()).await.map_err(ApiError::from)?;
+        let report = hsds::import(&state.store, &admin, &package, state.clock.now()).await.map_err(ApiError::from)?;
         if !report.imported {
-            tracing::info!(account = %admin.id, problems = report.errors.len(), "HSDS import refused");
+            tracing::info!(account = %admin.account.id, problems = report.errors.len(), "HSDS import refused");
             return Ok(refused(report.errors));
         }
         let rows: u64 = report.counts.iter().map(|c| c.created + c.updated).sum();
-        tracing::info!(account = %admin.id, rows, "HSDS import written");
-        // Search reads the in-memory index: rebuild it so it sees what was imported.
-        state.directory.reload(&state.db).await.map_err(ApiError::from)?;
+        tracing::info!(account = %admin.account.id, rows, "HSDS import written");
         Ok(HsdsImportReport {
             imported: true,
             counts: report

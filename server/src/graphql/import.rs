@@ -4,8 +4,7 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::stewardship::{STEWARDS, actor};
-use crate::error::ApiError;
+use super::stewardship::steward;
 use crate::stewardship::import as domain;
 
 /// One problem with an imported file.
@@ -53,11 +52,8 @@ impl ImportMutation {
                           500 rows. Columns: see docs/CSV-IMPORT.md.")]
         csv: String,
     ) -> async_graphql::Result<ImportReport> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let report = domain::import_listings(&state.db, &actor, &csv).await?;
-        if report.imported > 0 {
-            state.directory.reload(&state.db).await.map_err(ApiError::from)?;
-        }
+        let (actor, state) = steward(ctx).await?;
+        let report = domain::import_listings(&state.store, &actor, &csv).await?;
         Ok(ImportReport {
             imported: int(report.imported),
             service_ids: report.service_ids.into_iter().map(ID).collect(),

@@ -6,7 +6,6 @@ use async_graphql::{Context, Enum, Guard, ID, InputObject, Object, SimpleObject}
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use qiao_schema::domain::Role;
 use qiao_schema::entity::{account, metadata};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -16,13 +15,9 @@ use super::objects::PageInfo;
 use super::query::{page_size, state};
 use crate::AppState;
 use crate::auth::caller;
-use crate::auth::policy::Scope;
 use crate::directory::hours::local_date;
 use crate::error::{ApiError, ApiResult};
-use crate::stewardship::{self as domain, Actor, Outcome, StatusChange, Text};
-
-pub(super) const STEWARDS: &[Role] = &[Role::CommitteeStaff, Role::Admin];
-const KEEPERS: &[Role] = &[Role::ProviderStaff, Role::CommitteeStaff, Role::Admin];
+use crate::stewardship::{self as domain, Keeper, Outcome, StatusChange, Steward, Text};
 
 /// Allows staff only (committee, provider, admin); everyone else gets FORBIDDEN.
 pub struct StaffGuard;
@@ -33,17 +28,16 @@ impl Guard for StaffGuard {
     }
 }
 
-pub(super) async fn actor<'a>(ctx: &Context<'a>, roles: &[Role]) -> ApiResult<(Actor, &'a AppState)> {
+/// The caller as a steward of listings (committee staff, admins), checked against the database.
+pub(super) async fn steward<'a>(ctx: &Context<'a>) -> ApiResult<(Steward, &'a AppState)> {
     let state = state(ctx)?;
-    let account = caller(ctx).require_role(roles)?.clone();
-    let scope = Scope::of(&state.db, &account).await?;
-    Ok((Actor { account, scope, now: state.clock.now() }, state))
+    Ok((Steward::of(&state.db, caller(ctx), state.clock.now()).await?, state))
 }
 
-/// Reloads the search index so the change is visible at once, and reports it.
-async fn published(state: &AppState, outcome: Outcome) -> ApiResult<ChangeResult> {
-    state.directory.reload(&state.db).await?;
-    Ok(ChangeResult::from(outcome))
+/// The caller as a keeper of services (provider staff, committee staff, admins).
+pub(super) async fn keeper<'a>(ctx: &Context<'a>) -> ApiResult<(Keeper, &'a AppState)> {
+    let state = state(ctx)?;
+    Ok((Keeper::of(&state.db, caller(ctx), state.clock.now()).await?, state))
 }
 
 /// Bilingual text.
@@ -438,7 +432,7 @@ impl StewardshipQuery {
         #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<ChangeRecordConnection> {
-        let (actor, state) = actor(ctx, KEEPERS).await?;
+        let (actor, state) = keeper(ctx).await?;
         let rows = domain::history_of(&state.db, &actor.scope, &id).await?;
         let (rows, page_info) = page_of(rows, first, after)?;
         Ok(ChangeRecordConnection { nodes: change_records(state, rows).await?, page_info })
@@ -453,7 +447,7 @@ impl StewardshipQuery {
         #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<StaleListingConnection> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         if !(1..=3650).contains(&older_than_days) {
             return Err(
                 ApiError::bad_input("olderThanDays", "olderThanDays must be 1 to 3650 (天数须为 1 到 3650)").into()
@@ -487,7 +481,7 @@ impl StewardshipMutation {
         #[graphql(desc = "The organisation.")] input: OrganizationInput,
         #[graphql(desc = "Its first location.")] location: LocationInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let fields = domain::OrganizationFields {
             name: input.name.into(),
             description: input.description.into(),
@@ -495,8 +489,8 @@ impl StewardshipMutation {
             email: input.email,
             legal_status: input.legal_status,
         };
-        let outcome = domain::create_organization(&state.db, &actor, fields, location.into_fields()?).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::create_organization(&state.store, &actor, fields, location.into_fields()?).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Updates an organisation in your area (committee staff, admins).
@@ -506,7 +500,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Organisation id.")] id: ID,
         #[graphql(desc = "The changes.")] input: OrganizationPatchInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let patch = domain::OrganizationPatch {
             name: text(input.name),
             description: text(input.description),
@@ -514,8 +508,8 @@ impl StewardshipMutation {
             email: input.email,
             legal_status: input.legal_status,
         };
-        let outcome = domain::update_organization(&state.db, &actor, &id, patch).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::update_organization(&state.store, &actor, &id, patch).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Archives an organisation in your area: it and its services leave the public directory.
@@ -524,9 +518,9 @@ impl StewardshipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Organisation id.")] id: ID,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome = domain::archive_organization(&state.db, &actor, &id).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::archive_organization(&state.store, &actor, &id).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Adds a location, inside your area, to an organisation (committee staff, admins).
@@ -536,9 +530,9 @@ impl StewardshipMutation {
         #[graphql(desc = "Organisation id.")] organization_id: ID,
         #[graphql(desc = "The location.")] input: LocationInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome = domain::create_location(&state.db, &actor, &organization_id, input.into_fields()?).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::create_location(&state.store, &actor, &organization_id, input.into_fields()?).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Updates a location in your area (committee staff, admins).
@@ -548,7 +542,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Location id.")] id: ID,
         #[graphql(desc = "The changes.")] input: LocationPatchInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let point = match input.point {
             Some(point) => Some(point.to_wgs84("point")?),
             None => None,
@@ -559,8 +553,8 @@ impl StewardshipMutation {
             street: text(input.street),
             transportation: text(input.transportation),
         };
-        let outcome = domain::update_location(&state.db, &actor, &id, patch).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::update_location(&state.store, &actor, &id, patch).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Archives a location in your area: services there are no longer found at it.
@@ -569,9 +563,9 @@ impl StewardshipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Location id.")] id: ID,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome = domain::archive_location(&state.db, &actor, &id).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::archive_location(&state.store, &actor, &id).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Creates a service of an organisation at its locations in your area (committee staff, admins).
@@ -581,7 +575,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Organisation id.")] organization_id: ID,
         #[graphql(desc = "The service.")] input: ServiceInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let fields = domain::ServiceFields {
             name: input.name.into(),
             description: input.description.into(),
@@ -594,8 +588,8 @@ impl StewardshipMutation {
             application_process: text(input.application_process),
             eligibility_description: text(input.eligibility_description),
         };
-        let outcome = domain::create_service(&state.db, &actor, &organization_id, fields).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::create_service(&state.store, &actor, &organization_id, fields).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Updates a service in your area (committee staff, admins).
@@ -605,7 +599,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Service id.")] id: ID,
         #[graphql(desc = "The changes.")] input: ServicePatchInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let patch = domain::ServicePatch {
             name: text(input.name),
             description: text(input.description),
@@ -616,8 +610,8 @@ impl StewardshipMutation {
             fees_description: text(input.fees_description),
             application_process: text(input.application_process),
         };
-        let outcome = domain::update_service(&state.db, &actor, &id, patch).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::update_service(&state.store, &actor, &id, patch).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Marks a service in your area as checked today (sets its last verified date and verifier).
@@ -626,10 +620,10 @@ impl StewardshipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Service id.")] id: ID,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let today = local_date(actor.now);
-        let outcome = domain::verify_service(&state.db, &actor, &id, today).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::verify_service(&state.store, &actor, &id, today).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Closes a service in your area temporarily: it stays listed, says it is closed and why.
@@ -639,11 +633,16 @@ impl StewardshipMutation {
         #[graphql(desc = "Service id.")] id: ID,
         #[graphql(desc = "Why, shown to the public as the service's alert.")] reason: TextInput,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome =
-            domain::change_service_status(&state.db, &actor, &id, StatusChange::CloseTemporarily, Some(reason.into()))
-                .await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::change_service_status(
+            &state.store,
+            &actor,
+            &id,
+            StatusChange::CloseTemporarily,
+            Some(reason.into()),
+        )
+        .await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Reopens a temporarily closed service in your area.
@@ -652,9 +651,9 @@ impl StewardshipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Service id.")] id: ID,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome = domain::change_service_status(&state.db, &actor, &id, StatusChange::Reopen, None).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::change_service_status(&state.store, &actor, &id, StatusChange::Reopen, None).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Archives a service in your area: it leaves the public directory.
@@ -663,9 +662,9 @@ impl StewardshipMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Service id.")] id: ID,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let outcome = domain::change_service_status(&state.db, &actor, &id, StatusChange::Archive, None).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = steward(ctx).await?;
+        let outcome = domain::change_service_status(&state.store, &actor, &id, StatusChange::Archive, None).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Replaces a service's weekly hours and dated exceptions (provider staff for their own
@@ -677,7 +676,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Weekly hours; an empty list means by appointment only.")] hours: Vec<HoursInput>,
         #[graphql(desc = "Dated exceptions (holidays, closures).", default)] exceptions: Vec<ScheduleExceptionInput>,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, KEEPERS).await?;
+        let (actor, state) = keeper(ctx).await?;
         let hours = hours
             .into_iter()
             .map(|h| domain::HoursSpec {
@@ -690,8 +689,8 @@ impl StewardshipMutation {
             .into_iter()
             .map(|e| domain::ExceptionSpec { date: e.date, opens: e.opens, closes: e.closes, reason: e.reason.into() })
             .collect();
-        let outcome = domain::set_service_hours(&state.db, &actor, &id, hours, exceptions).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::set_service_hours(&state.store, &actor, &id, hours, exceptions).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Replaces a service's eligibility requirements and description (committee staff, admins).
@@ -702,7 +701,7 @@ impl StewardshipMutation {
         #[graphql(desc = "Structured requirements.")] requirements: Vec<EligibilityRequirementInput>,
         #[graphql(desc = "Who can use it, in words.")] description: Option<TextInput>,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let requirements = requirements
             .into_iter()
             .map(|r| domain::RequirementSpec {
@@ -712,8 +711,9 @@ impl StewardshipMutation {
                 max_age: r.max_age,
             })
             .collect();
-        let outcome = domain::set_service_eligibility(&state.db, &actor, &id, requirements, text(description)).await?;
-        Ok(published(state, outcome).await?)
+        let outcome =
+            domain::set_service_eligibility(&state.store, &actor, &id, requirements, text(description)).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Sets whether a service takes new people (provider staff for their own services,
@@ -725,10 +725,10 @@ impl StewardshipMutation {
         #[graphql(desc = "Accepting, waitlist or full.")] status: CapacityStatus,
         #[graphql(desc = "More detail, e.g. how long the wait is.")] note: Option<TextInput>,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, KEEPERS).await?;
+        let (actor, state) = keeper(ctx).await?;
         let today = local_date(actor.now);
-        let outcome = domain::set_service_capacity(&state.db, &actor, &id, status.into(), text(note), today).await?;
-        Ok(published(state, outcome).await?)
+        let outcome = domain::set_service_capacity(&state.store, &actor, &id, status.into(), text(note), today).await?;
+        Ok(ChangeResult::from(outcome))
     }
 
     /// Sets or clears a service's alert, a notice shown with the listing (provider staff for
@@ -739,8 +739,8 @@ impl StewardshipMutation {
         #[graphql(desc = "Service id.")] id: ID,
         #[graphql(desc = "The notice; null clears it.")] alert: Option<TextInput>,
     ) -> async_graphql::Result<ChangeResult> {
-        let (actor, state) = actor(ctx, KEEPERS).await?;
-        let outcome = domain::set_service_alert(&state.db, &actor, &id, text(alert)).await?;
-        Ok(published(state, outcome).await?)
+        let (actor, state) = keeper(ctx).await?;
+        let outcome = domain::set_service_alert(&state.store, &actor, &id, text(alert)).await?;
+        Ok(ChangeResult::from(outcome))
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::common::{Language, language_of};
 use super::objects::PageInfo;
 use super::query::state;
-use super::stewardship::{STEWARDS, actor, page_of};
+use super::stewardship::{page_of, steward};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientAddress;
@@ -141,7 +141,7 @@ impl SuggestionQuery {
         #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<EditSuggestionConnection> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
+        let (actor, state) = steward(ctx).await?;
         let rows = domain::queue(&state.db, &actor.scope, status.unwrap_or(SuggestionStatus::Pending).into()).await?;
         let (rows, page_info) = page_of(rows, first, after)?;
         Ok(EditSuggestionConnection { nodes: views(state, language_of(ctx, None), rows).await?, page_info })
@@ -192,11 +192,8 @@ impl SuggestionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Suggestion id.")] id: ID,
     ) -> async_graphql::Result<EditSuggestion> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let accepted = domain::accept(&state.db, &actor, &id).await?;
-        if accepted.changed_listing {
-            state.directory.reload(&state.db).await.map_err(ApiError::from)?;
-        }
+        let (actor, state) = steward(ctx).await?;
+        let accepted = domain::accept(&state.store, &actor, &id).await?;
         Ok(view(ctx, state, accepted.suggestion).await?)
     }
 
@@ -208,8 +205,8 @@ impl SuggestionMutation {
         #[graphql(desc = "Suggestion id.")] id: ID,
         #[graphql(desc = "Why, 1 to 500 characters.")] reason: String,
     ) -> async_graphql::Result<EditSuggestion> {
-        let (actor, state) = actor(ctx, STEWARDS).await?;
-        let row = domain::reject(&state.db, &actor, &id, &reason).await?;
+        let (actor, state) = steward(ctx).await?;
+        let row = domain::reject(&state.store, &actor, &id, &reason).await?;
         Ok(view(ctx, state, row).await?)
     }
 }

@@ -66,8 +66,8 @@ pub fn province_of(adcode: &str) -> Option<&'static str> {
     PROVINCES.get(adcode.get(..2)?).copied()
 }
 
-/// Reads the whole directory (every status, archived rows too) as an HSDS package.
-pub async fn export(db: &DatabaseConnection) -> Result<HsdsPackage, DbErr> {
+/// Reads the whole directory (every status, archived rows too) as an HSDS package; admins only.
+pub async fn export(db: &DatabaseConnection, _admin: &crate::auth::policy::Admin) -> Result<HsdsPackage, DbErr> {
     let taxonomies = rows::<taxonomy::Entity>(db).await?;
     let taxonomy_names: HashMap<&str, &str> = taxonomies.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
     let terms = rows::<taxonomy_term::Entity>(db).await?;

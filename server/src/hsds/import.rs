@@ -17,8 +17,8 @@ use qiao_schema::domain::{DeliveryMode, LocationType, taxonomy_ids};
 use qiao_schema::entity::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
-    PrimaryKeyToColumn, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, PrimaryKeyToColumn,
+    QuerySelect,
 };
 use serde_json::Value;
 
@@ -26,7 +26,9 @@ use super::export::taxonomy_hsds_id;
 use super::record::{Origin, Reader, RecordError};
 use super::tables;
 use super::{HsdsPackage, PackageTable};
+use crate::auth::policy::Admin;
 use crate::directory::geometry::parse_polygon;
+use crate::kernel::Db;
 
 /// What an import did, or why it did nothing.
 #[derive(Debug, Clone, Default)]
@@ -61,9 +63,14 @@ const WEEKDAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 /// Tables an attribute may tag (`link_entity`).
 const TAGGABLE: [&str; 5] = ["service", "organization", "program", "location", "service_at_location"];
 
-/// Imports `package` into the directory. `now` stands in for a service's `last_modified` when the
-/// package has none.
-pub async fn import(db: &DatabaseConnection, package: &HsdsPackage, now: DateTime<Utc>) -> Result<ImportReport, DbErr> {
+/// Imports `package` into the directory, as `admin`. `now` stands in for a service's
+/// `last_modified` when the package has none.
+pub async fn import(
+    db: &impl Db,
+    admin: &Admin,
+    package: &HsdsPackage,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, DbErr> {
     let txn = db.begin().await?;
     let existing = Existing::load(&txn).await?;
     let mut errors = Vec::new();
@@ -78,6 +85,8 @@ pub async fn import(db: &DatabaseConnection, package: &HsdsPackage, now: DateTim
         return Ok(ImportReport::refused(errors));
     }
     let counts = incoming.write(&txn, &existing).await?;
+    // One change record for the whole import: the index catches up once, after the commit.
+    txn.publish("directory", "hsds-import", "import", admin.now).await?;
     txn.commit().await?;
     Ok(ImportReport { imported: true, counts, errors: Vec::new() })
 }

@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use qiao_schema::entity::metadata;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+use crate::kernel::Txn;
 
 /// One changed field.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,9 +86,10 @@ fn to_object<T: Serialize>(row: &T) -> ApiResult<serde_json::Map<String, Value>>
     }
 }
 
-/// Writes one metadata row per change.
+/// Writes one metadata row per change, and publishes the change to the search index (see
+/// `crate::kernel`): recording and publishing are one step, so no write can do one without the other.
 pub async fn record(
-    db: &impl ConnectionTrait,
+    db: &Txn,
     resource_type: &str,
     resource_id: &str,
     action: Action,
@@ -109,6 +111,9 @@ pub async fn record(
         })
         .exec_without_returning(db)
         .await?;
+    }
+    if !changes.is_empty() {
+        db.publish(resource_type, resource_id, action.as_str(), now).await?;
     }
     Ok(())
 }

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 
 use qiao_schema::datum::{self, Datum, LatLon};
 use qiao_schema::entity::{location, taxonomy_term};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     Actor, Cost, Db, HoursSpec, LocationFields, MAX_NAME_CHARS, MAX_TEXT_CHARS, OrganizationFields, ServiceFields,
-    Text, WEEKDAYS, create_organization, create_service, parse_phone, set_service_hours, set_service_phone,
+    Steward, Text, WEEKDAYS, create_organization, create_service, parse_phone, set_service_hours, set_service_phone,
 };
 use crate::directory::hours::{format_minute, parse_minute};
 use crate::error::{ApiError, ApiResult};
@@ -105,7 +105,7 @@ struct Row {
 
 /// Imports the listings in `csv`. Problems with the file are reported in the result; only a
 /// fault on the server is an error.
-pub async fn import_listings(db: &DatabaseConnection, actor: &Actor, csv: &str) -> ApiResult<ImportReport> {
+pub async fn import_listings(db: &impl Db, actor: &Steward, csv: &str) -> ApiResult<ImportReport> {
     let categories: HashMap<String, String> =
         taxonomy_term::Entity::find().all(db).await?.into_iter().map(|term| (term.code, term.id)).collect();
     let rows = match parse(csv, &categories, actor) {
@@ -133,7 +133,7 @@ pub async fn import_listings(db: &DatabaseConnection, actor: &Actor, csv: &str) 
     Ok(report)
 }
 
-async fn write_row(txn: &impl Db, actor: &Actor, row: Row) -> ApiResult<String> {
+async fn write_row(txn: &impl Db, actor: &Steward, row: Row) -> ApiResult<String> {
     let organization = create_organization(txn, actor, row.organization, row.location).await?;
     let location_id = location::Entity::find()
         .filter(location::Column::OrganizationId.eq(organization.id.as_str()))
@@ -145,7 +145,7 @@ async fn write_row(txn: &impl Db, actor: &Actor, row: Row) -> ApiResult<String> 
         create_service(txn, actor, &organization.id, ServiceFields { location_ids: vec![location_id], ..row.service })
             .await?;
     if !row.hours.is_empty() {
-        set_service_hours(txn, actor, &service.id, row.hours, Vec::new()).await?;
+        set_service_hours(txn, &actor.keeper(), &service.id, row.hours, Vec::new()).await?;
     }
     if let Some(phone) = &row.phone {
         set_service_phone(txn, actor, &service.id, phone).await?;
@@ -645,18 +645,8 @@ mod tests {
         list.iter().map(|d| (*d).to_owned()).collect()
     }
 
-    fn admin() -> Actor {
-        Actor {
-            account: crate::auth::Account {
-                id: "admin".into(),
-                role: qiao_schema::domain::Role::Admin,
-                organization_id: None,
-                display_name: "Admin".into(),
-                username: Some("admin".into()),
-            },
-            scope: crate::auth::policy::Scope::Everything,
-            now: chrono::Utc::now(),
-        }
+    fn admin() -> Steward {
+        Steward::admin_for_tests(chrono::Utc::now())
     }
 
     fn check(csv: &str) -> Result<usize, Vec<ImportError>> {

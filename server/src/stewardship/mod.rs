@@ -9,43 +9,23 @@
 pub mod history;
 pub mod import;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::{CapacityStatus, EligibilityKind, LocationType, ServiceStatus};
 use qiao_schema::entity::*;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
+    QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
 use self::history::{Action, Change, created, diff, list_change, record};
-use crate::auth::Account;
 use crate::auth::policy::{Scope, location_in_scope, organization_in_scope, service_in_scope};
 use crate::directory::hours::parse_minute;
 use crate::error::{ApiError, ApiResult};
 
-/// Where a write goes: the database, or a transaction that is already open. Each write opens its
-/// own transaction, which inside an open one is a savepoint, so a caller can compose several
-/// writes (an import, an accepted suggestion) into one all-or-nothing unit.
-pub trait Db: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> {}
-
-impl<T: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>> Db for T {}
-
-/// Who is writing, with what scope, when.
-pub struct Actor {
-    pub account: Account,
-    pub scope: Scope,
-    pub now: DateTime<Utc>,
-}
-
-/// The result of a write: the record and what changed.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub id: String,
-    pub resource_type: &'static str,
-    pub changes: Vec<Change>,
-}
+pub use crate::auth::policy::{Actor, Keeper, Steward};
+pub use crate::kernel::{Db, Outcome, Txn};
 
 /// Bilingual text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,7 +113,7 @@ pub struct OrganizationPatch {
 /// Creates an organisation with its first location, which must lie in the actor's scope.
 pub async fn create_organization(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     fields: OrganizationFields,
     first_location: LocationFields,
 ) -> ApiResult<Outcome> {
@@ -164,7 +144,7 @@ pub async fn create_organization(
 
 pub async fn update_organization(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     id: &str,
     patch: OrganizationPatch,
 ) -> ApiResult<Outcome> {
@@ -194,7 +174,7 @@ pub async fn update_organization(
 }
 
 /// Archives an organisation: it and its services vanish from the public directory.
-pub async fn archive_organization(db: &impl Db, actor: &Actor, id: &str) -> ApiResult<Outcome> {
+pub async fn archive_organization(db: &impl Db, actor: &Steward, id: &str) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = organization_in_scope(&txn, &actor.scope, id).await?;
     if before.archived_at.is_some() {
@@ -207,8 +187,14 @@ pub async fn archive_organization(db: &impl Db, actor: &Actor, id: &str) -> ApiR
 }
 
 /// Saves `after` over `before` and records the difference.
+///
+/// Only the changed columns are written, and only while they still hold what `before` read
+/// (compare-and-set): a write never puts back a stale copy of a field it did not mean to change,
+/// and should two writers ever change the same field from the same value at once, the second is
+/// told so instead of silently undoing the first. (Writers lock the row before reading it, see
+/// `auth::policy`, so on both databases the second normally waits and then reads the new value.)
 async fn save<M>(
-    db: &impl ConnectionTrait,
+    db: &Txn,
     actor: &Actor,
     resource_type: &'static str,
     action: Action,
@@ -220,15 +206,38 @@ where
     M::Entity: EntityTrait<Model = M>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + Send,
 {
+    use sea_orm::IdenStatic;
+
     let changes = diff(before, &after)?;
     let id = serde_json::to_value(&after)
         .ok()
         .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned)))
         .unwrap_or_default();
-    if !changes.is_empty() {
-        after.into_active_model().reset_all().update(db).await?;
-        record(db, resource_type, &id, action, &changes, &actor.account.id, actor.now).await?;
+    if changes.is_empty() {
+        return Ok(Outcome { id, resource_type, changes });
     }
+    let mut active = after.clone().into_active_model();
+    let mut update = <M::Entity as EntityTrait>::update_many();
+    for column in <M::Entity as EntityTrait>::Column::iter() {
+        let name = column.as_str();
+        if name == "id" {
+            update = update.filter(column.eq(before.get(column)));
+        } else if let Some(change) = changes.iter().find(|c| c.field == name) {
+            active.reset(column);
+            update = update.filter(match change.previous {
+                None => column.is_null(),
+                Some(_) => column.eq(before.get(column)),
+            });
+        }
+    }
+    let result = update.set(active).exec(db).await?;
+    if result.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "this listing was changed by someone else at the same moment; reload it and try again \
+             (此信息刚被他人修改，请刷新后重试)",
+        ));
+    }
+    record(db, resource_type, &id, action, &changes, &actor.account.id, actor.now).await?;
     Ok(Outcome { id, resource_type, changes })
 }
 
@@ -266,12 +275,7 @@ fn check_adcode(adcode: &str) -> ApiResult<()> {
     }
 }
 
-async fn insert_location(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    organization_id: &str,
-    fields: LocationFields,
-) -> ApiResult<Outcome> {
+async fn insert_location(db: &Txn, actor: &Actor, organization_id: &str, fields: LocationFields) -> ApiResult<Outcome> {
     let name = check_text("location.name", &fields.name, MAX_NAME_CHARS)?;
     let street = check_text("location.street", &fields.street, MAX_NAME_CHARS)?;
     let district = check_text("location.district", &fields.district, MAX_NAME_CHARS)?;
@@ -325,22 +329,23 @@ async fn insert_location(
 /// Adds a location to an existing organisation; the point must lie in the actor's scope.
 pub async fn create_location(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     organization_id: &str,
     fields: LocationFields,
 ) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
-    let organization = organization::Entity::find_by_id(organization_id.to_owned())
-        .one(&txn)
-        .await?
-        .filter(|o| o.archived_at.is_none())
-        .ok_or_else(|| ApiError::not_found("organization"))?;
+    // The organisation itself must be in scope, not only the new place: otherwise a committee
+    // could add a place in its area to another area's organisation and so gain the whole of it.
+    let organization = organization_in_scope(&txn, &actor.scope, organization_id).await?;
+    if organization.archived_at.is_some() {
+        return Err(ApiError::not_found("organization"));
+    }
     let outcome = insert_location(&txn, actor, &organization.id, fields).await?;
     txn.commit().await?;
     Ok(outcome)
 }
 
-pub async fn update_location(db: &impl Db, actor: &Actor, id: &str, patch: LocationPatch) -> ApiResult<Outcome> {
+pub async fn update_location(db: &impl Db, actor: &Steward, id: &str, patch: LocationPatch) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
@@ -379,7 +384,7 @@ pub async fn update_location(db: &impl Db, actor: &Actor, id: &str, patch: Locat
     Ok(outcome)
 }
 
-pub async fn archive_location(db: &impl Db, actor: &Actor, id: &str) -> ApiResult<Outcome> {
+pub async fn archive_location(db: &impl Db, actor: &Steward, id: &str) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     if before.archived_at.is_some() {
@@ -562,7 +567,7 @@ async fn current_documents(db: &impl ConnectionTrait, service_id: &str) -> ApiRe
 /// Creates a service of an organisation at some of its locations (each in the actor's scope).
 pub async fn create_service(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     organization_id: &str,
     fields: ServiceFields,
 ) -> ApiResult<Outcome> {
@@ -640,7 +645,7 @@ pub async fn create_service(
 
 /// Saves a changed service row (stamping `last_modified`) and records it.
 async fn save_service(
-    db: &impl ConnectionTrait,
+    db: &Txn,
     actor: &Actor,
     action: Action,
     before: &service::Model,
@@ -657,7 +662,7 @@ async fn save_service(
     Ok(outcome)
 }
 
-pub async fn update_service(db: &impl Db, actor: &Actor, id: &str, patch: ServicePatch) -> ApiResult<Outcome> {
+pub async fn update_service(db: &impl Db, actor: &Steward, id: &str, patch: ServicePatch) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
@@ -710,7 +715,7 @@ pub async fn update_service(db: &impl Db, actor: &Actor, id: &str, patch: Servic
 }
 
 /// Marks a service as checked today by the actor (HSDS `assured_date`, `assurer`).
-pub async fn verify_service(db: &impl Db, actor: &Actor, id: &str, today: NaiveDate) -> ApiResult<Outcome> {
+pub async fn verify_service(db: &impl Db, actor: &Steward, id: &str, today: NaiveDate) -> ApiResult<Outcome> {
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let after = service::Model {
@@ -736,7 +741,7 @@ pub enum StatusChange {
 
 pub async fn change_service_status(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     id: &str,
     change: StatusChange,
     reason: Option<Text>,
@@ -816,7 +821,7 @@ fn check_interval(field: &'static str, opens: &str, closes: &str) -> ApiResult<(
 /// Replaces a service's weekly hours and dated exceptions.
 pub async fn set_service_hours(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Keeper,
     id: &str,
     hours: Vec<HoursSpec>,
     exceptions: Vec<ExceptionSpec>,
@@ -940,7 +945,7 @@ pub struct RequirementSpec {
 /// Replaces a service's eligibility requirements and description.
 pub async fn set_service_eligibility(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Steward,
     id: &str,
     requirements: Vec<RequirementSpec>,
     description: Option<Text>,
@@ -1017,7 +1022,7 @@ pub async fn set_service_eligibility(
 /// Sets whether a service is taking people.
 pub async fn set_service_capacity(
     db: &impl Db,
-    actor: &Actor,
+    actor: &Keeper,
     id: &str,
     status: CapacityStatus,
     note: Option<Text>,
@@ -1057,7 +1062,7 @@ pub async fn set_service_capacity(
 }
 
 /// Sets or clears (with `None`) a service's alert.
-pub async fn set_service_alert(db: &impl Db, actor: &Actor, id: &str, alert: Option<Text>) -> ApiResult<Outcome> {
+pub async fn set_service_alert(db: &impl Db, actor: &Keeper, id: &str, alert: Option<Text>) -> ApiResult<Outcome> {
     let (alert_zh, alert_en) = check_optional_text("alert", alert.as_ref())?;
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
@@ -1113,7 +1118,7 @@ pub fn parse_phone(text: &str) -> Option<String> {
 
 /// Replaces a service's first phone number (adds one when it has none), with history on the
 /// service. For a resident's accepted correction, or an imported listing.
-pub async fn set_service_phone(db: &impl Db, actor: &Actor, id: &str, number: &str) -> ApiResult<Outcome> {
+pub async fn set_service_phone(db: &impl Db, actor: &Steward, id: &str, number: &str) -> ApiResult<Outcome> {
     let number = parse_phone(number).ok_or_else(|| {
         ApiError::bad_input(
             "phone",

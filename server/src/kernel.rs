@@ -1,0 +1,188 @@
+//! The write kernel: the one way to change the directory.
+//!
+//! A write opens a [`Txn`] from the [`Store`] (or, to compose several writes into one
+//! all-or-nothing unit, from an open `Txn`, which makes a savepoint). Each domain function records
+//! what it changed through `stewardship::history::record`, which also *publishes* the change: a
+//! `directory_change` row in the same transaction. When the outermost transaction commits, the
+//! search index catches up before the write returns. So no caller has to remember to refresh the
+//! index, and a write path that bypasses the kernel has no transaction to write with.
+//!
+//! Transactions also make writers wait their turn: on SQLite a write transaction takes the
+//! database's write lock when it begins (`BEGIN IMMEDIATE`), so two writers queue behind SQLite's
+//! busy timeout instead of one failing with "database is locked" when it upgrades a read lock;
+//! on PostgreSQL writers lock the rows they are about to change (`SELECT … FOR UPDATE`, see
+//! `auth::policy`), so a read-modify-write never works from a stale copy.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use qiao_schema::entity::directory_change;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use crate::directory::handle::DirectoryHandle;
+
+/// The database and the index that mirrors it: what a write needs.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    directory: Arc<DirectoryHandle>,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection, directory: Arc<DirectoryHandle>) -> Self {
+        Self { db, directory }
+    }
+
+    /// For reads; writes go through [`Db::begin`].
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn directory(&self) -> &Arc<DirectoryHandle> {
+        &self.directory
+    }
+}
+
+/// A write transaction of the kernel. Reads and writes inside it go through it like through any
+/// sea-orm connection.
+pub struct Txn {
+    inner: DatabaseTransaction,
+    /// Set only on the outermost transaction: what to bring up to date once it commits.
+    outermost: Option<Store>,
+    /// Whether anything in this transaction (or its savepoints) changed the directory.
+    published: Arc<AtomicBool>,
+}
+
+/// Where a write goes: the store (a new transaction), or an open transaction (a savepoint in it).
+pub trait Db: ConnectionTrait + Send + Sync {
+    fn begin(&self) -> impl Future<Output = Result<Txn, DbErr>> + Send;
+}
+
+impl Db for Store {
+    async fn begin(&self) -> Result<Txn, DbErr> {
+        // SQLite: take the write lock up front (PostgreSQL ignores the mode).
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let inner = self.db.begin_with_options(options).await?;
+        Ok(Txn { inner, outermost: Some(self.clone()), published: Arc::new(AtomicBool::new(false)) })
+    }
+}
+
+impl Db for Txn {
+    async fn begin(&self) -> Result<Txn, DbErr> {
+        let inner = self.inner.begin().await?;
+        Ok(Txn { inner, outermost: None, published: Arc::clone(&self.published) })
+    }
+}
+
+impl Txn {
+    /// Commits; the outermost commit of a transaction that changed the directory returns only
+    /// once the search index includes the change.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.inner.commit().await?;
+        if let Some(store) = self.outermost
+            && self.published.load(Ordering::SeqCst)
+        {
+            store.directory.catch_up(&store.db).await?;
+        }
+        Ok(())
+    }
+
+    /// Rolls back everything this transaction (or savepoint) wrote.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.inner.rollback().await
+    }
+
+    /// Records that a listing changed, in this transaction: the one publish point of the
+    /// directory (called by `history::record` for every recorded change, and by whole-directory
+    /// imports).
+    pub async fn publish(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+        action: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        directory_change::Entity::insert(directory_change::ActiveModel {
+            id: NotSet,
+            resource_type: Set(resource_type.to_owned()),
+            resource_id: Set(resource_id.to_owned()),
+            action: Set(action.to_owned()),
+            changed_at: Set(at),
+        })
+        .exec_without_returning(&self.inner)
+        .await?;
+        self.published.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.inner.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.inner.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.inner.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.inner.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Store {
+    fn get_database_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.db.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.db.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.db.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.db.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.db.support_returning()
+    }
+}
+
+/// The result of a write: the record and what changed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: String,
+    pub resource_type: &'static str,
+    pub changes: Vec<crate::stewardship::history::Change>,
+}
