@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod contract;
+mod core;
 mod detail;
 mod errors;
 mod hsds;

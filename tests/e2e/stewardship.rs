@@ -14,18 +14,18 @@ const MISSING: &str = "00000000-0000-7000-8000-000000000000";
 
 /// Ids of one side of the matrix.
 #[derive(Clone)]
-struct Target {
-    service: String,
+pub(crate) struct Target {
+    pub(crate) service: String,
     /// A service that is temporarily closed, for `reopenService`.
-    closed_service: String,
-    organization: String,
-    location: String,
+    pub(crate) closed_service: String,
+    pub(crate) organization: String,
+    pub(crate) location: String,
     /// A point (WGS-84) for new places.
-    point: (f64, f64),
+    pub(crate) point: (f64, f64),
 }
 
 /// Inside T village: the committee's area; the social work station's listings.
-fn t_village() -> Target {
+pub(crate) fn t_village() -> Target {
     Target {
         service: derived_id("service", "sh-tvillage-community-library"),
         closed_service: derived_id("service", "sh-tvillage-summer-camp"),
@@ -36,7 +36,7 @@ fn t_village() -> Target {
 }
 
 /// The legal aid centre: provider.legalaid's organisation, outside T village.
-fn legal_aid() -> Target {
+pub(crate) fn legal_aid() -> Target {
     Target {
         service: derived_id("service", "sh-minhang-legal-aid"),
         closed_service: derived_id("service", "sh-minhang-legal-aid"),
@@ -58,20 +58,20 @@ fn missing() -> Target {
 
 /// Who may call a mutation.
 #[derive(Clone, Copy, PartialEq)]
-enum Allowed {
+pub(crate) enum Allowed {
     /// Committee staff (in their area) and admins.
     Stewards,
     /// Also provider staff (for their own organisation).
     Keepers,
 }
 
-const TEXT: &str = r#"{ zh: "测试", en: "Test" }"#;
+pub(crate) const TEXT: &str = r#"{ zh: "测试", en: "Test" }"#;
 
 /// A mutation's name, who may call it, and its document for a target.
-type Mutation = (&'static str, Allowed, fn(&Target) -> String);
+pub(crate) type Mutation = (&'static str, Allowed, fn(&Target) -> String);
 
 /// Every stewardship mutation.
-fn mutations() -> Vec<Mutation> {
+pub(crate) fn mutations() -> Vec<Mutation> {
     vec![
         ("createOrganization", Allowed::Stewards, |t| {
             format!(
@@ -181,7 +181,7 @@ trait FindAll: EntityTrait {
 impl<E: EntityTrait> FindAll for E {}
 
 /// Everything stewardship can change, as one string: equal before and after means nothing changed.
-async fn fingerprint(app: &TestApp) -> String {
+pub(crate) async fn fingerprint(app: &TestApp) -> String {
     use qiao_schema::entity::*;
     let db = Database::connect(&app.database_url).await.expect("connect to the test database");
     let parts = [
@@ -212,7 +212,7 @@ async fn run(app: &TestApp, token: Option<&str>, document: &str) -> Value {
 
 /// Refused calls, checked as a batch: every successful write appends history rows, so if the
 /// database is unchanged after the batch, no call in it wrote anything.
-async fn expect_all_refused(app: &TestApp, calls: Vec<(Option<String>, String, String, &'static str)>) {
+pub(crate) async fn expect_all_refused(app: &TestApp, calls: Vec<(Option<String>, String, String, &'static str)>) {
     let before = fingerprint(app).await;
     for (token, name, document, code) in &calls {
         let response = run(app, token.as_deref(), document).await;
@@ -225,7 +225,7 @@ async fn expect_refused(app: &TestApp, token: Option<&str>, name: &str, document
     expect_all_refused(app, vec![(token.map(str::to_owned), name.to_owned(), document.to_owned(), code)]).await;
 }
 
-async fn expect_allowed(app: &TestApp, token: &str, name: &str, document: &str) {
+pub(crate) async fn expect_allowed(app: &TestApp, token: &str, name: &str, document: &str) {
     let response = run(app, Some(token), document).await;
     assert!(response.get("errors").is_none(), "{name} should succeed: {response}");
 }
