@@ -7,6 +7,7 @@ mod auth;
 mod contract;
 mod core;
 mod detail;
+mod domain;
 mod errors;
 mod hsds;
 mod http;
