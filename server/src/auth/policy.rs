@@ -301,9 +301,30 @@ fn all_inside(areas: &AreaScope, points: &[Option<LatLon>]) -> bool {
 /// The service if `scope` may change it, locked for this transaction's update on PostgreSQL;
 /// NOT_FOUND if it does not exist or is out of scope.
 pub async fn service_in_scope(db: &impl ConnectionTrait, scope: &Scope, service_id: &str) -> ApiResult<service::Model> {
+    check_service(db, scope, service_id, true).await
+}
+
+/// Whether `scope` may change the service (a read: nothing is locked).
+pub async fn may_change_service(db: &impl ConnectionTrait, scope: &Scope, service_id: &str) -> ApiResult<bool> {
+    match check_service(db, scope, service_id, false).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::NotFound { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+async fn check_service(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    service_id: &str,
+    lock: bool,
+) -> ApiResult<service::Model> {
     let not_found = || ApiError::not_found("service");
-    let service =
-        service::Entity::find_by_id(service_id.to_owned()).lock_exclusive().one(db).await?.ok_or_else(not_found)?;
+    let mut query = service::Entity::find_by_id(service_id.to_owned());
+    if lock {
+        query = query.lock_exclusive();
+    }
+    let service = query.one(db).await?.ok_or_else(not_found)?;
     let allowed = match scope {
         Scope::Everything => true,
         Scope::Organization(organization) => service.organization_id == *organization,
