@@ -6,6 +6,7 @@ pub mod detail;
 pub mod geometry;
 pub mod hours;
 pub mod index;
+pub mod rules;
 pub mod search;
 pub mod text;
 
