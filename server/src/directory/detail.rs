@@ -83,6 +83,7 @@ pub async fn find_listed_service(
 }
 
 /// Loads a listed service; `None` when it does not exist or is not listed (archived, inactive).
+/// Archived locations are left out, as search leaves them out.
 pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Option<ServiceDetail>, DbErr> {
     let Some((service, organization)) = find_listed_service(db, id).await? else {
         return Ok(None);
@@ -109,6 +110,7 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
         .all(db)
         .await?
         .into_iter()
+        .filter(rules::is_location_listed)
         .collect();
     let addresses =
         address::Entity::find().filter(address::Column::LocationId.is_in(location_ids.clone())).all(db).await?;
