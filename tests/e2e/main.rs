@@ -10,6 +10,7 @@ mod errors;
 mod hsds;
 mod http;
 mod import;
+mod rules;
 mod search;
 mod seed;
 mod stewardship;
