@@ -75,10 +75,10 @@ fn ids(found: &[Found]) -> BTreeSet<String> {
     found.iter().map(|f| f.id.clone()).collect()
 }
 
-/// The details of `ids`, a few services per request.
+/// The details of `ids`, a few services per request, the requests side by side.
 async fn details(app: &TestApp, ids: &BTreeSet<String>) -> BTreeMap<String, Detail> {
     let ids: Vec<&String> = ids.iter().collect();
-    let mut details = BTreeMap::new();
+    let mut requests = tokio::task::JoinSet::new();
     for chunk in ids.chunks(10) {
         let fields: String = chunk
             .iter()
@@ -90,7 +90,12 @@ async fn details(app: &TestApp, ids: &BTreeSet<String>) -> BTreeMap<String, Deta
                 )
             })
             .collect();
-        let data = app.data(&format!("query {{ {fields} }}"), json!({})).await;
+        let app = app.clone();
+        requests.spawn(async move { app.data(&format!("query {{ {fields} }}"), json!({})).await });
+    }
+    let mut details = BTreeMap::new();
+    while let Some(data) = requests.join_next().await {
+        let data = data.expect("a detail request completes");
         for service in data.as_object().into_iter().flat_map(|o| o.values()) {
             let open_at = service["locations"]
                 .as_array()
