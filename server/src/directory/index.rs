@@ -234,9 +234,18 @@ impl Directory {
             .await?;
         let organizations: HashMap<String, organization::Model> =
             organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id.clone(), o)).collect();
+        // A service is left out before it gets an index, so that every per-service table below
+        // (keyed by that index) stays aligned with `directory.services`.
         let services: Vec<service::Model> = services
             .into_iter()
             .filter(|s| rules::is_service_listed(s.status, organizations.get(&s.organization_id)))
+            .filter(|s| {
+                let known = taxonomy.by_id.contains_key(&s.category_term_id);
+                if !known {
+                    tracing::warn!(service = %s.id, "service has an unknown category; left out of search");
+                }
+                known
+            })
             .collect();
 
         let mut directory = Directory { taxonomy, ..Default::default() };
@@ -293,8 +302,7 @@ impl Directory {
             let index = index as ServiceIdx;
             let organization = organizations.get(&row.organization_id);
             let Some(category) = directory.taxonomy.by_id.get(&row.category_term_id).copied() else {
-                tracing::warn!(service = %row.id, "service has an unknown category; left out of search");
-                continue;
+                continue; // not reached: filtered out above
             };
             let mut categories = vec![category];
             for term in extra_categories.remove(&index).unwrap_or_default() {
