@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::{ServiceStatus, SuggestionKind, SuggestionStatus};
-use qiao_schema::entity::{edit_suggestion, idempotency_key, location, organization, service, service_at_location};
+use qiao_schema::entity::{edit_suggestion, idempotency_key, location, service, service_at_location};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
 };
@@ -178,15 +178,7 @@ async fn listed_service(db: &DatabaseConnection, id: &str) -> ApiResult<service:
     if id.len() > 64 {
         return Err(not_found());
     }
-    let service = service::Entity::find_by_id(id.to_owned())
-        .one(db)
-        .await?
-        .filter(|s| s.status.is_listed())
-        .ok_or_else(not_found)?;
-    let organization = organization::Entity::find_by_id(service.organization_id.clone()).one(db).await?;
-    if organization.is_some_and(|o| o.archived_at.is_some()) {
-        return Err(not_found());
-    }
+    let (service, _) = crate::directory::detail::find_listed_service(db, id).await?.ok_or_else(not_found)?;
     Ok(service)
 }
 

@@ -1,7 +1,7 @@
 //! A service's detail: everything needed before going.
 
 use qiao_seed::rows::derived_id;
-use qiao_tests::{china_time, error_code, on_every_database};
+use qiao_tests::{T_VILLAGE, TestApp, china_time, error_code, on_every_database};
 use serde_json::json;
 
 const DETAIL: &str = r#"
@@ -115,6 +115,54 @@ async fn an_unknown_service_is_not_found() {
             assert_eq!(error_code(&response), Some("NOT_FOUND"), "{response}");
             assert!(response["data"]["service"].is_null());
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_archived_location_leaves_the_detail_as_it_leaves_search() {
+    on_every_database(|app| async move {
+        // The tutoring is given at the library room and at the social work station.
+        let tutoring = derived_id("service", "sh-tvillage-tutoring");
+        let library_room = derived_id("location", "sh-loc-tvillage-library-room");
+        let station = derived_id("location", "sh-loc-tvillage-sws-office");
+        let detail_places = |app: TestApp, id: String| async move {
+            let detail = app
+                .data("query($id: ID!) { service(id: $id) { locations { location { id } } } }", json!({ "id": id }))
+                .await;
+            let locations = detail["service"]["locations"].as_array().cloned().unwrap_or_default();
+            let mut ids: Vec<String> =
+                locations.iter().filter_map(|l| l["location"]["id"].as_str().map(str::to_owned)).collect();
+            ids.sort();
+            ids
+        };
+        // Every place where search finds any service near T village.
+        let searched_places = |app: TestApp| async move {
+            let result = app
+                .data(
+                    "query($near: GeoPointInput!) { nearbyServices(near: $near, radiusMeters: 3000, first: 50) { \
+                       edges { node { location { id } } } } }",
+                    json!({ "near": { "lat": T_VILLAGE.0, "lon": T_VILLAGE.1 } }),
+                )
+                .await;
+            let edges = result["nearbyServices"]["edges"].as_array().cloned().unwrap_or_default();
+            edges.iter().filter_map(|e| e["node"]["location"]["id"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+        };
+        let mut both = vec![library_room.clone(), station.clone()];
+        both.sort();
+        assert_eq!(detail_places(app.clone(), tutoring.clone()).await, both);
+        assert!(searched_places(app.clone()).await.contains(&library_room));
+
+        let committee = app.token_of("committee.tvillage").await;
+        app.data_as(
+            &committee,
+            "mutation($id: ID!) { archiveLocation(id: $id) { id } }",
+            json!({ "id": library_room }),
+        )
+        .await;
+
+        assert!(!searched_places(app.clone()).await.contains(&library_room), "search drops the archived place");
+        assert_eq!(detail_places(app.clone(), tutoring.clone()).await, vec![station], "and so does the detail");
     })
     .await;
 }

@@ -306,6 +306,20 @@ async fn a_temporarily_closed_service_stays_listed_and_says_so() {
 }
 
 #[tokio::test]
+async fn the_open_now_filter_leaves_out_a_temporarily_closed_service_whose_hours_say_open() {
+    on_every_database(|app| async move {
+        // Wednesday 10:00: the summer camp's weekly hours (weekdays 08:30-17:00) say open, but it
+        // is temporarily closed, and its own openNow says false.
+        app.clock.set(china_time(2026, 11, 25, 10, 0));
+        let camp = service_id("sh-tvillage-summer-camp");
+        let open = search(&app, json!({ "radius": 2000, "categories": ["RECREATION"], "openNow": true })).await;
+        assert!(!ids(&open).contains(&camp), "{open}");
+        assert!(edges(&open).iter().all(|e| e["node"]["openNow"] == json!(true)), "{open}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_empty_search_says_how_far_the_nearest_match_is() {
     on_every_database(|app| async move {
         let result = search(&app, json!({ "radius": 100, "categories": ["LEGAL_AID"] })).await;

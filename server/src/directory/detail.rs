@@ -1,10 +1,12 @@
 //! Everything a person needs before going to a service, read from the database.
 
+use chrono::{DateTime, Utc};
 use qiao_schema::domain::EligibilityKind;
 use qiao_schema::entity::*;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::hours::OpeningHours;
+use super::rules;
 
 #[derive(Debug)]
 pub struct ServiceDetail {
@@ -25,6 +27,29 @@ pub struct ServiceDetail {
     pub supports: Vec<service_support::Model>,
 }
 
+impl ServiceDetail {
+    /// Whether it is open at `at` at any of its places, or by its own hours without places
+    /// ([`rules::is_service_open_at`], as search's `openNow` decides).
+    pub fn is_open_at(&self, at: DateTime<Utc>) -> bool {
+        rules::is_service_open_at(self.service.status, &self.hours, self.locations.iter().map(|l| &l.hours), at)
+    }
+
+    /// Whether it is open at `at` at one of its places ([`rules::is_open_at`]).
+    pub fn is_open_at_location(&self, location: &LocationDetail, at: DateTime<Utc>) -> bool {
+        rules::is_open_at(self.service.status, &location.hours, at)
+    }
+
+    /// [`rules::is_free`], as search's `freeOnly` decides.
+    pub fn is_free(&self) -> bool {
+        rules::is_free(self.costs.iter().map(|c| c.amount_fen))
+    }
+
+    /// [`rules::requires_local_hukou`], as search's `eligibleWithoutLocalHukou` decides.
+    pub fn requires_local_hukou(&self) -> bool {
+        rules::requires_local_hukou(self.requirements.iter().map(|r| r.kind))
+    }
+}
+
 #[derive(Debug)]
 pub struct LocationDetail {
     pub service_at_location_id: String,
@@ -35,18 +60,35 @@ pub struct LocationDetail {
     pub phones: Vec<phone::Model>,
 }
 
-/// Loads a listed service; `None` when it does not exist or is not listed (archived, inactive).
-pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Option<ServiceDetail>, DbErr> {
+/// A service the public directory lists, with its organisation ([`rules::is_service_listed`]);
+/// `None` when it does not exist or is not listed (inactive, defunct, archived with its
+/// organisation).
+pub async fn find_listed_service(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<(service::Model, organization::Model)>, DbErr> {
     let Some(service) = service::Entity::find_by_id(id.to_owned()).one(db).await? else {
         return Ok(None);
     };
     if !service.status.is_listed() {
-        return Ok(None);
+        return Ok(None); // spares reading the organisation
     }
     let organization = organization::Entity::find_by_id(service.organization_id.clone()).one(db).await?;
-    if organization.as_ref().is_some_and(|o| o.archived_at.is_some()) {
-        return Ok(None); // archived with its organisation
-    }
+    Ok(match organization {
+        Some(organization) if rules::is_service_listed(service.status, Some(&organization)) => {
+            Some((service, organization))
+        }
+        _ => None,
+    })
+}
+
+/// Loads a listed service; `None` when it does not exist or is not listed (archived, inactive).
+/// Archived locations are left out, as search leaves them out.
+pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Option<ServiceDetail>, DbErr> {
+    let Some((service, organization)) = find_listed_service(db, id).await? else {
+        return Ok(None);
+    };
+    let organization = Some(organization);
     let program = match &service.program_id {
         Some(program_id) => program::Entity::find_by_id(program_id.clone()).one(db).await?,
         None => None,
@@ -63,8 +105,13 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
         .all(db)
         .await?;
     let location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
-    let location_rows =
-        location::Entity::find().filter(location::Column::Id.is_in(location_ids.clone())).all(db).await?;
+    let location_rows: Vec<location::Model> = location::Entity::find()
+        .filter(location::Column::Id.is_in(location_ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(rules::is_location_listed)
+        .collect();
     let addresses =
         address::Entity::find().filter(address::Column::LocationId.is_in(location_ids.clone())).all(db).await?;
     let accessibility_rows = accessibility::Entity::find()
@@ -75,16 +122,8 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
     let mut locations = Vec::with_capacity(links.len());
     for link in links {
         let Some(location) = location_rows.iter().find(|l| l.id == link.location_id).cloned() else { continue };
-        let own_schedules: Vec<_> =
-            schedules.iter().filter(|s| s.service_at_location_id.as_deref() == Some(&link.id)).collect();
-        let hours = if own_schedules.is_empty() {
-            service_hours(&schedules, &exceptions)
-        } else {
-            OpeningHours::from_rows(
-                own_schedules,
-                exceptions.iter().filter(|e| e.service_at_location_id.as_deref() == Some(&link.id)),
-            )
-        };
+        let hours = rules::own_place_hours(&schedules, &exceptions, &link.id)
+            .unwrap_or_else(|| rules::service_hours(&schedules, &exceptions));
         locations.push(LocationDetail {
             service_at_location_id: link.id,
             address: addresses.iter().find(|a| a.location_id == location.id).cloned(),
@@ -100,7 +139,7 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
     }
 
     Ok(Some(ServiceDetail {
-        hours: service_hours(&schedules, &exceptions),
+        hours: rules::service_hours(&schedules, &exceptions),
         organization,
         program,
         locations,
@@ -138,13 +177,6 @@ pub async fn load_service_detail(db: &DatabaseConnection, id: &str) -> Result<Op
         supports: service_support::Entity::find().filter(service_support::Column::ServiceId.eq(id)).all(db).await?,
         service,
     }))
-}
-
-fn service_hours(schedules: &[schedule::Model], exceptions: &[schedule_exception::Model]) -> OpeningHours {
-    OpeningHours::from_rows(
-        schedules.iter().filter(|s| s.service_at_location_id.is_none()),
-        exceptions.iter().filter(|e| e.service_at_location_id.is_none()),
-    )
 }
 
 /// A requirement in plain words, (Chinese, English).

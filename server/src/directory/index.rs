@@ -2,8 +2,9 @@
 //! at start. Geography is an R-tree of service places; text is a [`TextIndex`]; filters read
 //! precomputed per-service facts (free? needs a local hukou? languages, categories).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use geo::Polygon;
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::{CapacityStatus, EligibilityKind, ServiceStatus, taxonomy_ids};
@@ -14,6 +15,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
+use super::rules;
 use super::text::TextIndex;
 
 /// Index of a service in [`Directory::services`].
@@ -117,8 +119,9 @@ pub struct ServiceEntry {
     /// All categories, primary first.
     pub categories: Vec<TermIdx>,
     pub languages: Vec<String>,
-    /// Every cost option is zero (and there is at least one).
+    /// [`rules::is_free`].
     pub is_free: bool,
+    /// [`rules::requires_local_hukou`].
     pub requires_local_hukou: bool,
     pub capacity: Option<CapacityStatus>,
     /// The service's own hours, used by places without hours of their own.
@@ -193,6 +196,20 @@ impl Directory {
         place.own_hours.as_ref().unwrap_or(&self.services[place.service as usize].hours)
     }
 
+    /// Whether the service at `place` is open there at `at` ([`rules::is_open_at`]).
+    pub fn is_open_at_place(&self, place: PlaceIdx, at: DateTime<Utc>) -> bool {
+        let place = &self.places[place as usize];
+        rules::is_open_at(self.services[place.service as usize].status, self.place_hours(place), at)
+    }
+
+    /// Whether a service is open at `at` at any of its places, or by its own hours when it has
+    /// none ([`rules::is_service_open_at`]).
+    pub fn is_service_open_at(&self, service: ServiceIdx, at: DateTime<Utc>) -> bool {
+        let entry = &self.services[service as usize];
+        let places = entry.places.iter().map(|place| self.place_hours(&self.places[*place as usize]));
+        rules::is_service_open_at(entry.status, &entry.hours, places, at)
+    }
+
     /// The urban village at `point` (its edge counts as inside); the smallest one when
     /// boundaries overlap.
     pub fn village_at(&self, point: LatLon) -> Option<&Village> {
@@ -210,22 +227,26 @@ impl Directory {
                 .all(db)
                 .await?,
         );
-        let listed = [ServiceStatus::Active, ServiceStatus::TemporarilyClosed];
         let services = service::Entity::find()
-            .filter(service::Column::Status.is_in(listed))
+            .filter(service::Column::Status.is_in(rules::listed_statuses()))
             .order_by_asc(service::Column::Id)
             .all(db)
             .await?;
-        let organizations: HashMap<String, organization::Model> = organization::Entity::find()
-            .filter(organization::Column::ArchivedAt.is_null())
-            .all(db)
-            .await?
+        let organizations: HashMap<String, organization::Model> =
+            organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id.clone(), o)).collect();
+        // A service is left out before it gets an index, so that every per-service table below
+        // (keyed by that index) stays aligned with `directory.services`.
+        let services: Vec<service::Model> = services
             .into_iter()
-            .map(|o| (o.id.clone(), o))
+            .filter(|s| rules::is_service_listed(s.status, organizations.get(&s.organization_id)))
+            .filter(|s| {
+                let known = taxonomy.by_id.contains_key(&s.category_term_id);
+                if !known {
+                    tracing::warn!(service = %s.id, "service has an unknown category; left out of search");
+                }
+                known
+            })
             .collect();
-        // Services of archived organisations vanish with them.
-        let services: Vec<service::Model> =
-            services.into_iter().filter(|s| organizations.contains_key(&s.organization_id)).collect();
 
         let mut directory = Directory { taxonomy, ..Default::default() };
         for (index, row) in services.iter().enumerate() {
@@ -248,21 +269,17 @@ impl Directory {
                 languages.entry(service).or_default().push(row.code);
             }
         }
-        let mut cost_counts: HashMap<ServiceIdx, (usize, usize)> = HashMap::new(); // (options, paid)
+        let mut costs: HashMap<ServiceIdx, Vec<i64>> = HashMap::new();
         for row in cost_option::Entity::find().all(db).await? {
             if let Some(service) = idx_of(&row.service_id) {
-                let counts = cost_counts.entry(service).or_default();
-                counts.0 += 1;
-                counts.1 += usize::from(row.amount_fen > 0);
+                costs.entry(service).or_default().push(row.amount_fen);
             }
         }
-        let mut local_hukou: HashSet<ServiceIdx> = HashSet::new();
-        for row in eligibility_requirement::Entity::find()
-            .filter(eligibility_requirement::Column::Kind.eq(EligibilityKind::LocalHukou))
-            .all(db)
-            .await?
-        {
-            local_hukou.extend(idx_of(&row.service_id));
+        let mut requirements: HashMap<ServiceIdx, Vec<EligibilityKind>> = HashMap::new();
+        for row in eligibility_requirement::Entity::find().all(db).await? {
+            if let Some(service) = idx_of(&row.service_id) {
+                requirements.entry(service).or_default().push(row.kind);
+            }
         }
         let mut capacity: HashMap<ServiceIdx, CapacityStatus> = HashMap::new();
         for row in service_capacity::Entity::find().all(db).await? {
@@ -285,8 +302,7 @@ impl Directory {
             let index = index as ServiceIdx;
             let organization = organizations.get(&row.organization_id);
             let Some(category) = directory.taxonomy.by_id.get(&row.category_term_id).copied() else {
-                tracing::warn!(service = %row.id, "service has an unknown category; left out of search");
-                continue;
+                continue; // not reached: filtered out above
             };
             let mut categories = vec![category];
             for term in extra_categories.remove(&index).unwrap_or_default() {
@@ -294,7 +310,6 @@ impl Directory {
                     categories.push(term);
                 }
             }
-            let (options, paid) = cost_counts.get(&index).copied().unwrap_or_default();
             let service_schedules = schedules_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             let service_exceptions = exceptions_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             directory.services.push(ServiceEntry {
@@ -307,23 +322,20 @@ impl Directory {
                 category,
                 categories,
                 languages: languages.remove(&index).unwrap_or_default(),
-                is_free: options > 0 && paid == 0,
-                requires_local_hukou: local_hukou.contains(&index),
+                is_free: rules::is_free(costs.remove(&index).unwrap_or_default()),
+                requires_local_hukou: rules::requires_local_hukou(requirements.remove(&index).unwrap_or_default()),
                 capacity: capacity.get(&index).copied(),
-                hours: OpeningHours::from_rows(
-                    service_schedules.iter().copied().filter(|s| s.service_at_location_id.is_none()),
-                    service_exceptions.iter().copied().filter(|e| e.service_at_location_id.is_none()),
-                ),
+                hours: rules::service_hours(service_schedules.iter().copied(), service_exceptions.iter().copied()),
                 places: Vec::new(),
             });
         }
 
         // Places: services at physical locations with coordinates.
         let locations: HashMap<String, location::Model> = location::Entity::find()
-            .filter(location::Column::ArchivedAt.is_null())
             .all(db)
             .await?
             .into_iter()
+            .filter(rules::is_location_listed)
             .map(|l| (l.id.clone(), l))
             .collect();
         let addresses: HashMap<String, address::Model> =
@@ -333,24 +345,11 @@ impl Directory {
             let Some(location) = locations.get(&row.location_id) else { continue };
             let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
             let address = addresses.get(&location.id);
-            let own_schedules: Vec<_> = schedules_by_service
-                .get(row.service_id.as_str())
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|s| s.service_at_location_id.as_deref() == Some(row.id.as_str()))
-                .collect();
-            let own_hours = (!own_schedules.is_empty()).then(|| {
-                OpeningHours::from_rows(
-                    own_schedules,
-                    exceptions_by_service
-                        .get(row.service_id.as_str())
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                        .filter(|e| e.service_at_location_id.as_deref() == Some(row.id.as_str())),
-                )
-            });
+            let own_hours = rules::own_place_hours(
+                schedules_by_service.get(row.service_id.as_str()).into_iter().flatten().copied(),
+                exceptions_by_service.get(row.service_id.as_str()).into_iter().flatten().copied(),
+                &row.id,
+            );
             let place = directory.places.len() as PlaceIdx;
             directory.services[service as usize].places.push(place);
             directory.places.push(Place {

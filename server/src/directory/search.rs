@@ -156,10 +156,9 @@ impl<'a> Filter<'a> {
     }
 
     fn accepts_place(&self, place: PlaceIdx) -> bool {
-        let place = &self.directory.places[place as usize];
-        let service = &self.directory.services[place.service as usize];
-        self.accepts_service(place.service, service)
-            && (!self.query.open_now || self.directory.place_hours(place).is_open_at(self.query.now))
+        let service = self.directory.places[place as usize].service;
+        self.accepts_service(service, &self.directory.services[service as usize])
+            && (!self.query.open_now || self.directory.is_open_at_place(place, self.query.now))
     }
 }
 
@@ -234,7 +233,7 @@ impl Directory {
             .filter(|area| {
                 let service = &self.services[area.service as usize];
                 filter.accepts_service(area.service, service)
-                    && (!query.open_now || service.hours.is_open_at(query.now))
+                    && (!query.open_now || self.is_service_open_at(area.service, query.now))
                     && covers(&area.area, query.centre)
             })
             .map(|area| area.service)

@@ -148,15 +148,13 @@ impl NearbyService {
         self.entry().status.into()
     }
 
-    /// Whether it is open right now at this place (China Standard Time, holidays included).
+    /// Whether it is open right now at this place (China Standard Time, holidays included);
+    /// never while temporarily closed. The `openNow` search filter decides the same way.
     async fn open_now(&self) -> bool {
-        let hours = match self.place() {
-            Some(place) => self.directory.place_hours(place),
-            None => &self.entry().hours,
-        };
-        self.entry().status.is_listed()
-            && self.entry().status != qiao_schema::domain::ServiceStatus::TemporarilyClosed
-            && hours.is_open_at(self.now)
+        match self.place {
+            Some(place) => self.directory.is_open_at_place(place, self.now),
+            None => self.directory.is_service_open_at(self.service, self.now),
+        }
     }
 
     /// Free of charge (every cost option is zero).
@@ -416,10 +414,6 @@ impl Service {
     fn text(&self, zh: &Option<String>, en: &Option<String>) -> Option<String> {
         self.language.pick_opt(zh.as_deref(), en.as_deref())
     }
-
-    fn is_temporarily_closed(&self) -> bool {
-        self.detail.service.status == qiao_schema::domain::ServiceStatus::TemporarilyClosed
-    }
 }
 
 /// Everything a person needs before going to a service.
@@ -513,14 +507,7 @@ impl Service {
 
     /// Open right now at any of its places (or, without places, by its own hours).
     async fn open_now(&self) -> bool {
-        if self.is_temporarily_closed() {
-            return false;
-        }
-        if self.detail.locations.is_empty() {
-            self.detail.hours.is_open_at(self.now)
-        } else {
-            self.detail.locations.iter().any(|l| l.hours.is_open_at(self.now))
-        }
+        self.detail.is_open_at(self.now)
     }
 
     /// Hours for today and the next six days; for services with places, see each location's
@@ -554,7 +541,7 @@ impl Service {
 
     /// Free of charge (every cost option is zero).
     async fn is_free(&self) -> bool {
-        !self.detail.costs.is_empty() && self.detail.costs.iter().all(|c| c.amount_fen == 0)
+        self.detail.is_free()
     }
 
     /// Fees in words.
@@ -582,7 +569,7 @@ impl Service {
         Eligibility {
             description: self
                 .text(&self.detail.service.eligibility_description_zh, &self.detail.service.eligibility_description_en),
-            local_hukou_required: requirements.iter().any(|r| r.kind == EligibilityKind::LocalHukou),
+            local_hukou_required: self.detail.requires_local_hukou(),
             requirements,
         }
     }
@@ -663,7 +650,7 @@ impl ServiceAtLocation<'_> {
 
     /// Open right now here.
     async fn open_now(&self) -> bool {
-        !self.service.is_temporarily_closed() && self.detail.hours.is_open_at(self.service.now)
+        self.service.detail.is_open_at_location(self.detail, self.service.now)
     }
 
     /// Hours here for today and the next six days (China Standard Time), holidays included.

@@ -1192,7 +1192,7 @@ pub async fn stale_services(
     cutoff: NaiveDate,
 ) -> ApiResult<Vec<service::Model>> {
     let candidates = service::Entity::find()
-        .filter(service::Column::Status.is_in([ServiceStatus::Active, ServiceStatus::TemporarilyClosed]))
+        .filter(service::Column::Status.is_in(crate::directory::rules::listed_statuses()))
         .filter(
             sea_orm::Condition::any()
                 .add(service::Column::AssuredDate.is_null())
