@@ -31,6 +31,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use super::{Account, Caller};
 use crate::directory::geometry::{covers, parse_polygon};
+use crate::directory::rules::listed_location_condition;
 use crate::error::{ApiError, ApiResult};
 
 /// The polygons of a committee's areas.
@@ -199,7 +200,7 @@ impl Scope {
                             Expr::col((location::Entity, location::Column::Id))
                                 .equals((service_at_location::Entity, service_at_location::Column::LocationId)),
                         )
-                        .and_where(Expr::col((location::Entity, location::Column::ArchivedAt)).is_null());
+                        .and_where(listed_location_condition());
                     let at = Expr::col((location::Entity, location::Column::Id));
                     query.and_where(if inside_areas { at.is_in(inside.clone()) } else { at.is_not_in(inside.clone()) });
                     query.to_owned()
@@ -225,7 +226,7 @@ async fn locations_inside(db: &impl ConnectionTrait, areas: &AreaScope) -> ApiRe
             .column(location::Column::Id)
             .column(location::Column::Latitude)
             .column(location::Column::Longitude)
-            .filter(location::Column::ArchivedAt.is_null())
+            .filter(listed_location_condition())
             .filter(location::Column::Longitude.between(bounds.min().x, bounds.max().x))
             .filter(location::Column::Latitude.between(bounds.min().y, bounds.max().y))
             .into_tuple::<(String, Option<f64>, Option<f64>)>()
@@ -285,7 +286,7 @@ async fn current_points(
 ) -> ApiResult<Vec<Option<LatLon>>> {
     Ok(location::Entity::find()
         .filter(condition)
-        .filter(location::Column::ArchivedAt.is_null())
+        .filter(listed_location_condition())
         .all(db)
         .await?
         .into_iter()

@@ -33,6 +33,12 @@ pub fn is_location_listed(location: &location::Model) -> bool {
     location.archived_at.is_none()
 }
 
+/// [`is_location_listed`] as a database condition on `location`, for queries that filter places.
+pub fn listed_location_condition() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::ColumnTrait;
+    location::Column::ArchivedAt.is_null()
+}
+
 /// Whether the public sees a service with `status` whose organisation is `organization` (`None`
 /// when the organisation row is missing, which only a hand-edited database can produce; such a
 /// service is not shown).
