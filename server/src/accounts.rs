@@ -5,19 +5,20 @@
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::Role;
 use qiao_schema::entity::*;
-use qiao_seed::rows::derived_id;
+use qiao_schema::ids::derived_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::AuthState;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
-use crate::auth::{Account, normalise_phone, phone_digest};
+use crate::auth::{Account, AuthState, normalise_phone, phone_digest};
 use crate::error::{ApiError, ApiResult};
+use crate::pagination::{Page, PageRequest};
 
 /// Password of every demo account (demo data only; production refuses demo seeding).
 pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
@@ -429,6 +430,91 @@ pub async fn save_area(
     }
     txn.commit().await?;
     Ok(row)
+}
+
+/// An account with the stewardship areas it looks after, as admins see it.
+#[derive(Debug, Clone)]
+pub struct AccountWithAreas {
+    pub account: account::Model,
+    pub area_ids: Vec<String>,
+}
+
+/// One page of accounts, oldest first, optionally of one role, with their areas: two queries
+/// whatever the page size.
+pub async fn list_accounts(
+    db: &DatabaseConnection,
+    role: Option<Role>,
+    page: &PageRequest,
+) -> ApiResult<Page<AccountWithAreas>> {
+    let mut query = account::Entity::find().order_by_asc(account::Column::CreatedAt).order_by_asc(account::Column::Id);
+    if let Some(role) = role {
+        query = query.filter(account::Column::Role.eq(role));
+    }
+    let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    let mut page = page.page_of_fetched(rows);
+    let rows = std::mem::take(&mut page.items);
+    Ok(page.with_items(with_areas(db, rows).await?))
+}
+
+/// One account with its areas; NOT_FOUND when there is none with that id.
+pub async fn account_with_areas(db: &DatabaseConnection, id: &str) -> ApiResult<AccountWithAreas> {
+    let row = existing_account(db, id).await?;
+    one_with_areas(db, row).await
+}
+
+/// An account row (as a write returned it) with its areas.
+pub async fn one_with_areas(db: &DatabaseConnection, row: account::Model) -> ApiResult<AccountWithAreas> {
+    with_areas(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an account went missing"))
+}
+
+/// Accounts with their areas, the areas of all of them read in one query.
+async fn with_areas(db: &impl ConnectionTrait, rows: Vec<account::Model>) -> ApiResult<Vec<AccountWithAreas>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut areas: HashMap<String, Vec<String>> = HashMap::new();
+    for link in account_area::Entity::find().filter(account_area::Column::AccountId.is_in(ids)).all(db).await? {
+        areas.entry(link.account_id).or_default().push(link.area_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|account| AccountWithAreas { area_ids: areas.remove(&account.id).unwrap_or_default(), account })
+        .collect())
+}
+
+/// A stewardship area with its urban villages.
+#[derive(Debug, Clone)]
+pub struct AreaWithVillages {
+    pub area: stewardship_area::Model,
+    pub village_ids: Vec<String>,
+}
+
+/// Every stewardship area by English name, with its villages: two queries.
+pub async fn list_areas(db: &DatabaseConnection) -> ApiResult<Vec<AreaWithVillages>> {
+    let rows = stewardship_area::Entity::find().order_by_asc(stewardship_area::Column::NameEn).all(db).await?;
+    with_villages(db, rows).await
+}
+
+/// An area row (as a write returned it) with its villages.
+pub async fn area_with_villages(db: &DatabaseConnection, row: stewardship_area::Model) -> ApiResult<AreaWithVillages> {
+    with_villages(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an area went missing"))
+}
+
+async fn with_villages(
+    db: &impl ConnectionTrait,
+    rows: Vec<stewardship_area::Model>,
+) -> ApiResult<Vec<AreaWithVillages>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut villages: HashMap<String, Vec<String>> = HashMap::new();
+    for link in stewardship_area_village::Entity::find()
+        .filter(stewardship_area_village::Column::AreaId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        villages.entry(link.area_id).or_default().push(link.urban_village_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|area| AreaWithVillages { village_ids: villages.remove(&area.id).unwrap_or_default(), area })
+        .collect())
 }
 
 /// The demo accounts of DESIGN.md, all with [`DEMO_PASSWORD`]. Idempotent.

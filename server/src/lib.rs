@@ -14,6 +14,8 @@ pub mod error;
 pub mod graphql;
 pub mod hsds;
 pub mod http;
+pub mod language;
+pub mod pagination;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
@@ -25,6 +27,7 @@ use std::sync::{Arc, RwLock};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
@@ -49,27 +52,6 @@ impl DirectoryHandle {
         let fresh = Arc::new(Directory::load(db).await?);
         *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
         Ok(())
-    }
-}
-
-/// Sign-in machinery shared by every request.
-pub struct AuthState {
-    pub tokens: auth::tokens::AccessTokens,
-    pub phone_pepper: Vec<u8>,
-    /// Sign-in and registration attempts per client address.
-    pub sign_in_limiter: rate_limit::RateLimiter,
-    /// Anonymous edit suggestions per client address.
-    pub suggestion_limiter: rate_limit::RateLimiter,
-}
-
-impl AuthState {
-    pub fn new(secrets: auth::keys::Secrets) -> Self {
-        Self {
-            phone_pepper: secrets.phone_pepper.clone(),
-            tokens: auth::tokens::AccessTokens::new(secrets),
-            sign_in_limiter: rate_limit::RateLimiter::new(20, std::time::Duration::from_secs(60)),
-            suggestion_limiter: rate_limit::RateLimiter::new(10, std::time::Duration::from_secs(60)),
-        }
     }
 }
 

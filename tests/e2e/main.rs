@@ -10,6 +10,7 @@ mod errors;
 mod hsds;
 mod http;
 mod import;
+mod pagination;
 mod search;
 mod seed;
 mod stewardship;

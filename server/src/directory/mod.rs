@@ -8,5 +8,6 @@ pub mod hours;
 pub mod index;
 pub mod search;
 pub mod text;
+pub mod villages;
 
 pub use index::Directory;

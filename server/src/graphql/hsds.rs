@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use qiao_schema::domain;
 
-use super::query::state;
+use super::context::state;
 use crate::auth::caller;
 use crate::error::ApiError;
 use crate::hsds::{self, HsdsPackage, PackageFile, RecordError};

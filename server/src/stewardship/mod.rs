@@ -8,6 +8,7 @@
 
 pub mod history;
 pub mod import;
+pub mod reads;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use qiao_schema::datum::LatLon;
