@@ -3,8 +3,8 @@
 //! Reads `server/src`, works out which modules each module names (`crate::…`, `super::…`,
 //! `self::…` paths, in `use` lines and inline, and a `mod.rs` file's own children), and fails on
 //! any pair that name each other. Three kinds of reference are left out on purpose:
-//! - `pub use` re-exports: a parent module that re-exports its children's items is their
-//!   facade, and none of its own code depends on them;
+//! - a parent's `pub use` of its own children's items: the parent is their facade, and none of
+//!   its own code depends on them;
 //! - the crate root (`lib.rs`) is the composition root: it declares and wires every module, and
 //!   `AppState` lives there, so it is not a layer of its own;
 //! - code after a file's `#[cfg(test)]` line, whose `super` is the file itself.
@@ -106,9 +106,10 @@ fn imports(src: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
             if line.starts_with("#[cfg(test)]") {
                 break;
             }
-            if line.starts_with("//") || line.starts_with("pub use ") {
+            if line.starts_with("//") {
                 continue;
             }
+            let reexport = line.starts_with("pub use ");
             let mut paths: Vec<String> = paths_after(line, "crate::");
             paths.extend(paths_after(line, "super::").into_iter().map(|p| join(&super_base, &p)));
             paths.extend(paths_after(line, "self::").into_iter().map(|p| join(module, &p)));
@@ -121,7 +122,8 @@ fn imports(src: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
             }
             for path in paths {
                 let target = resolve(&path, &modules);
-                if !target.is_empty() && target != *module {
+                let own_child = target.starts_with(&join(module, ""));
+                if !target.is_empty() && target != *module && !(reexport && own_child) {
                     named.insert(target);
                 }
             }
