@@ -629,3 +629,60 @@ pub async fn register_migrant(
     .await?;
     sign_in(db, auth, account, now).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pagination::List;
+
+    /// A fresh SQLite file with the demo directory and the demo accounts.
+    async fn demo_database() -> (DatabaseConnection, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("qiao-accounts-{}.db", uuid::Uuid::now_v7()));
+        let db = crate::db::connect_and_migrate(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("a fresh database");
+        qiao_seed::load_reference_data(&db).await.expect("reference data");
+        qiao_seed::load_demo_directory(&db).await.expect("the demo directory");
+        seed_demo_accounts(&db, Utc::now()).await.expect("the demo accounts");
+        (db, path)
+    }
+
+    #[tokio::test]
+    async fn accounts_are_listed_page_by_page_each_once_with_their_areas() {
+        let (db, path) = demo_database().await;
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let request = PageRequest::new(List::Accounts, Some(2), after.as_deref()).expect("a valid page request");
+            let page = list_accounts(&db, None, &request).await.expect("a page of accounts");
+            assert!(page.items.len() <= 2);
+            after = page.end_cursor();
+            let more = page.has_next_page;
+            seen.extend(page.items);
+            if !more {
+                break;
+            }
+        }
+        let mut ids: Vec<&str> = seen.iter().map(|a| a.account.id.as_str()).collect();
+        assert_eq!(ids.len(), 5, "the five demo accounts");
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "no account on two pages");
+        for listed in &seen {
+            let has_areas = !listed.area_ids.is_empty();
+            assert_eq!(has_areas, listed.account.role == Role::CommitteeStaff, "{:?}", listed.account.username);
+        }
+
+        let committee = PageRequest::first_page(List::Accounts, 50);
+        let committee = list_accounts(&db, Some(Role::CommitteeStaff), &committee).await.expect("committee staff");
+        assert_eq!(committee.items.len(), 1);
+        assert_eq!(committee.items[0].area_ids, vec![derived_id("stewardship_area", "sh-t-village-area")]);
+
+        let areas = list_areas(&db).await.expect("the areas");
+        assert_eq!(areas.len(), 1);
+        assert_eq!(areas[0].village_ids, vec![derived_id("urban_village", "sh-t-village")]);
+        db.close().await.ok();
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+        }
+    }
+}
