@@ -4,6 +4,7 @@
 pub mod datum;
 pub mod domain;
 pub mod entity;
+pub mod ids;
 pub mod migration;
 
 pub use migration::Migrator;

@@ -8,18 +8,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use qiao_schema::domain::{EligibilityKind, LocationType, taxonomy_ids};
 use qiao_schema::entity::*;
-use uuid::Uuid;
 
 use crate::SeedError;
 use crate::model::{self, DirectoryFile, Holiday, Requirement, TaxonomyFile};
 
-/// Namespace of Qiao's derived ids.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6a0b_1e55_9d2c_4f1b_8c3e_51a0_7e3c_0b1d);
-
-/// The stable id of an entity of `kind` with seed `key`.
-pub fn derived_id(kind: &str, key: &str) -> String {
-    Uuid::new_v5(&NAMESPACE, format!("{kind}:{key}").as_bytes()).to_string()
-}
+/// Re-exported so seed files and tests keep naming ids the way they always have.
+pub use qiao_schema::ids::derived_id;
 
 /// The id of a service-category term.
 pub fn category_term_id(code: &str) -> String {

@@ -5,19 +5,20 @@
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::Role;
 use qiao_schema::entity::*;
-use qiao_seed::rows::derived_id;
+use qiao_schema::ids::derived_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::AuthState;
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
-use crate::auth::{Account, normalise_phone, phone_digest};
+use crate::auth::{Account, AuthState, normalise_phone, phone_digest};
 use crate::error::{ApiError, ApiResult};
+use crate::pagination::{Page, PageRequest};
 
 /// Password of every demo account (demo data only; production refuses demo seeding).
 pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
@@ -431,6 +432,91 @@ pub async fn save_area(
     Ok(row)
 }
 
+/// An account with the stewardship areas it looks after, as admins see it.
+#[derive(Debug, Clone)]
+pub struct AccountWithAreas {
+    pub account: account::Model,
+    pub area_ids: Vec<String>,
+}
+
+/// One page of accounts, oldest first, optionally of one role, with their areas: two queries
+/// whatever the page size.
+pub async fn list_accounts(
+    db: &DatabaseConnection,
+    role: Option<Role>,
+    page: &PageRequest,
+) -> ApiResult<Page<AccountWithAreas>> {
+    let mut query = account::Entity::find().order_by_asc(account::Column::CreatedAt).order_by_asc(account::Column::Id);
+    if let Some(role) = role {
+        query = query.filter(account::Column::Role.eq(role));
+    }
+    let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    let mut page = page.page_of_fetched(rows);
+    let rows = std::mem::take(&mut page.items);
+    Ok(page.with_items(with_areas(db, rows).await?))
+}
+
+/// One account with its areas; NOT_FOUND when there is none with that id.
+pub async fn account_with_areas(db: &DatabaseConnection, id: &str) -> ApiResult<AccountWithAreas> {
+    let row = existing_account(db, id).await?;
+    one_with_areas(db, row).await
+}
+
+/// An account row (as a write returned it) with its areas.
+pub async fn one_with_areas(db: &DatabaseConnection, row: account::Model) -> ApiResult<AccountWithAreas> {
+    with_areas(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an account went missing"))
+}
+
+/// Accounts with their areas, the areas of all of them read in one query.
+async fn with_areas(db: &impl ConnectionTrait, rows: Vec<account::Model>) -> ApiResult<Vec<AccountWithAreas>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut areas: HashMap<String, Vec<String>> = HashMap::new();
+    for link in account_area::Entity::find().filter(account_area::Column::AccountId.is_in(ids)).all(db).await? {
+        areas.entry(link.account_id).or_default().push(link.area_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|account| AccountWithAreas { area_ids: areas.remove(&account.id).unwrap_or_default(), account })
+        .collect())
+}
+
+/// A stewardship area with its urban villages.
+#[derive(Debug, Clone)]
+pub struct AreaWithVillages {
+    pub area: stewardship_area::Model,
+    pub village_ids: Vec<String>,
+}
+
+/// Every stewardship area by English name, with its villages: two queries.
+pub async fn list_areas(db: &DatabaseConnection) -> ApiResult<Vec<AreaWithVillages>> {
+    let rows = stewardship_area::Entity::find().order_by_asc(stewardship_area::Column::NameEn).all(db).await?;
+    with_villages(db, rows).await
+}
+
+/// An area row (as a write returned it) with its villages.
+pub async fn area_with_villages(db: &DatabaseConnection, row: stewardship_area::Model) -> ApiResult<AreaWithVillages> {
+    with_villages(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an area went missing"))
+}
+
+async fn with_villages(
+    db: &impl ConnectionTrait,
+    rows: Vec<stewardship_area::Model>,
+) -> ApiResult<Vec<AreaWithVillages>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut villages: HashMap<String, Vec<String>> = HashMap::new();
+    for link in stewardship_area_village::Entity::find()
+        .filter(stewardship_area_village::Column::AreaId.is_in(ids))
+        .all(db)
+        .await?
+    {
+        villages.entry(link.area_id).or_default().push(link.urban_village_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|area| AreaWithVillages { village_ids: villages.remove(&area.id).unwrap_or_default(), area })
+        .collect())
+}
+
 /// The demo accounts of DESIGN.md, all with [`DEMO_PASSWORD`]. Idempotent.
 pub async fn seed_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<()> {
     let t_village_area = derived_id("stewardship_area", "sh-t-village-area");
@@ -542,4 +628,61 @@ pub async fn register_migrant(
     )
     .await?;
     sign_in(db, auth, account, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pagination::List;
+
+    /// A fresh SQLite file with the demo directory and the demo accounts.
+    async fn demo_database() -> (DatabaseConnection, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("qiao-accounts-{}.db", uuid::Uuid::now_v7()));
+        let db = crate::db::connect_and_migrate(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("a fresh database");
+        qiao_seed::load_reference_data(&db).await.expect("reference data");
+        qiao_seed::load_demo_directory(&db).await.expect("the demo directory");
+        seed_demo_accounts(&db, Utc::now()).await.expect("the demo accounts");
+        (db, path)
+    }
+
+    #[tokio::test]
+    async fn accounts_are_listed_page_by_page_each_once_with_their_areas() {
+        let (db, path) = demo_database().await;
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let request = PageRequest::new(List::Accounts, Some(2), after.as_deref()).expect("a valid page request");
+            let page = list_accounts(&db, None, &request).await.expect("a page of accounts");
+            assert!(page.items.len() <= 2);
+            after = page.end_cursor();
+            let more = page.has_next_page;
+            seen.extend(page.items);
+            if !more {
+                break;
+            }
+        }
+        let mut ids: Vec<&str> = seen.iter().map(|a| a.account.id.as_str()).collect();
+        assert_eq!(ids.len(), 5, "the five demo accounts");
+        ids.dedup();
+        assert_eq!(ids.len(), 5, "no account on two pages");
+        for listed in &seen {
+            let has_areas = !listed.area_ids.is_empty();
+            assert_eq!(has_areas, listed.account.role == Role::CommitteeStaff, "{:?}", listed.account.username);
+        }
+
+        let committee = PageRequest::first_page(List::Accounts, 50);
+        let committee = list_accounts(&db, Some(Role::CommitteeStaff), &committee).await.expect("committee staff");
+        assert_eq!(committee.items.len(), 1);
+        assert_eq!(committee.items[0].area_ids, vec![derived_id("stewardship_area", "sh-t-village-area")]);
+
+        let areas = list_areas(&db).await.expect("the areas");
+        assert_eq!(areas.len(), 1);
+        assert_eq!(areas[0].village_ids, vec![derived_id("urban_village", "sh-t-village")]);
+        db.close().await.ok();
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+        }
+    }
 }

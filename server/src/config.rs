@@ -58,6 +58,24 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default of `QIAO_MAX_AUTHENTICATED_BODY_BYTES`.
 pub const DEFAULT_MAX_AUTHENTICATED_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest request body accepted from an anonymous caller; a GraphQL query from the app is a few
+/// KiB. Also the least `QIAO_MAX_AUTHENTICATED_BODY_BYTES` may be.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest request bodies accepted, by caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Without an `Authorization` header.
+    pub anonymous: usize,
+    /// With a valid access token (`QIAO_MAX_AUTHENTICATED_BODY_BYTES`).
+    pub authenticated: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self { anonymous: MAX_BODY_BYTES, authenticated: DEFAULT_MAX_AUTHENTICATED_BODY_BYTES }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {variable} is invalid: {reason}")]
@@ -150,7 +168,7 @@ fn parse_bool(
 fn parse_body_limit(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
     const VARIABLE: &str = "QIAO_MAX_AUTHENTICATED_BODY_BYTES";
     let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_MAX_AUTHENTICATED_BODY_BYTES) };
-    let range = crate::http::MAX_BODY_BYTES..=1024 * 1024 * 1024;
+    let range = MAX_BODY_BYTES..=1024 * 1024 * 1024;
     match text.trim().parse::<usize>() {
         Ok(bytes) if range.contains(&bytes) => Ok(bytes),
         _ => Err(ConfigError {

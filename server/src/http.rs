@@ -29,26 +29,12 @@ use tracing::Level;
 use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
-use crate::graphql::common::{Language, RequestLanguage};
+use crate::language::{Language, RequestLanguage};
 
-/// Largest request body accepted from an anonymous caller; a GraphQL query from the app is a few
-/// KiB.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+// The limits are configuration (read and range-checked in `config`); HTTP only applies them.
+// Re-exported because the limits are part of HTTP's documented behaviour.
+pub use crate::config::{BodyLimits, MAX_BODY_BYTES};
 
-/// Largest request bodies accepted, by caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyLimits {
-    /// Without an `Authorization` header.
-    pub anonymous: usize,
-    /// With a valid access token (`QIAO_MAX_AUTHENTICATED_BODY_BYTES`).
-    pub authenticated: usize,
-}
-
-impl Default for BodyLimits {
-    fn default() -> Self {
-        Self { anonymous: MAX_BODY_BYTES, authenticated: crate::config::DEFAULT_MAX_AUTHENTICATED_BODY_BYTES }
-    }
-}
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 

@@ -15,6 +15,10 @@ pub mod graphql;
 pub mod hsds;
 pub mod http;
 pub mod kernel;
+pub mod language;
+#[cfg(test)]
+mod module_cycles;
+pub mod pagination;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
@@ -24,35 +28,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-
-pub use crate::directory::handle::DirectoryHandle;
 use tokio::net::TcpListener;
 
+use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::Directory;
+pub use crate::directory::handle::DirectoryHandle;
 use crate::graphql::QiaoSchema;
-
-/// Sign-in machinery shared by every request.
-pub struct AuthState {
-    pub tokens: auth::tokens::AccessTokens,
-    pub phone_pepper: Vec<u8>,
-    /// Sign-in and registration attempts per client address.
-    pub sign_in_limiter: rate_limit::RateLimiter,
-    /// Anonymous edit suggestions per client address.
-    pub suggestion_limiter: rate_limit::RateLimiter,
-}
-
-impl AuthState {
-    pub fn new(secrets: auth::keys::Secrets) -> Self {
-        Self {
-            phone_pepper: secrets.phone_pepper.clone(),
-            tokens: auth::tokens::AccessTokens::new(secrets),
-            sign_in_limiter: rate_limit::RateLimiter::new(20, std::time::Duration::from_secs(60)),
-            suggestion_limiter: rate_limit::RateLimiter::new(10, std::time::Duration::from_secs(60)),
-        }
-    }
-}
 
 /// Shared by every request.
 #[derive(Clone)]

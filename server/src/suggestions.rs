@@ -19,6 +19,7 @@ use sea_orm::{
 
 use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
 use crate::error::{ApiError, ApiResult};
+use crate::pagination::{Page, PageRequest};
 use crate::stewardship::{self, Actor, Db, LocationPatch, MAX_NAME_CHARS, StatusChange, Steward, Text};
 
 /// Longest proposed value (a street address or a phone number), in characters.
@@ -213,6 +214,48 @@ pub async fn queue(
         }
     }
     Ok(visible)
+}
+
+/// One page of [`queue`].
+pub async fn queue_page(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    status: SuggestionStatus,
+    page: &PageRequest,
+) -> ApiResult<Page<NamedSuggestion>> {
+    let mut page = page.page_of_all(queue(db, scope, status).await?);
+    let rows = std::mem::take(&mut page.items);
+    Ok(page.with_items(named(db, rows).await?))
+}
+
+/// A suggestion with the name of the service it is about.
+#[derive(Debug, Clone)]
+pub struct NamedSuggestion {
+    pub suggestion: edit_suggestion::Model,
+    /// Empty when the service is gone.
+    pub service_name: Text,
+}
+
+/// Suggestions with their services' names, read in one query.
+pub async fn named(db: &DatabaseConnection, rows: Vec<edit_suggestion::Model>) -> ApiResult<Vec<NamedSuggestion>> {
+    let service_ids: Vec<String> = rows.iter().map(|r| r.service_id.clone()).collect();
+    let names: HashMap<String, Text> = service::Entity::find()
+        .filter(service::Column::Id.is_in(service_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, Text { zh: s.name_zh, en: s.name_en }))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|suggestion| NamedSuggestion {
+            service_name: names
+                .get(&suggestion.service_id)
+                .cloned()
+                .unwrap_or_else(|| Text { zh: String::new(), en: String::new() }),
+            suggestion,
+        })
+        .collect())
 }
 
 /// Whether a service is in scope; only "not found" means no, anything else is an error.

@@ -12,6 +12,7 @@ mod errors;
 mod hsds;
 mod http;
 mod import;
+mod pagination;
 mod rules;
 mod search;
 mod seed;

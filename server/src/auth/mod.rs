@@ -12,6 +12,7 @@ pub mod policy;
 pub mod tokens;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use qiao_schema::domain::Role;
@@ -20,6 +21,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use sha2::Sha256;
 
 use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::RateLimiter;
 
 /// A signed-in account, as of this request.
 #[derive(Debug, Clone)]
@@ -73,6 +75,27 @@ impl Caller {
 
     pub fn is_staff(&self) -> bool {
         self.account().is_some_and(|a| matches!(a.role, Role::CommitteeStaff | Role::ProviderStaff | Role::Admin))
+    }
+}
+
+/// Sign-in machinery shared by every request.
+pub struct AuthState {
+    pub tokens: tokens::AccessTokens,
+    pub phone_pepper: Vec<u8>,
+    /// Sign-in and registration attempts per client address.
+    pub sign_in_limiter: RateLimiter,
+    /// Anonymous edit suggestions per client address.
+    pub suggestion_limiter: RateLimiter,
+}
+
+impl AuthState {
+    pub fn new(secrets: keys::Secrets) -> Self {
+        Self {
+            phone_pepper: secrets.phone_pepper.clone(),
+            tokens: tokens::AccessTokens::new(secrets),
+            sign_in_limiter: RateLimiter::new(20, Duration::from_secs(60)),
+            suggestion_limiter: RateLimiter::new(10, Duration::from_secs(60)),
+        }
     }
 }
 

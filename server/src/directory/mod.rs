@@ -10,5 +10,6 @@ pub mod index;
 pub mod rules;
 pub mod search;
 pub mod text;
+pub mod villages;
 
 pub use index::Directory;

@@ -8,18 +8,15 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use qiao_schema::datum::LatLon;
 
 use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
 use super::index::{Directory, PlaceIdx, ServiceEntry, ServiceIdx, TermIdx};
+use crate::pagination::{self, List};
 
 /// Largest radius a search may ask for, in metres (documented in the API).
 pub const MAX_RADIUS_M: i32 = 50_000;
-/// Most results a page may ask for.
-pub const MAX_PAGE_SIZE: i32 = 50;
 /// Most area-serving services returned with a search.
 pub const MAX_AREA_SERVICES: usize = 20;
 /// How far the "nearest match beyond the radius" looks (documented in the API): far enough to
@@ -39,23 +36,20 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    const VERSION: &'static str = "n1";
-
+    /// Opaque, in the cursor format shared by every list (`crate::pagination`).
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}:{}:{}", Self::VERSION, self.distance_mm, self.place_id))
+        pagination::encode(List::NearbyServices, &format!("{}:{}", self.distance_mm, self.place_id))
     }
 
-    /// `None` for anything that is not a cursor this server wrote.
+    /// `None` for anything that is not a cursor this server wrote for a search.
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let mut parts = text.splitn(3, ':');
-        if parts.next()? != Self::VERSION {
+        let payload = pagination::payload(List::NearbyServices, text)?;
+        let (distance, place_id) = payload.split_once(':')?;
+        if distance.is_empty() || !distance.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let distance_mm = parts.next()?.parse().ok()?;
-        let place_id = parts.next()?.to_owned();
-        (!place_id.is_empty()).then_some(Self { distance_mm, place_id })
+        let distance_mm = distance.parse().ok()?;
+        (!place_id.is_empty()).then(|| Self { distance_mm, place_id: place_id.to_owned() })
     }
 }
 
@@ -284,6 +278,9 @@ impl Directory {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     #[test]

@@ -2,19 +2,15 @@
 //! stewardship mutations, where an admin's scope is everything.)
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
 use qiao_schema::domain;
-use qiao_schema::entity::{account, account_area, stewardship_area, stewardship_area_village};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::auth::Role;
-use super::objects::PageInfo;
-use super::query::{page_size, state};
-use crate::accounts::{self, NewAccount};
+use super::common::{DateTime, PageInfo};
+use super::context::state;
+use crate::accounts::{self, AccountWithAreas, AreaWithVillages, NewAccount};
 use crate::auth::caller;
 use crate::error::ApiError;
+use crate::pagination::{List, PageRequest};
 
 /// An account as admins see it.
 #[derive(SimpleObject)]
@@ -34,27 +30,22 @@ pub struct AccountView {
     /// Disabled accounts cannot sign in; their tokens stop working.
     pub disabled: bool,
     /// When the account was created.
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
 }
 
-async fn view(db: &sea_orm::DatabaseConnection, row: account::Model) -> Result<AccountView, ApiError> {
-    let area_ids = account_area::Entity::find()
-        .filter(account_area::Column::AccountId.eq(&row.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| ID(a.area_id))
-        .collect();
-    Ok(AccountView {
-        id: ID(row.id),
-        username: row.username,
-        display_name: row.display_name,
-        role: row.role.into(),
-        organization_id: row.organization_id.map(ID),
-        area_ids,
-        disabled: row.disabled,
-        created_at: row.created_at,
-    })
+impl From<AccountWithAreas> for AccountView {
+    fn from(AccountWithAreas { account: row, area_ids }: AccountWithAreas) -> Self {
+        Self {
+            id: ID(row.id),
+            username: row.username,
+            display_name: row.display_name,
+            role: row.role.into(),
+            organization_id: row.organization_id.map(ID),
+            area_ids: area_ids.into_iter().map(ID).collect(),
+            disabled: row.disabled,
+            created_at: row.created_at.into(),
+        }
+    }
 }
 
 /// A page of accounts.
@@ -81,21 +72,16 @@ pub struct Area {
     pub boundary_geo_json: Option<String>,
 }
 
-async fn area_view(db: &sea_orm::DatabaseConnection, row: stewardship_area::Model) -> Result<Area, ApiError> {
-    let village_ids = stewardship_area_village::Entity::find()
-        .filter(stewardship_area_village::Column::AreaId.eq(&row.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|v| ID(v.urban_village_id))
-        .collect();
-    Ok(Area {
-        id: ID(row.id),
-        name_zh: row.name_zh,
-        name_en: row.name_en,
-        village_ids,
-        boundary_geo_json: row.boundary,
-    })
+impl From<AreaWithVillages> for Area {
+    fn from(AreaWithVillages { area: row, village_ids }: AreaWithVillages) -> Self {
+        Self {
+            id: ID(row.id),
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            village_ids: village_ids.into_iter().map(ID).collect(),
+            boundary_geo_json: row.boundary,
+        }
+    }
 }
 
 /// A new account.
@@ -139,7 +125,7 @@ async fn save_area(ctx: &Context<'_>, id: Option<&str>, input: AreaInput) -> asy
     let village_ids = ids(input.village_ids);
     let boundary = input.boundary_geo_json.as_deref();
     let row = accounts::save_area(&state.db, id, &input.name_zh, &input.name_en, &village_ids, boundary).await?;
-    Ok(area_view(&state.db, row).await?)
+    Ok(accounts::area_with_villages(&state.db, row).await?.into())
 }
 
 fn ids(list: Vec<ID>) -> Vec<String> {
@@ -161,51 +147,18 @@ impl AdminQuery {
     ) -> async_graphql::Result<AccountConnection> {
         caller(ctx).require_role(&[domain::Role::Admin])?;
         let state = state(ctx)?;
-        let first = page_size(first)?;
-        let offset = match after {
-            Some(cursor) => decode_offset(&cursor)? + 1,
-            None => 0,
-        };
-        let mut query =
-            account::Entity::find().order_by_asc(account::Column::CreatedAt).order_by_asc(account::Column::Id);
-        if let Some(role) = role {
-            query = query.filter(account::Column::Role.eq(domain::Role::from(role)));
-        }
-        let rows = query.offset(offset as u64).limit(first as u64 + 1).all(&state.db).await.map_err(ApiError::from)?;
-        let has_next_page = rows.len() > first;
-        let mut nodes = Vec::new();
-        for row in rows.into_iter().take(first) {
-            nodes.push(view(&state.db, row).await?);
-        }
-        let end_cursor =
-            (!nodes.is_empty()).then(|| URL_SAFE_NO_PAD.encode(format!("a1:{}", offset + nodes.len() - 1)));
-        Ok(AccountConnection { nodes, page_info: PageInfo { has_next_page, end_cursor } })
+        let request = PageRequest::new(List::Accounts, first, after.as_deref())?;
+        let page = accounts::list_accounts(&state.db, role.map(domain::Role::from), &request).await?;
+        let page_info = PageInfo::from(&page);
+        Ok(AccountConnection { nodes: page.items.into_iter().map(AccountView::from).collect(), page_info })
     }
 
     /// Stewardship areas (admins only).
     async fn areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Area>> {
         caller(ctx).require_role(&[domain::Role::Admin])?;
         let state = state(ctx)?;
-        let mut out = Vec::new();
-        for row in stewardship_area::Entity::find()
-            .order_by_asc(stewardship_area::Column::NameEn)
-            .all(&state.db)
-            .await
-            .map_err(ApiError::from)?
-        {
-            out.push(area_view(&state.db, row).await?);
-        }
-        Ok(out)
+        Ok(accounts::list_areas(&state.db).await?.into_iter().map(Area::from).collect())
     }
-}
-
-fn decode_offset(cursor: &str) -> Result<usize, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor.as_bytes())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("a1:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::bad_input("after", "after is not a cursor from this API (分页游标无效)"))
 }
 
 #[derive(Default)]
@@ -231,8 +184,7 @@ impl AdminMutation {
             area_ids: ids(input.area_ids),
         };
         let account = accounts::create_account(&state.db, &state.auth, new, state.clock.now()).await?;
-        let row = account::Entity::find_by_id(account.id).one(&state.db).await.map_err(ApiError::from)?;
-        Ok(view(&state.db, row.ok_or_else(|| ApiError::not_found("account"))?).await?)
+        Ok(accounts::account_with_areas(&state.db, &account.id).await?.into())
     }
 
     /// Disables (and signs out everywhere) or re-enables an account (admins only).
@@ -248,7 +200,7 @@ impl AdminMutation {
         }
         let state = state(ctx)?;
         let row = accounts::set_disabled(&state.db, &id, disabled, state.clock.now()).await?;
-        Ok(view(&state.db, row).await?)
+        Ok(accounts::one_with_areas(&state.db, row).await?.into())
     }
 
     /// Sets a new password and signs the account out everywhere (admins only).
@@ -261,7 +213,7 @@ impl AdminMutation {
         caller(ctx).require_role(&[domain::Role::Admin])?;
         let state = state(ctx)?;
         let row = accounts::reset_password(&state.db, &id, new_password, state.clock.now()).await?;
-        Ok(view(&state.db, row).await?)
+        Ok(accounts::one_with_areas(&state.db, row).await?.into())
     }
 
     /// Changes an account's role with its organisation or areas (admins only).
@@ -287,7 +239,7 @@ impl AdminMutation {
             state.clock.now(),
         )
         .await?;
-        Ok(view(&state.db, row).await?)
+        Ok(accounts::one_with_areas(&state.db, row).await?.into())
     }
 
     /// Creates a stewardship area (admins only).

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::query::{fail, state};
+use super::context::{fail, state};
 use crate::accounts::{self, SignedIn};
 use crate::auth::{Account, caller};
 use crate::error::ApiError;

@@ -1,10 +1,120 @@
-//! Inputs and enums shared across the API: points and datums, the caller's language, and the
-//! domain enums as GraphQL sees them.
+//! Types shared across the API: the `Date` and `DateTime` scalars, page information, points
+//! and datums, the caller's language, recorded changes, and the domain enums as GraphQL sees
+//! them. Every resolver module may import this one; it imports none of them.
 
-use async_graphql::{Enum, InputObject};
+use async_graphql::{Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use chrono::{NaiveDate, Utc};
 use qiao_schema::datum::{self, LatLon};
 
 use crate::error::{ApiError, ApiResult};
+pub use crate::language::{Language, RequestLanguage};
+use crate::pagination::Page;
+use crate::stewardship::reads::HistoryEntry;
+
+/// A calendar date without a time zone, as an ISO 8601 string `YYYY-MM-DD` (e.g. `2026-11-30`).
+/// Dates of opening hours and verification are dates in China Standard Time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date without a time zone, as an ISO 8601 string `YYYY-MM-DD` (e.g. `2026-11-30`).
+/// Dates of opening hours and verification are dates in China Standard Time.
+#[Scalar(name = "Date", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Self).map_err(|_| {
+                InputValueError::custom("a Date is written YYYY-MM-DD, e.g. 2026-11-30 (日期格式为 YYYY-MM-DD)")
+            }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(date: NaiveDate) -> Self {
+        Self(date)
+    }
+}
+
+/// An instant, as an RFC 3339 string with its offset (e.g. `2026-11-30T09:30:00+00:00`).
+/// The server writes UTC; it reads any offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+/// An instant, as an RFC 3339 string with its offset (e.g. `2026-11-30T09:30:00+00:00`).
+/// The server writes UTC; it reads any offset.
+#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => {
+                chrono::DateTime::parse_from_rfc3339(text).map(|at| Self(at.with_timezone(&Utc))).map_err(|_| {
+                    InputValueError::custom("a DateTime is RFC 3339, e.g. 2026-11-30T09:30:00Z (时间格式为 RFC 3339)")
+                })
+            }
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339())
+    }
+}
+
+impl From<chrono::DateTime<Utc>> for DateTime {
+    fn from(at: chrono::DateTime<Utc>) -> Self {
+        Self(at)
+    }
+}
+
+/// Relay page information.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// Whether another page follows; pass `endCursor` as `after` to get it.
+    pub has_next_page: bool,
+    /// Cursor of the last edge of this page.
+    pub end_cursor: Option<String>,
+}
+
+impl<T> From<&Page<T>> for PageInfo {
+    fn from(page: &Page<T>) -> Self {
+        Self { has_next_page: page.has_next_page, end_cursor: page.end_cursor() }
+    }
+}
+
+/// A recorded change (HSDS metadata).
+#[derive(SimpleObject, Clone)]
+pub struct ChangeRecord {
+    /// The field.
+    pub field: String,
+    /// Value before.
+    pub previous_value: Option<String>,
+    /// Value after.
+    pub new_value: Option<String>,
+    /// create, update, verify or archive.
+    pub action: String,
+    /// When.
+    pub changed_at: DateTime,
+    /// Who (display name; the account id when the account is gone).
+    pub changed_by: String,
+}
+
+impl From<HistoryEntry> for ChangeRecord {
+    fn from(entry: HistoryEntry) -> Self {
+        Self {
+            field: entry.field,
+            previous_value: entry.previous_value,
+            new_value: entry.new_value,
+            action: entry.action,
+            changed_at: entry.changed_at.into(),
+            changed_by: entry.changed_by,
+        }
+    }
+}
 
 /// Geodetic datum of a point. Phones give WGS-84 from GPS; Amap, Tencent maps and WeChat's map
 /// component give GCJ-02; Baidu gives BD-09.
@@ -59,60 +169,6 @@ impl GeoPointInput {
 pub fn output_point(point: LatLon, datum: Datum) -> LatLon {
     datum::from_wgs84(point, datum.into())
 }
-
-/// Language of text in responses. Pick it per field with a `language` argument on the query,
-/// or for the whole request with the `Accept-Language` header; Chinese is the default.
-#[derive(Enum, Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub enum Language {
-    /// Simplified Chinese (zh-CN).
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
-
-impl Language {
-    /// The text in this language; English falls back to Chinese where a text has no English.
-    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Self::En if !en.is_empty() => en,
-            _ => zh,
-        }
-    }
-
-    pub fn pick_opt(self, zh: Option<&str>, en: Option<&str>) -> Option<String> {
-        match (zh, en) {
-            (None, None) => None,
-            (zh, en) => Some(self.pick(zh.unwrap_or_default(), en.unwrap_or_default()).to_owned()),
-        }
-    }
-
-    /// The preferred language of an `Accept-Language` header: the highest-weighted of zh / en.
-    pub fn from_accept_language(header: &str) -> Self {
-        let mut best: Option<(f32, Self)> = None;
-        for part in header.split(',') {
-            let mut pieces = part.trim().split(';');
-            let tag = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
-            let weight =
-                pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
-            let language = if tag == "en" || tag.starts_with("en-") {
-                Self::En
-            } else if tag == "zh" || tag.starts_with("zh-") {
-                Self::Zh
-            } else {
-                continue;
-            };
-            if best.is_none_or(|(w, _)| weight > w) {
-                best = Some((weight, language));
-            }
-        }
-        best.map(|(_, language)| language).unwrap_or_default()
-    }
-}
-
-/// The request's language, from `Accept-Language`, stored in the request's data.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestLanguage(pub Language);
 
 /// The language for a field: its `language` argument, else the request's.
 pub fn language_of(ctx: &async_graphql::Context<'_>, argument: Option<Language>) -> Language {
@@ -205,18 +261,4 @@ pub enum EligibilityKind {
     RegisteredLease,
     /// An age range (see `minAge`, `maxAge`).
     AgeRange,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_language_picks_the_highest_weighted_of_chinese_and_english() {
-        assert_eq!(Language::from_accept_language("en-US,en;q=0.9"), Language::En);
-        assert_eq!(Language::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Language::Zh);
-        assert_eq!(Language::from_accept_language("fr, en;q=0.5"), Language::En);
-        assert_eq!(Language::from_accept_language("fr"), Language::Zh);
-        assert_eq!(Language::from_accept_language(""), Language::Zh);
-    }
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 
-use super::query::state;
+use super::context::state;
 use crate::auth::caller;
 use crate::auth::policy::Admin;
 use crate::error::ApiError;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+pub mod context;
 pub mod hsds;
 pub mod import;
 pub mod objects;
@@ -63,5 +64,6 @@ pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
 
 /// The SDL committed as `mobile-client-spec/schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    // `@specifiedBy` tells client generators what the Date and DateTime strings follow.
+    build_schema(None).sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

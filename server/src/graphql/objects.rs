@@ -4,28 +4,20 @@
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, ID, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use qiao_schema::datum::LatLon;
 use qiao_schema::entity::{address, location};
 
 use super::category::{Category, ServiceCategory};
 use super::common::{
-    CapacityStatus, Datum, DeliveryMode, EligibilityKind, InterventionLevel, Language, ServiceStatus, SupportFunction,
-    output_point,
+    CapacityStatus, ChangeRecord, Date, Datum, DeliveryMode, EligibilityKind, InterventionLevel, Language, PageInfo,
+    ServiceStatus, SupportFunction, output_point,
 };
+use super::context::{StaffGuard, state};
 use crate::directory::Directory;
 use crate::directory::detail::{LocationDetail, ServiceDetail, describe_requirement};
 use crate::directory::hours::{OpeningHours, format_minute};
 use crate::directory::index::{Place, ServiceIdx, Village};
-
-/// Relay page information.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct PageInfo {
-    /// Whether another page follows; pass `endCursor` as `after` to get it.
-    pub has_next_page: bool,
-    /// Cursor of the last edge of this page.
-    pub end_cursor: Option<String>,
-}
 
 /// A page of services near a point, nearest first.
 pub struct NearbyServiceConnection {
@@ -367,7 +359,7 @@ impl GeoPoint {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct DayHours {
     /// The date (China Standard Time).
-    pub date: NaiveDate,
+    pub date: Date,
     /// Opening intervals that day; empty when closed.
     pub intervals: Vec<OpeningInterval>,
     /// Closed the whole day.
@@ -390,7 +382,7 @@ fn week_of(hours: &OpeningHours, now: DateTime<Utc>, language: Language) -> Vec<
         .next_seven_days(now)
         .into_iter()
         .map(|day| DayHours {
-            date: day.date,
+            date: day.date.into(),
             intervals: day
                 .intervals
                 .iter()
@@ -585,37 +577,34 @@ impl Service {
     }
 
     /// When the listing was last checked as correct.
-    async fn last_verified_on(&self) -> Option<NaiveDate> {
-        self.detail.service.assured_date
+    async fn last_verified_on(&self) -> Option<Date> {
+        self.detail.service.assured_date.map(Date)
     }
 
     /// Whether new people are taken.
     async fn capacity(&self) -> Option<Capacity> {
         self.detail.capacity.as_ref().map(|c| Capacity {
             status: c.status.into(),
-            as_of: c.as_of,
+            as_of: c.as_of.into(),
             note: self.language.pick_opt(c.note_zh.as_deref(), c.note_en.as_deref()),
         })
     }
 
     /// Who last verified the listing (staff only: FORBIDDEN for others).
-    #[graphql(guard = "super::stewardship::StaffGuard")]
+    #[graphql(guard = "StaffGuard")]
     async fn verified_by(&self) -> Option<&str> {
         self.detail.service.assurer.as_deref()
     }
 
     /// The listing's change history, newest first (staff who steward this service only:
     /// FORBIDDEN for the public, NOT_FOUND for staff of other areas or organisations).
-    #[graphql(guard = "super::stewardship::StaffGuard")]
-    async fn history(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> async_graphql::Result<Vec<super::stewardship::ChangeRecord>> {
-        let state = super::query::state(ctx)?;
+    #[graphql(guard = "StaffGuard")]
+    async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<ChangeRecord>> {
+        let state = state(ctx)?;
         let account = crate::auth::caller(ctx).require_account()?;
         let scope = crate::auth::policy::Scope::of(&state.db, account).await?;
-        let rows = crate::stewardship::history_of(&state.db, &scope, &self.detail.service.id).await?;
-        Ok(super::stewardship::change_records(state, rows).await?)
+        let entries = crate::stewardship::reads::history(&state.db, &scope, &self.detail.service.id).await?;
+        Ok(entries.into_iter().map(ChangeRecord::from).collect())
     }
 
     /// Kinds of support it gives.
@@ -766,7 +755,7 @@ pub struct Capacity {
     /// Accepting, waitlist or full.
     pub status: CapacityStatus,
     /// Date of this information.
-    pub as_of: NaiveDate,
+    pub as_of: Date,
     /// More detail.
     pub note: Option<String>,
 }

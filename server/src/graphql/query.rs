@@ -2,19 +2,16 @@
 //! query is stored: search points and texts live only for the length of the request.
 
 use async_graphql::{Context, ID, Object};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::category::{Category, ServiceCategory};
-use super::common::{GeoPointInput, Language, language_of};
+use super::common::{GeoPointInput, Language, PageInfo, language_of};
+use super::context::{fail, state};
 use super::objects::*;
-use crate::AppState;
 use crate::directory::detail::load_service_detail;
-use crate::directory::search::{Cursor, MAX_PAGE_SIZE, MAX_RADIUS_M, NearbyQuery};
-use crate::error::{ApiError, ApiResult};
+use crate::directory::search::{Cursor, MAX_RADIUS_M, NearbyQuery};
+use crate::error::ApiError;
+use crate::pagination::{self, List, PageRequest};
 
-/// Default page size when `first` is not given.
-const DEFAULT_PAGE_SIZE: i32 = 20;
 /// Longest accepted search text, in characters.
 const MAX_TEXT_CHARS: usize = 100;
 /// Most language codes a search may filter by.
@@ -22,35 +19,6 @@ const MAX_LANGUAGES: usize = 10;
 
 #[derive(Default)]
 pub struct DirectoryQuery;
-
-pub(super) fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
-    ctx.data::<AppState>().map_err(|_| ApiError::Internal("application state missing from the schema".into()))
-}
-
-pub(super) fn page_size(first: Option<i32>) -> ApiResult<usize> {
-    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(0..=MAX_PAGE_SIZE).contains(&first) {
-        return Err(ApiError::bad_input(
-            "first",
-            format!(
-                "first must be between 0 and {MAX_PAGE_SIZE}, got {first} (每页数量必须在 0 到 {MAX_PAGE_SIZE} 之间)"
-            ),
-        ));
-    }
-    Ok(first as usize)
-}
-
-/// Returns an API error from a resolver (spelled out so the code is kept; see `ApiError`).
-pub(super) fn fail<T>(error: ApiError) -> async_graphql::Result<T> {
-    Err(error.into())
-}
-
-fn bad_cursor() -> ApiError {
-    ApiError::bad_input(
-        "after",
-        "after is not a cursor from this API; start again without it (分页游标无效，请重新搜索)",
-    )
-}
 
 #[Object]
 impl DirectoryQuery {
@@ -93,9 +61,9 @@ impl DirectoryQuery {
                 ),
             ));
         }
-        let first = page_size(first)?;
+        let first = pagination::page_size(first)?;
         let after = match after.as_deref() {
-            Some(text) => Some(Cursor::decode(text).ok_or_else(bad_cursor)?),
+            Some(text) => Some(Cursor::decode(text).ok_or_else(pagination::bad_cursor)?),
             None => None,
         };
         let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
@@ -211,39 +179,20 @@ impl DirectoryQuery {
         #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
     ) -> async_graphql::Result<UrbanVillageConnection> {
         let state = state(ctx)?;
-        let first = page_size(first)?;
-        let start = match after.as_deref() {
-            None => 0,
-            Some(cursor) => decode_offset(cursor).ok_or_else(bad_cursor)? + 1,
-        };
+        let request = PageRequest::new(List::UrbanVillages, first, after.as_deref())?;
         let directory = state.directory.current();
         let language = language_of(ctx, language);
-        let wanted = city.as_deref().map(str::trim).map(str::to_lowercase);
-        let mut matching: Vec<usize> = (0..directory.villages.len())
-            .filter(|i| {
-                let village = &directory.villages[*i];
-                wanted.as_deref().is_none_or(|city| {
-                    village.city_zh.starts_with(city) || village.city_en.to_lowercase().starts_with(city)
-                })
-            })
-            .collect();
-        matching.sort_by(|a, b| {
-            let (a, b) = (&directory.villages[*a], &directory.villages[*b]);
-            language.pick(&a.name_zh, &a.name_en).cmp(language.pick(&b.name_zh, &b.name_en)).then(a.id.cmp(&b.id))
-        });
-        let page: Vec<(usize, usize)> = matching.iter().copied().enumerate().skip(start).take(first).collect();
-        let has_next_page = start + page.len() < matching.len();
-        let edges: Vec<UrbanVillageEdge> = page
-            .into_iter()
+        let page = request.page_of_all(directory.villages_of_city(city.as_deref(), language));
+        let edges = page
+            .items
+            .iter()
+            .enumerate()
             .map(|(position, index)| UrbanVillageEdge {
-                cursor: encode_offset(position),
-                node: UrbanVillage { directory: directory.clone(), index, language },
+                cursor: page.cursor_of(position),
+                node: UrbanVillage { directory: directory.clone(), index: *index, language },
             })
             .collect();
-        Ok(UrbanVillageConnection {
-            page_info: PageInfo { has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
-            edges,
-        })
+        Ok(UrbanVillageConnection { page_info: PageInfo::from(&page), edges })
     }
 
     /// The category tree: top-level categories with their children, labels, icons and
@@ -258,13 +207,4 @@ impl DirectoryQuery {
         let language = language_of(ctx, language);
         Ok(directory.taxonomy.roots().map(|term| Category { directory: directory.clone(), term, language }).collect())
     }
-}
-
-fn encode_offset(position: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o1:{position}"))
-}
-
-fn decode_offset(cursor: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix("o1:")?.parse().ok()
 }

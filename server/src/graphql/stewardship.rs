@@ -2,31 +2,18 @@
 //! their own services' hours, capacity and alerts. Roles are checked here; scope (area or
 //! organisation, from the database) in `crate::stewardship`.
 
-use async_graphql::{Context, Enum, Guard, ID, InputObject, Object, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use qiao_schema::entity::{account, metadata};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::category::ServiceCategory;
-use super::common::{CapacityStatus, EligibilityKind, GeoPointInput};
-use super::objects::PageInfo;
-use super::query::{page_size, state};
+use super::common::{CapacityStatus, ChangeRecord, Date, EligibilityKind, GeoPointInput, PageInfo};
+use super::context::state;
 use crate::AppState;
 use crate::auth::caller;
 use crate::directory::hours::local_date;
 use crate::error::{ApiError, ApiResult};
+use crate::pagination::{List, PageRequest};
+use crate::stewardship::reads;
 use crate::stewardship::{self as domain, Keeper, Outcome, StatusChange, Steward, Text};
-
-/// Allows staff only (committee, provider, admin); everyone else gets FORBIDDEN.
-pub struct StaffGuard;
-
-impl Guard for StaffGuard {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        if caller(ctx).is_staff() { Ok(()) } else { Err(ApiError::Forbidden.into()) }
-    }
-}
 
 /// The caller as a steward of listings (committee staff, admins), checked against the database.
 pub(super) async fn steward<'a>(ctx: &Context<'a>) -> ApiResult<(Steward, &'a AppState)> {
@@ -265,7 +252,7 @@ pub struct HoursInput {
 #[derive(InputObject)]
 pub struct ScheduleExceptionInput {
     /// The date.
-    pub date: NaiveDate,
+    pub date: Date,
     /// Special opening time; omit with `closes` for closed all day.
     pub opens: Option<String>,
     /// Special closing time.
@@ -323,46 +310,6 @@ impl From<Outcome> for ChangeResult {
     }
 }
 
-/// A recorded change (HSDS metadata).
-#[derive(SimpleObject, Clone)]
-pub struct ChangeRecord {
-    /// The field.
-    pub field: String,
-    /// Value before.
-    pub previous_value: Option<String>,
-    /// Value after.
-    pub new_value: Option<String>,
-    /// create, update, verify or archive.
-    pub action: String,
-    /// When.
-    pub changed_at: DateTime<Utc>,
-    /// Who (display name; the account id when the account is gone).
-    pub changed_by: String,
-}
-
-/// The history of a record, newest first, with who made each change.
-pub async fn change_records(state: &AppState, rows: Vec<metadata::Model>) -> ApiResult<Vec<ChangeRecord>> {
-    let account_ids: Vec<String> = rows.iter().map(|r| r.updated_by.clone()).collect();
-    let names: std::collections::HashMap<String, String> = account::Entity::find()
-        .filter(account::Column::Id.is_in(account_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.display_name))
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(|row| ChangeRecord {
-            changed_by: names.get(&row.updated_by).cloned().unwrap_or(row.updated_by),
-            field: row.field_name,
-            previous_value: row.previous_value,
-            new_value: row.replacement_value,
-            action: row.last_action_type,
-            changed_at: row.last_action_date,
-        })
-        .collect())
-}
-
 /// A page of change records.
 #[derive(SimpleObject)]
 pub struct ChangeRecordConnection {
@@ -382,7 +329,7 @@ pub struct StaleListing {
     /// English name.
     pub name_en: String,
     /// Last verified (null: never).
-    pub last_verified_on: Option<NaiveDate>,
+    pub last_verified_on: Option<Date>,
 }
 
 /// A page of stale listings.
@@ -392,31 +339,6 @@ pub struct StaleListingConnection {
     pub nodes: Vec<StaleListing>,
     /// Pagination.
     pub page_info: PageInfo,
-}
-
-/// Offset pagination for staff lists (short, rarely paged).
-pub fn page_of<T>(items: Vec<T>, first: Option<i32>, after: Option<String>) -> ApiResult<(Vec<T>, PageInfo)> {
-    let first = page_size(first)?;
-    let start = match after {
-        Some(cursor) => {
-            URL_SAFE_NO_PAD
-                .decode(cursor.as_bytes())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| t.strip_prefix("p1:").and_then(|n| n.parse::<usize>().ok()))
-                .ok_or_else(|| ApiError::bad_input("after", "after is not a cursor from this API (分页游标无效)"))?
-                + 1
-        }
-        None => 0,
-    };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(first).collect();
-    let end = start + page.len();
-    let page_info = PageInfo {
-        has_next_page: end < total,
-        end_cursor: (!page.is_empty()).then(|| URL_SAFE_NO_PAD.encode(format!("p1:{}", end - 1))),
-    };
-    Ok((page, page_info))
 }
 
 #[derive(Default)]
@@ -433,9 +355,10 @@ impl StewardshipQuery {
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<ChangeRecordConnection> {
         let (actor, state) = keeper(ctx).await?;
-        let rows = domain::history_of(&state.db, &actor.scope, &id).await?;
-        let (rows, page_info) = page_of(rows, first, after)?;
-        Ok(ChangeRecordConnection { nodes: change_records(state, rows).await?, page_info })
+        let request = PageRequest::new(List::ListingHistory, first, after.as_deref())?;
+        let page = reads::history_page(&state.db, &actor.scope, &id, &request).await?;
+        let page_info = PageInfo::from(&page);
+        Ok(ChangeRecordConnection { nodes: page.items.into_iter().map(ChangeRecord::from).collect(), page_info })
     }
 
     /// Listings in your area not verified for `olderThanDays` days (or never), least recently
@@ -448,21 +371,17 @@ impl StewardshipQuery {
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<StaleListingConnection> {
         let (actor, state) = steward(ctx).await?;
-        if !(1..=3650).contains(&older_than_days) {
-            return Err(
-                ApiError::bad_input("olderThanDays", "olderThanDays must be 1 to 3650 (天数须为 1 到 3650)").into()
-            );
-        }
-        let cutoff = local_date(actor.now) - Duration::days(i64::from(older_than_days));
-        let services = domain::stale_services(&state.db, &actor.scope, cutoff).await?;
-        let (services, page_info) = page_of(services, first, after)?;
-        let nodes = services
+        let request = PageRequest::new(List::StaleListings, first, after.as_deref())?;
+        let page = reads::stale_listings(&state.db, &actor.scope, older_than_days, actor.now, &request).await?;
+        let page_info = PageInfo::from(&page);
+        let nodes = page
+            .items
             .into_iter()
             .map(|s| StaleListing {
                 id: ID(s.id),
                 name_zh: s.name_zh,
                 name_en: s.name_en,
-                last_verified_on: s.assured_date,
+                last_verified_on: s.assured_date.map(Date),
             })
             .collect();
         Ok(StaleListingConnection { nodes, page_info })
@@ -687,7 +606,12 @@ impl StewardshipMutation {
             .collect();
         let exceptions = exceptions
             .into_iter()
-            .map(|e| domain::ExceptionSpec { date: e.date, opens: e.opens, closes: e.closes, reason: e.reason.into() })
+            .map(|e| domain::ExceptionSpec {
+                date: e.date.0,
+                opens: e.opens,
+                closes: e.closes,
+                reason: e.reason.into(),
+            })
             .collect();
         let outcome = domain::set_service_hours(&state.store, &actor, &id, hours, exceptions).await?;
         Ok(ChangeResult::from(outcome))

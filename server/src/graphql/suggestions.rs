@@ -3,21 +3,17 @@
 //! `rejectEditSuggestion` for committee staff (their area) and admins. Domain rules live in
 //! `crate::suggestions`.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use qiao_schema::entity::{edit_suggestion, service};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use qiao_schema::entity::edit_suggestion;
 
-use super::common::{Language, language_of};
-use super::objects::PageInfo;
-use super::query::state;
-use super::stewardship::{page_of, steward};
+use super::common::{DateTime, Language, PageInfo, language_of};
+use super::context::state;
+use super::stewardship::steward;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientAddress;
-use crate::suggestions::{self as domain, NewSuggestion};
+use crate::pagination::{List, PageRequest};
+use crate::suggestions::{self as domain, NamedSuggestion, NewSuggestion};
 
 /// What a resident says is wrong with a listing.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -69,9 +65,9 @@ pub struct EditSuggestion {
     /// Review status.
     pub status: SuggestionStatus,
     /// When it was suggested.
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
     /// When it was accepted or rejected.
-    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime>,
     /// Why it was rejected.
     pub decision_reason: Option<String>,
 }
@@ -85,42 +81,31 @@ pub struct EditSuggestionConnection {
     pub page_info: PageInfo,
 }
 
-/// Views of suggestions, with their services' names read in one query.
-async fn views(
-    state: &AppState,
-    language: Language,
-    rows: Vec<edit_suggestion::Model>,
-) -> ApiResult<Vec<EditSuggestion>> {
-    let service_ids: Vec<String> = rows.iter().map(|r| r.service_id.clone()).collect();
-    let names: HashMap<String, String> = service::Entity::find()
-        .filter(service::Column::Id.is_in(service_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, language.pick(&s.name_zh, &s.name_en).to_owned()))
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(|row| EditSuggestion {
-            service_name: names.get(&row.service_id).cloned().unwrap_or_default(),
+impl EditSuggestion {
+    fn of(named: NamedSuggestion, language: Language) -> Self {
+        let NamedSuggestion { suggestion: row, service_name } = named;
+        Self {
+            service_name: language.pick(&service_name.zh, &service_name.en).to_owned(),
             id: ID(row.id),
             service_id: ID(row.service_id),
             kind: row.kind.into(),
             proposed_value: row.proposed_value,
             comment: row.comment,
             status: row.status.into(),
-            created_at: row.created_at,
-            decided_at: row.decided_at,
+            created_at: row.created_at.into(),
+            decided_at: row.decided_at.map(DateTime),
             decision_reason: row.decision_reason,
-        })
-        .collect())
+        }
+    }
 }
 
+/// One suggestion as the caller sees it, with its service's name in the request's language.
 async fn view(ctx: &Context<'_>, state: &AppState, row: edit_suggestion::Model) -> ApiResult<EditSuggestion> {
-    views(state, language_of(ctx, None), vec![row])
+    let named = domain::named(&state.db, vec![row])
         .await?
         .pop()
-        .ok_or_else(|| ApiError::internal("a suggestion view went missing"))
+        .ok_or_else(|| ApiError::internal("a suggestion view went missing"))?;
+    Ok(EditSuggestion::of(named, language_of(ctx, None)))
 }
 
 #[derive(Default)]
@@ -142,9 +127,13 @@ impl SuggestionQuery {
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<EditSuggestionConnection> {
         let (actor, state) = steward(ctx).await?;
-        let rows = domain::queue(&state.db, &actor.scope, status.unwrap_or(SuggestionStatus::Pending).into()).await?;
-        let (rows, page_info) = page_of(rows, first, after)?;
-        Ok(EditSuggestionConnection { nodes: views(state, language_of(ctx, None), rows).await?, page_info })
+        let request = PageRequest::new(List::EditSuggestions, first, after.as_deref())?;
+        let status = status.unwrap_or(SuggestionStatus::Pending).into();
+        let page = domain::queue_page(&state.db, &actor.scope, status, &request).await?;
+        let page_info = PageInfo::from(&page);
+        let language = language_of(ctx, None);
+        let nodes = page.items.into_iter().map(|named| EditSuggestion::of(named, language)).collect();
+        Ok(EditSuggestionConnection { nodes, page_info })
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use qiao_schema::entity::*;
-use qiao_seed::rows::derived_id;
+use qiao_schema::ids::derived_id;
 use sea_orm::{ActiveEnum, DatabaseConnection, DbErr, EntityTrait};
 use serde_json::{Map, Value};
 use uuid::Uuid;

@@ -6,8 +6,8 @@
 //! and records every changed field in the history ([`history`]). The GraphQL layer checks the
 //! role and reloads the search index afterwards.
 
-pub mod history;
 pub mod import;
+pub mod reads;
 
 use chrono::NaiveDate;
 use qiao_schema::datum::LatLon;
@@ -19,10 +19,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use self::history::{Action, Change, created, diff, list_change, record};
 use crate::auth::policy::{Scope, location_in_scope, organization_in_scope, service_in_scope};
 use crate::directory::hours::parse_minute;
 use crate::error::{ApiError, ApiResult};
+use crate::kernel::history::{Action, Change, created, diff, list_change, record};
 
 pub use crate::auth::policy::{Actor, Keeper, Steward};
 pub use crate::kernel::{Db, Outcome, Txn};

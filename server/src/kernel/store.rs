@@ -1,17 +1,4 @@
-//! The write kernel: the one way to change the directory.
-//!
-//! A write opens a [`Txn`] from the [`Store`] (or, to compose several writes into one
-//! all-or-nothing unit, from an open `Txn`, which makes a savepoint). Each domain function records
-//! what it changed through `stewardship::history::record`, which also *publishes* the change: a
-//! `directory_change` row in the same transaction. When the outermost transaction commits, the
-//! search index catches up before the write returns. So no caller has to remember to refresh the
-//! index, and a write path that bypasses the kernel has no transaction to write with.
-//!
-//! Transactions also make writers wait their turn: on SQLite a write transaction takes the
-//! database's write lock when it begins (`BEGIN IMMEDIATE`), so two writers queue behind SQLite's
-//! busy timeout instead of one failing with "database is locked" when it upgrades a read lock;
-//! on PostgreSQL writers lock the rows they are about to change (`SELECT … FOR UPDATE`, see
-//! `auth::policy`), so a read-modify-write never works from a stale copy.
+//! The store and its transactions (see the module above).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -102,7 +89,7 @@ impl Txn {
     }
 
     /// Records that a listing changed, in this transaction: the one publish point of the
-    /// directory (called by `history::record` for every recorded change, and by whole-directory
+    /// directory (called by [`super::history::record`] for every recorded change, and by whole-directory
     /// imports).
     pub async fn publish(
         &self,
@@ -177,12 +164,4 @@ impl ConnectionTrait for Store {
     fn support_returning(&self) -> bool {
         self.db.support_returning()
     }
-}
-
-/// The result of a write: the record and what changed.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub id: String,
-    pub resource_type: &'static str,
-    pub changes: Vec<crate::stewardship::history::Change>,
 }

@@ -1,5 +1,6 @@
 //! Field-level change history (HSDS `metadata`): who changed which field of which record from
-//! what to what, and when. Every stewardship write goes through [`record`].
+//! what to what, and when. Every write of a listing goes through [`record`], which also publishes
+//! the change (see the kernel).
 
 use chrono::{DateTime, Utc};
 use qiao_schema::entity::metadata;
@@ -7,8 +8,16 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::store::Txn;
 use crate::error::{ApiError, ApiResult};
-use crate::kernel::Txn;
+
+/// The result of a write: the record and what changed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: String,
+    pub resource_type: &'static str,
+    pub changes: Vec<Change>,
+}
 
 /// One changed field.
 #[derive(Debug, Clone, PartialEq)]

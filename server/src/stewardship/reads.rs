@@ -1,0 +1,90 @@
+//! What stewards read: a record's change history with who made each change, and the listings
+//! due for re-verification. Scope is checked by the functions these build on
+//! ([`super::history_of`], [`super::stale_services`]); the GraphQL layer only pages and formats.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use qiao_schema::entity::{account, metadata, service};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::auth::policy::Scope;
+use crate::directory::hours::local_date;
+use crate::error::{ApiError, ApiResult};
+use crate::pagination::{Page, PageRequest};
+
+/// Oldest "not verified for" age a stale-listing query may ask for, in days (ten years).
+pub const MAX_STALE_DAYS: i32 = 3650;
+
+/// One recorded change, with the name of who made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub field: String,
+    pub previous_value: Option<String>,
+    pub new_value: Option<String>,
+    /// create, update, verify or archive.
+    pub action: String,
+    pub changed_at: DateTime<Utc>,
+    /// The account's display name; its id when the account is gone.
+    pub changed_by: String,
+}
+
+/// The whole history of a record in scope, newest first.
+pub async fn history(db: &DatabaseConnection, scope: &Scope, resource_id: &str) -> ApiResult<Vec<HistoryEntry>> {
+    let rows = super::history_of(db, scope, resource_id).await?;
+    with_names(db, rows).await
+}
+
+/// One page of the history of a record in scope, newest first.
+pub async fn history_page(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    resource_id: &str,
+    page: &PageRequest,
+) -> ApiResult<Page<HistoryEntry>> {
+    let mut page = page.page_of_all(super::history_of(db, scope, resource_id).await?);
+    let rows = std::mem::take(&mut page.items);
+    Ok(page.with_items(with_names(db, rows).await?))
+}
+
+/// History rows with the display names of who made them, read in one query.
+async fn with_names(db: &DatabaseConnection, rows: Vec<metadata::Model>) -> ApiResult<Vec<HistoryEntry>> {
+    let account_ids: Vec<String> = rows.iter().map(|r| r.updated_by.clone()).collect();
+    let names: HashMap<String, String> = account::Entity::find()
+        .filter(account::Column::Id.is_in(account_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.display_name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| HistoryEntry {
+            changed_by: names.get(&row.updated_by).cloned().unwrap_or(row.updated_by),
+            field: row.field_name,
+            previous_value: row.previous_value,
+            new_value: row.replacement_value,
+            action: row.last_action_type,
+            changed_at: row.last_action_date,
+        })
+        .collect())
+}
+
+/// One page of the listings in scope not verified for `older_than_days` days (1 to
+/// [`MAX_STALE_DAYS`]) before `now`'s local date, or never; least recently verified first.
+pub async fn stale_listings(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    older_than_days: i32,
+    now: DateTime<Utc>,
+    page: &PageRequest,
+) -> ApiResult<Page<service::Model>> {
+    if !(1..=MAX_STALE_DAYS).contains(&older_than_days) {
+        return Err(ApiError::bad_input(
+            "olderThanDays",
+            format!("olderThanDays must be 1 to {MAX_STALE_DAYS} (天数须为 1 到 {MAX_STALE_DAYS})"),
+        ));
+    }
+    let cutoff = local_date(now) - Duration::days(i64::from(older_than_days));
+    Ok(page.page_of_all(super::stale_services(db, scope, cutoff).await?))
+}
