@@ -17,6 +17,7 @@ pub mod http;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
+pub mod values;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod category;
 pub mod common;
+mod errors;
 pub mod hsds;
 pub mod import;
 pub mod objects;
