@@ -7,8 +7,7 @@ use qiao_schema::entity::*;
 
 use crate::directory::geometry::parse_polygon;
 use crate::hsds::record::Reader;
-
-const WEEKDAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+use crate::values::{Adcode, Coordinates, EmailAddress, Field, LanguageTag, Money, PhoneNumber, WebAddress, Weekday};
 
 /// Tables an attribute may tag (`link_entity`).
 pub(super) const TAGGABLE: [&str; 5] = ["service", "organization", "program", "location", "service_at_location"];
@@ -38,11 +37,58 @@ pub(super) fn required_enum<E: sea_orm::ActiveEnum<Value = String>>(r: &mut Read
 }
 
 pub(super) fn check_coordinates(r: &mut Reader, lat_field: &str, lat: f64, lon_field: &str, lon: f64) {
-    if !(-90.0..=90.0).contains(&lat) {
+    if Coordinates::latitude(lat).is_err() {
         r.error(lat_field, "must be between -90 and 90 (纬度超出范围)");
     }
-    if !(-180.0..=180.0).contains(&lon) {
+    if Coordinates::longitude(lon).is_err() {
         r.error(lon_field, "must be between -180 and 180 (经度超出范围)");
+    }
+}
+
+/// Optional text that must parse as a value: its canonical form, or the text as given with an
+/// error reported (the record is refused either way then).
+fn value_text(r: &mut Reader, path: &str, parse: impl Fn(&str) -> Option<String>, refusal: &str) -> Option<String> {
+    let text = r.text(path)?;
+    match parse(&text) {
+        Some(value) => Some(value),
+        None => {
+            r.error(path, format!("{text:?} {refusal}"));
+            Some(text)
+        }
+    }
+}
+
+fn website(r: &mut Reader, path: &str) -> Option<String> {
+    let parse = |t: &str| WebAddress::new(t).map(WebAddress::into_string);
+    value_text(r, path, parse, "is not an http:// or https:// address (网址须以 http:// 或 https:// 开头)")
+}
+
+fn email(r: &mut Reader, path: &str) -> Option<String> {
+    let parse = |t: &str| EmailAddress::new(t).map(EmailAddress::into_string);
+    value_text(r, path, parse, "is not an email address (邮箱格式不正确)")
+}
+
+/// A district code: six digits when given (an empty one is allowed, as the writers leave it).
+fn adcode(r: &mut Reader, path: &str) -> String {
+    let parse = |t: &str| Adcode::parse(Field::LocationAdcode, t).ok().map(Adcode::into_string);
+    value_text(r, path, parse, "is not a six-digit district code, e.g. 310112 (行政区划代码须为六位数字)")
+        .unwrap_or_default()
+}
+
+fn phone_number(r: &mut Reader) -> String {
+    let number = r.required_text("number");
+    if number.is_empty() {
+        return number;
+    }
+    match PhoneNumber::new(&number) {
+        Some(phone) => phone.into_string(),
+        None => {
+            r.error(
+                "number",
+                format!("{number:?} is not a phone number as dialled in China, e.g. 021-54861801 (电话号码格式不正确)"),
+            );
+            number
+        }
     }
 }
 
@@ -72,7 +118,7 @@ pub(super) fn urban_village(r: &mut Reader) -> urban_village::Model {
         city_en: r.text_or_empty("city_en"),
         district_zh: r.text_or_empty("district_zh"),
         district_en: r.text_or_empty("district_en"),
-        adcode: r.text_or_empty("adcode"),
+        adcode: adcode(r, "adcode"),
         boundary: polygon(r, "boundary"),
         centroid_lat,
         centroid_lon,
@@ -92,8 +138,8 @@ pub(super) fn organization(r: &mut Reader) -> organization::Model {
         description_en: r.en_or("description", &description_zh),
         name_zh,
         description_zh,
-        website: r.text("website"),
-        email: r.text("email"),
+        website: website(r, "website"),
+        email: email(r, "email"),
         legal_status: r.text("legal_status"),
         parent_organization_id: r.reference("parent_organization_id"),
         archived_at: r.datetime("x-qiao.archived_at"),
@@ -178,7 +224,7 @@ pub(super) fn address(r: &mut Reader) -> address::Model {
         city_zh,
         district_zh,
         // HSDS's `state_province` is derived from the administrative code on export.
-        adcode: r.text_or_empty("x-qiao.adcode"),
+        adcode: adcode(r, "x-qiao.adcode"),
         postal_code: r.text("postal_code"),
         country: r.text("country").unwrap_or_else(|| "CN".to_owned()),
         address_type,
@@ -217,8 +263,8 @@ pub(super) fn service(r: &mut Reader, now: DateTime<Utc>) -> service::Model {
         name_zh,
         description_en: r.en_or("description", &description_zh),
         description_zh,
-        url: r.text("url"),
-        email: r.text("email"),
+        url: website(r, "url"),
+        email: email(r, "email"),
         status: required_enum(r, "status").unwrap_or_default(),
         application_process_zh: r.text("application_process"),
         application_process_en: r.en_opt("application_process"),
@@ -290,10 +336,11 @@ pub(super) fn schedule(r: &mut Reader) -> schedule::Model {
         }
     }
     let byday = r.required_text("byday");
-    let days: Vec<String> = byday.split(',').map(|day| day.trim().to_ascii_uppercase()).collect();
-    if !byday.is_empty() && days.iter().any(|day| !WEEKDAYS.contains(&day.as_str())) {
+    let days: Option<Vec<Weekday>> = byday.split(',').map(Weekday::from_code_loose).collect();
+    if !byday.is_empty() && days.is_none() {
         r.error("byday", format!("{byday:?} is not a list of MO, TU, WE, TH, FR, SA, SU (星期格式错误)"));
     }
+    let days: Vec<&str> = days.unwrap_or_default().into_iter().map(Weekday::code).collect();
     let (opens_at, closes_at) = hours(r, true);
     schedule::Model {
         id,
@@ -346,7 +393,7 @@ pub(super) fn contact(r: &mut Reader) -> contact::Model {
         title_en: r.en_opt("title"),
         // Set from the contact's phone record, if any (see `assemble`).
         phone: None,
-        email: r.text("email"),
+        email: email(r, "email"),
     }
 }
 
@@ -361,7 +408,7 @@ pub(super) enum PhoneRecord {
 
 pub(super) fn phone(r: &mut Reader) -> PhoneRecord {
     let id = r.id();
-    let number = r.required_text("number");
+    let number = phone_number(r);
     if let Some(contact_id) = r.reference("contact_id") {
         refuse_links(r, "contact's phone", &["service_id", "organization_id", "location_id", "service_at_location_id"]);
         return PhoneRecord::OfContact { contact_id, number };
@@ -388,7 +435,14 @@ pub(super) fn phone(r: &mut Reader) -> PhoneRecord {
 pub(super) fn language(r: &mut Reader) -> language::Model {
     let id = r.id();
     refuse_links(r, "language", &["location_id", "phone_id"]);
-    language::Model { id, service_id: r.required_reference("service_id"), code: r.required_text("code") }
+    let mut code = r.required_text("code");
+    if !code.is_empty() {
+        match LanguageTag::new(&code) {
+            Some(tag) => code = tag.into_string(),
+            None => r.error("code", format!("{code:?} is not a language code like zh, en or yue (语言代码无效)")),
+        }
+    }
+    language::Model { id, service_id: r.required_reference("service_id"), code }
 }
 
 pub(super) fn cost_option(r: &mut Reader) -> cost_option::Model {
@@ -402,13 +456,14 @@ pub(super) fn cost_option(r: &mut Reader) -> cost_option::Model {
         r.error("amount", "is required (必填)");
     }
     let amount_fen = match r.number("amount") {
-        Some(yuan) => {
-            let fen = (yuan * 100.0).round();
-            if !(0.0..=1e12).contains(&yuan) || (yuan * 100.0 - fen).abs() > 1e-6 {
-                r.error("amount", "must be a non-negative amount in whole fen, such as 12.5 (金额无效)");
+        Some(yuan) => match Money::from_yuan(Field::CostAmount, yuan) {
+            // HSDS amounts are decimals: one that is not whole fen would be silently rounded.
+            Ok(money) if (yuan * 100.0 - money.fen() as f64).abs() <= 1e-6 => money.fen(),
+            _ => {
+                r.error("amount", "must be 0 to 10,000,000 yuan in whole fen, such as 12.5 (金额无效)");
+                0
             }
-            fen as i64
-        }
+        },
         None => 0,
     };
     cost_option::Model {
@@ -549,5 +604,75 @@ pub(super) fn metadata(r: &mut Reader) -> metadata::Model {
         previous_value: r.text("previous_value"),
         replacement_value: r.text("replacement_value"),
         updated_by: r.required_text("updated_by"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::hsds::RecordError;
+
+    const ID: &str = "0190c1a2-0000-7000-8000-000000000001";
+
+    fn read<T>(record: Value, read: impl FnOnce(&mut Reader) -> T) -> (T, Vec<RecordError>) {
+        let fields = record.as_object().cloned().unwrap_or_default();
+        let mut errors = Vec::new();
+        let value = read(&mut Reader::new("organization.json", 0, &fields, &mut errors));
+        (value, errors)
+    }
+
+    fn fields_at_fault(errors: &[RecordError]) -> Vec<&str> {
+        errors.iter().filter_map(|e| e.field.as_deref()).collect()
+    }
+
+    #[test]
+    fn a_website_or_email_that_is_not_an_address_is_refused() {
+        let record = json!({ "id": ID, "name": "机构", "website": "javascript:alert(1)", "email": "nobody" });
+        let (_, errors) = read(record, organization);
+        assert_eq!(fields_at_fault(&errors), ["website", "email"]);
+        let record = json!({ "id": ID, "name": "机构", "website": "https://example.org", "email": "a@example.org" });
+        let (row, errors) = read(record, organization);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(row.website.as_deref(), Some("https://example.org"));
+    }
+
+    #[test]
+    fn phone_numbers_are_kept_in_their_one_canonical_form() {
+        let record = json!({ "id": ID, "service_id": ID, "number": "+86 21 5486 1801" });
+        let (row, errors) = read(record, phone);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(matches!(row, PhoneRecord::Phone(p) if p.number == "021-54861801"));
+        let (_, errors) = read(json!({ "id": ID, "service_id": ID, "number": "call us" }), phone);
+        assert_eq!(fields_at_fault(&errors), ["number"]);
+    }
+
+    #[test]
+    fn weekdays_languages_and_amounts_are_read_by_the_domain_rules() {
+        let record =
+            json!({ "id": ID, "service_id": ID, "byday": "mo, Tu", "opens_at": "09:00", "closes_at": "17:00" });
+        let (row, errors) = read(record, schedule);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(row.byday, "MO,TU");
+        let (_, errors) = read(
+            json!({ "id": ID, "service_id": ID, "byday": "MON", "opens_at": "09:00", "closes_at": "17:00" }),
+            schedule,
+        );
+        assert_eq!(fields_at_fault(&errors), ["byday"]);
+
+        let (row, errors) = read(json!({ "id": ID, "service_id": ID, "code": "YUE" }), language);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(row.code, "yue");
+        let (_, errors) = read(json!({ "id": ID, "service_id": ID, "code": "en; drop" }), language);
+        assert_eq!(fields_at_fault(&errors), ["code"]);
+
+        let (row, errors) = read(json!({ "id": ID, "service_id": ID, "amount": 12.5 }), cost_option);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(row.amount_fen, 1250);
+        for amount in [json!(-1), json!(10_000_000.01), json!(0.125)] {
+            let (_, errors) = read(json!({ "id": ID, "service_id": ID, "amount": amount }), cost_option);
+            assert_eq!(fields_at_fault(&errors), ["amount"], "{amount}");
+        }
     }
 }
