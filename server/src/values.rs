@@ -98,7 +98,7 @@ impl Field {
         }
     }
 
-    /// How people call the field in a message (the GraphQL argument name they typed, mostly).
+    /// How a message calls the field, in plain words.
     const fn label(self) -> &'static str {
         match self {
             Self::OrganizationName | Self::LocationName | Self::ServiceName => "name",
@@ -112,15 +112,15 @@ impl Field {
             Self::LocationAdcode => "adcode",
             Self::LocationTransportation => "transportation",
             Self::ServiceCategory => "category",
-            Self::ServiceLocations => "locationIds",
+            Self::ServiceLocations => "locations",
             Self::ServiceLanguages | Self::SearchLanguages => "languages",
             Self::ServiceCosts => "costs",
-            Self::CostOption => "costs.option",
-            Self::CostAmount => "amountYuan",
+            Self::CostOption => "cost option",
+            Self::CostAmount => "amount",
             Self::ServiceDocuments => "documents",
-            Self::ServiceFeesDescription => "feesDescription",
-            Self::ServiceApplicationProcess => "applicationProcess",
-            Self::ServiceEligibilityDescription => "eligibilityDescription",
+            Self::ServiceFeesDescription => "fees description",
+            Self::ServiceApplicationProcess => "application process",
+            Self::ServiceEligibilityDescription => "eligibility description",
             Self::ServiceRequirements => "requirements",
             Self::ServiceCapacityNote => "note",
             Self::ServiceAlert => "alert",
@@ -129,8 +129,8 @@ impl Field {
             Self::Hours => "hours",
             Self::HoursDays => "days",
             Self::HoursInterval => "hours",
-            Self::ExceptionInterval => "exceptions",
-            Self::ExceptionReason => "exceptions.reason",
+            Self::ExceptionInterval => "exception hours",
+            Self::ExceptionReason => "exception reason",
             Self::SearchText => "text",
         }
     }
