@@ -115,17 +115,14 @@ pub async fn submit(
             ));
         }
         SuggestionKind::WrongPhone => {
-            let number =
-                proposed_value.as_deref().and_then(PhoneNumber::new).map(PhoneNumber::into_string).ok_or_else(
-                    || {
-                        ApiError::bad_input(
-                            "proposedValue",
-                            "WRONG_PHONE needs the right number in proposedValue, e.g. 021-54861801 or 13912345678 \
+            let number = proposed_value.as_deref().and_then(PhoneNumber::new).ok_or_else(|| {
+                ApiError::bad_input(
+                    "proposedValue",
+                    "WRONG_PHONE needs the right number in proposedValue, e.g. 021-54861801 or 13912345678 \
                      (电话有误须在 proposedValue 填写正确号码)",
-                        )
-                    },
-                )?;
-            proposed_value = Some(number);
+                )
+            })?;
+            proposed_value = Some(number.into_string());
         }
         SuggestionKind::Other if proposed_value.is_none() && comment.is_none() => {
             return Err(ApiError::bad_input(
