@@ -69,3 +69,28 @@ impl From<crate::values::ValueError> for async_graphql::Error {
         ApiError::from(error).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::ValueError;
+
+    fn extensions(error: ApiError) -> (Option<String>, Option<String>) {
+        let error = async_graphql::Error::from(error);
+        let value = |key: &str| {
+            error.extensions.as_ref().and_then(|e| e.get(key)).map(|v| v.to_string().trim_matches('"').to_owned())
+        };
+        (value("code"), value("field"))
+    }
+
+    #[test]
+    fn a_domain_field_reaches_the_client_as_its_argument_path() {
+        let invalid = ApiError::from(ValueError::new(Field::CostAmount, "amount must be … (金额超出范围)"));
+        assert_eq!(extensions(invalid), (Some("BAD_USER_INPUT".into()), Some("costs.amountYuan".into())));
+        let invalid = ApiError::from(ValueError::new(Field::ServiceLocations, "…"));
+        assert_eq!(extensions(invalid).1.as_deref(), Some("locationIds"));
+        let bad = ApiError::bad_input("near.lat", "…");
+        assert_eq!(extensions(bad).1.as_deref(), Some("near.lat"));
+        assert_eq!(extensions(ApiError::Forbidden), (Some("FORBIDDEN".into()), None));
+    }
+}

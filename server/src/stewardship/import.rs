@@ -789,6 +789,18 @@ mod tests {
     }
 
     #[test]
+    fn a_domain_refusal_names_the_column_of_its_field() {
+        let refusal = |field| error_from_domain(2, 3, ValueError::new(field, "no (不行)").into());
+        assert_eq!(refusal(Field::CostAmount).column.as_deref(), Some("cost"));
+        assert_eq!(refusal(Field::LocationPoint).column.as_deref(), Some("lat"));
+        assert_eq!(refusal(Field::ServicePhone).column.as_deref(), Some("phone"));
+        assert_eq!(refusal(Field::ServiceLanguages).column, None, "the file has no languages column");
+        let error = refusal(Field::LocationAdcode);
+        assert_eq!((error.row, error.line, error.column.as_deref()), (2, 3, Some("adcode")));
+        assert_eq!(error.message, "no (不行)");
+    }
+
+    #[test]
     fn documents_split_on_bars_and_on_a_slash_before_english() {
         let documents = parse_documents("身份证/Resident ID card | 身份证/居住证 ||租房合同").unwrap_or_default();
         assert_eq!(documents.len(), 3);
