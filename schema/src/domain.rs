@@ -178,3 +178,89 @@ pub enum SuggestionStatus {
     #[sea_orm(string_value = "rejected")]
     Rejected,
 }
+
+/// A day of the week by its iCal code (`MO` … `SU`), the spelling HSDS `byday`, the seed files,
+/// the CSV import and the stored schedules all use (and its serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Weekday {
+    Mo,
+    Tu,
+    We,
+    Th,
+    Fr,
+    Sa,
+    Su,
+}
+
+impl Weekday {
+    /// Monday to Sunday, in week order.
+    pub const ALL: [Self; 7] = [Self::Mo, Self::Tu, Self::We, Self::Th, Self::Fr, Self::Sa, Self::Su];
+
+    /// The iCal code, e.g. `MO`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Mo => "MO",
+            Self::Tu => "TU",
+            Self::We => "WE",
+            Self::Th => "TH",
+            Self::Fr => "FR",
+            Self::Sa => "SA",
+            Self::Su => "SU",
+        }
+    }
+
+    /// The day of an iCal code. Exact (`MO`): stored and exchanged data is upper case.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|day| day.code() == code)
+    }
+
+    /// The day of a code as people type it (`mo`, ` Mo `), for hand-written input.
+    pub fn from_code_loose(code: &str) -> Option<Self> {
+        Self::from_code(&code.trim().to_ascii_uppercase())
+    }
+
+    /// 0 for Monday … 6 for Sunday, as chrono's `num_days_from_monday`.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The day after (Sunday is followed by Monday).
+    pub const fn next(self) -> Self {
+        Self::ALL[(self as usize + 1) % 7]
+    }
+}
+
+impl From<chrono::Weekday> for Weekday {
+    fn from(day: chrono::Weekday) -> Self {
+        Self::ALL[day.num_days_from_monday() as usize]
+    }
+}
+
+impl std::fmt::Display for Weekday {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Weekday;
+
+    #[test]
+    fn weekday_codes_read_back_as_the_same_day() {
+        for day in Weekday::ALL {
+            assert_eq!(Weekday::from_code(day.code()), Some(day));
+        }
+        assert_eq!(Weekday::from_code_loose(" fr "), Some(Weekday::Fr));
+        assert_eq!(Weekday::from(chrono::Weekday::Sun), Weekday::Su);
+        assert_eq!(Weekday::Su.next(), Weekday::Mo);
+    }
+
+    #[test]
+    fn anything_but_an_ical_weekday_code_is_refused() {
+        for code in ["", "mo", "MON", "Monday", "XX", "M"] {
+            assert_eq!(Weekday::from_code(code), None, "{code}");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
-use qiao_schema::domain::{EligibilityKind, LocationType, taxonomy_ids};
+use qiao_schema::domain::{EligibilityKind, LocationType, Weekday, taxonomy_ids};
 use qiao_schema::entity::*;
 
 use crate::SeedError;
@@ -310,7 +310,7 @@ impl DirectoryRows {
                 ));
             }
             for day in &hours.days {
-                if !WEEKDAYS.contains(&day.as_str()) {
+                if Weekday::from_code(day).is_none() {
                     return Err(SeedError::invalid(key, format!("unknown weekday {day}")));
                 }
             }
@@ -467,8 +467,6 @@ impl DirectoryRows {
         Ok(())
     }
 }
-
-const WEEKDAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 fn exception_row(
     service_id: &str,

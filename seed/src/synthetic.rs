@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 use qiao_schema::datum::{LatLon, gcj02_to_wgs84};
+use qiao_schema::domain::Weekday::{self, Fr, Mo, Sa, Su, Th, Tu, We};
 
 use crate::SeedError;
 use crate::model::*;
@@ -93,11 +94,11 @@ const CATEGORIES: [(&str, &str, &str); 12] = [
 ];
 
 /// Weekly hour patterns: (days, opens, closes).
-const HOURS: [(&[&str], &str, &str); 4] = [
-    (&["MO", "TU", "WE", "TH", "FR"], "09:00", "17:00"),
-    (&["MO", "TU", "WE", "TH", "FR", "SA"], "08:30", "20:00"),
-    (&["TU", "WE", "TH", "FR", "SA", "SU"], "10:00", "21:00"),
-    (&["SA", "SU"], "14:00", "18:00"),
+const HOURS: [(&[Weekday], &str, &str); 4] = [
+    (&[Mo, Tu, We, Th, Fr], "09:00", "17:00"),
+    (&[Mo, Tu, We, Th, Fr, Sa], "08:30", "20:00"),
+    (&[Tu, We, Th, Fr, Sa, Su], "10:00", "21:00"),
+    (&[Sa, Su], "14:00", "18:00"),
 ];
 
 fn text(zh: impl Into<String>, en: impl Into<String>) -> Text {
@@ -182,7 +183,7 @@ pub fn synthetic_directory(count: usize, seed: u64) -> Result<DirectoryFile, See
             intervention_levels: vec![InterventionLevel::DirectSupport],
             locations: vec![location_key],
             hours: vec![Hours {
-                days: days.iter().map(|d| (*d).to_owned()).collect(),
+                days: days.iter().map(|d| d.code().to_owned()).collect(),
                 opens: opens.into(),
                 closes: closes.into(),
             }],

@@ -16,9 +16,10 @@ use std::sync::OnceLock;
 
 use crate::auth::password::{check_new_password, hash_password, verify_password};
 use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
-use crate::auth::{Account, AuthState, normalise_phone, phone_digest};
+use crate::auth::{Account, AuthState, phone_digest};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageRequest};
+use crate::values::PhoneNumber;
 
 /// Password of every demo account (demo data only; production refuses demo seeding).
 pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
@@ -39,8 +40,8 @@ enum LoginName {
 }
 
 fn login_name(auth: &AuthState, text: &str) -> ApiResult<LoginName> {
-    match normalise_phone(text) {
-        Some(phone) => Ok(LoginName::PhoneDigest(phone_digest(&auth.phone_pepper, &phone)?)),
+    match PhoneNumber::mobile(text) {
+        Some(phone) => Ok(LoginName::PhoneDigest(phone_digest(&auth.phone_pepper, phone.as_str())?)),
         None => Ok(LoginName::Username(text.trim().to_lowercase())),
     }
 }
@@ -159,7 +160,7 @@ pub async fn create_account(
     let username = new.username.as_deref().map(|u| u.trim().to_lowercase());
     if let Some(username) = &username {
         check_username(username)?;
-        if normalise_phone(username).is_some() {
+        if PhoneNumber::mobile(username).is_some() {
             return Err(ApiError::bad_input(
                 "username",
                 "a phone number goes in the phone field (手机号请填在手机号字段)",
@@ -168,10 +169,10 @@ pub async fn create_account(
     }
     let phone_digest = match new.phone.as_deref() {
         Some(phone) => {
-            let phone = normalise_phone(phone).ok_or_else(|| {
+            let phone = PhoneNumber::mobile(phone).ok_or_else(|| {
                 ApiError::bad_input("phone", "phone must be a mainland mobile number (手机号格式不正确)")
             })?;
-            Some(phone_digest(&auth.phone_pepper, &phone)?)
+            Some(phone_digest(&auth.phone_pepper, phone.as_str())?)
         }
         None => None,
     };
@@ -607,8 +608,8 @@ pub async fn register_migrant(
     display_name: Option<String>,
     now: DateTime<Utc>,
 ) -> ApiResult<SignedIn> {
-    let (username, phone) = match normalise_phone(login) {
-        Some(phone) => (None, Some(phone)),
+    let (username, phone) = match PhoneNumber::mobile(login) {
+        Some(phone) => (None, Some(phone.into_string())),
         None => (Some(login.to_owned()), None),
     };
     let display_name = display_name.unwrap_or_else(|| username.clone().unwrap_or_else(|| "居民 / Resident".to_owned()));

@@ -4,9 +4,11 @@
 //! field and why, in Chinese and English), [`ApiError::not_found`] for an id that does not exist
 //! *or that the caller may not see* (the two must read the same), and `?` on anything internal:
 //! internal errors are logged with their cause and answered with a bare "internal error", so no
-//! detail of the database or the code reaches a client.
+//! detail of the database or the code reaches a client. A value that fails to parse
+//! ([`crate::values`]) becomes [`ApiError::Invalid`], which names the domain field; each way in
+//! (GraphQL in `graphql/errors.rs`, the CSV import) maps that field to its own names.
 
-use async_graphql::ErrorExtensions as _;
+use crate::values::ValueError;
 
 /// Stable `extensions.code` values; the catalogue is in `mobile-client-spec/README.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +39,13 @@ impl ErrorCode {
 /// An error answered to the client.
 ///
 /// Deliberately not `Display`: async-graphql converts any `Display` type into its error without
-/// extensions, which would drop the code. The only way out is the `From` below.
+/// extensions, which would drop the code. The only way out is the `From` in `graphql/errors.rs`.
 #[derive(Debug)]
 pub enum ApiError {
     /// The request cannot be served as sent. `field` is the argument path, e.g. `near.lat`.
     BadInput { field: String, message: String },
+    /// A value that is not valid for its domain field (BAD_USER_INPUT too).
+    Invalid(ValueError),
     /// Nothing with that id exists, or the caller may not see it (the two read the same).
     NotFound { what: &'static str },
     /// No valid credentials: signed out, or a token that failed verification.
@@ -78,7 +82,7 @@ impl ApiError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadInput { .. } => ErrorCode::BadUserInput,
+            Self::BadInput { .. } | Self::Invalid(_) => ErrorCode::BadUserInput,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Forbidden => ErrorCode::Forbidden,
@@ -92,6 +96,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::BadInput { message, .. } => message.clone(),
+            Self::Invalid(error) => error.message.clone(),
             Self::NotFound { what } => format!("{what} not found (未找到)"),
             Self::Unauthenticated => "sign-in required or the token is invalid or expired (请重新登录)".to_owned(),
             Self::Forbidden => "your role may not do this (无权进行此操作)".to_owned(),
@@ -108,18 +113,9 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
-impl From<ApiError> for async_graphql::Error {
-    fn from(error: ApiError) -> Self {
-        if let ApiError::Internal(source) = &error {
-            // The cause goes to the log, never to the client.
-            tracing::error!(error = %error_chain(source), "internal error while resolving a request");
-        }
-        async_graphql::Error::new(error.message()).extend_with(|_, extensions| {
-            extensions.set("code", error.code().as_str());
-            if let ApiError::BadInput { field, .. } = &error {
-                extensions.set("field", field.as_str());
-            }
-        })
+impl From<ValueError> for ApiError {
+    fn from(error: ValueError) -> Self {
+        Self::Invalid(error)
     }
 }
 
@@ -127,7 +123,7 @@ impl From<ApiError> for async_graphql::Error {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The error and its causes on one line, for the log.
-fn error_chain(error: &BoxError) -> String {
+pub fn error_chain(error: &BoxError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
+pub mod values;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -20,7 +20,8 @@ use sea_orm::{
 use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageRequest};
-use crate::stewardship::{self, Actor, Db, LocationPatch, MAX_NAME_CHARS, StatusChange, Steward, Text};
+use crate::stewardship::{self, Actor, Db, LocationPatch, StatusChange, Steward, Text};
+use crate::values::{PhoneNumber, TextLimit};
 
 /// Longest proposed value (a street address or a phone number), in characters.
 pub const MAX_PROPOSED_CHARS: usize = 200;
@@ -115,14 +116,14 @@ pub async fn submit(
             ));
         }
         SuggestionKind::WrongPhone => {
-            let number = proposed_value.as_deref().and_then(stewardship::parse_phone).ok_or_else(|| {
+            let number = proposed_value.as_deref().and_then(PhoneNumber::new).ok_or_else(|| {
                 ApiError::bad_input(
                     "proposedValue",
                     "WRONG_PHONE needs the right number in proposedValue, e.g. 021-54861801 or 13912345678 \
                      (电话有误须在 proposedValue 填写正确号码)",
                 )
             })?;
-            proposed_value = Some(number);
+            proposed_value = Some(number.into_string());
         }
         SuggestionKind::Other if proposed_value.is_none() && comment.is_none() => {
             return Err(ApiError::bad_input(
@@ -363,7 +364,7 @@ async fn apply(db: &impl Db, actor: &Steward, suggestion: &edit_suggestion::Mode
         }
         SuggestionKind::Moved => {
             let street = proposed()?;
-            if street.chars().count() > MAX_NAME_CHARS {
+            if street.chars().count() > TextLimit::Name.chars() {
                 return Err(ApiError::conflict("the proposed address is too long (建议的地址过长)"));
             }
             let location_id = first_location(db, &actor.scope, service_id).await?;

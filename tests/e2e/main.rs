@@ -18,4 +18,5 @@ mod search;
 mod seed;
 mod stewardship;
 mod suggestions;
+mod values;
 mod villages;

@@ -110,13 +110,6 @@ pub async fn load_account(db: &impl ConnectionTrait, id: &str) -> ApiResult<Opti
     Ok(account::Entity::find_by_id(id.to_owned()).one(db).await?.filter(|row| !row.disabled).map(Account::from))
 }
 
-/// A phone number in the form it is compared in: digits only, without China's +86 prefix.
-pub fn normalise_phone(text: &str) -> Option<String> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.strip_prefix("86").filter(|d| d.len() == 11).map(str::to_owned).unwrap_or(digits);
-    (digits.len() == 11 && digits.starts_with('1')).then_some(digits)
-}
-
 /// The keyed digest a phone number is looked up by (the number itself is never stored).
 pub fn phone_digest(pepper: &[u8], phone: &str) -> ApiResult<String> {
     let mut mac = <Hmac<Sha256>>::new_from_slice(pepper).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -127,14 +120,6 @@ pub fn phone_digest(pepper: &[u8], phone: &str) -> ApiResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chinese_mobile_numbers_normalise_with_or_without_the_country_code() {
-        assert_eq!(normalise_phone("139 1234 5678").as_deref(), Some("13912345678"));
-        assert_eq!(normalise_phone("+86 139-1234-5678").as_deref(), Some("13912345678"));
-        assert_eq!(normalise_phone("021-12345678"), None);
-        assert_eq!(normalise_phone("worker.tvillage"), None);
-    }
 
     #[test]
     fn phone_digests_depend_on_the_pepper() {

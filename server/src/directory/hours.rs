@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
+use qiao_schema::domain::Weekday;
 use qiao_schema::entity::{schedule, schedule_exception};
 
 use crate::clock::CHINA_STANDARD_TIME;
@@ -60,8 +61,8 @@ impl OpeningHours {
                 continue;
             };
             for day in row.byday.split(',') {
-                if let Some(index) = weekday_index(day.trim()) {
-                    hours.weekly[index].push(Interval { opens, closes });
+                if let Some(day) = Weekday::from_code(day.trim()) {
+                    hours.weekly[day.index()].push(Interval { opens, closes });
                 }
             }
         }
@@ -132,10 +133,6 @@ pub fn parse_minute(text: &str) -> Option<Minute> {
 /// Minutes after midnight as "HH:MM".
 pub fn format_minute(minute: Minute) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
-}
-
-fn weekday_index(code: &str) -> Option<usize> {
-    ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].iter().position(|day| *day == code)
 }
 
 #[cfg(test)]

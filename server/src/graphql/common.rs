@@ -115,6 +115,7 @@ impl From<HistoryEntry> for ChangeRecord {
         }
     }
 }
+use crate::values::{CoordinateError, Coordinates};
 
 /// Geodetic datum of a point. Phones give WGS-84 from GPS; Amap, Tencent maps and WeChat's map
 /// component give GCJ-02; Baidu gives BD-09.
@@ -148,20 +149,16 @@ pub struct GeoPointInput {
 impl GeoPointInput {
     /// The point in WGS-84, after checking its range. `field` names the argument in errors.
     pub fn to_wgs84(&self, field: &'static str) -> ApiResult<LatLon> {
-        if !(-90.0..=90.0).contains(&self.lat) {
-            return Err(ApiError::bad_input(
-                format!("{field}.lat"),
-                format!("{field}.lat must be between -90 and 90, got {} (纬度必须在 -90 到 90 之间)", self.lat),
-            ));
-        }
-        if !(-180.0..=180.0).contains(&self.lon) {
-            return Err(ApiError::bad_input(
-                format!("{field}.lon"),
-                format!("{field}.lon must be between -180 and 180, got {} (经度必须在 -180 到 180 之间)", self.lon),
-            ));
-        }
+        // The range is checked as sent, before the datum shift, so the message quotes the input.
+        let point = Coordinates::new(self.lat, self.lon).map_err(|error| {
+            let part = match error {
+                CoordinateError::Latitude(_) => "lat",
+                CoordinateError::Longitude(_) => "lon",
+            };
+            ApiError::bad_input(format!("{field}.{part}"), error.message(field))
+        })?;
         let datum = self.datum.unwrap_or_default();
-        Ok(datum::to_wgs84(LatLon::new(self.lat, self.lon), datum.into()))
+        Ok(datum::to_wgs84(point.lat_lon(), datum.into()))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod category;
 pub mod common;
 pub mod context;
+mod errors;
 pub mod hsds;
 pub mod import;
 pub mod objects;

@@ -11,11 +11,7 @@ use crate::directory::detail::load_service_detail;
 use crate::directory::search::{Cursor, MAX_RADIUS_M, NearbyQuery};
 use crate::error::ApiError;
 use crate::pagination::{self, List, PageRequest};
-
-/// Longest accepted search text, in characters.
-const MAX_TEXT_CHARS: usize = 100;
-/// Most language codes a search may filter by.
-const MAX_LANGUAGES: usize = 10;
+use crate::values::{BoundedText, Field, LanguageTag, TextLimit};
 
 #[derive(Default)]
 pub struct DirectoryQuery;
@@ -66,24 +62,9 @@ impl DirectoryQuery {
             Some(text) => Some(Cursor::decode(text).ok_or_else(pagination::bad_cursor)?),
             None => None,
         };
-        let text = text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
-            return fail(ApiError::bad_input(
-                "text",
-                format!("text must be at most {MAX_TEXT_CHARS} characters (搜索文字最多 {MAX_TEXT_CHARS} 个字)"),
-            ));
-        }
-        let languages = languages.unwrap_or_default();
-        if languages.len() > MAX_LANGUAGES
-            || languages
-                .iter()
-                .any(|l| l.is_empty() || l.len() > 16 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        {
-            return fail(ApiError::bad_input(
-                "languages",
-                format!("languages must be at most {MAX_LANGUAGES} codes like zh, en or yue (语言代码无效)"),
-            ));
-        }
+        let text = BoundedText::parse_optional(Field::SearchText, text.as_deref(), TextLimit::SearchText)?
+            .map(BoundedText::into_string);
+        let languages = LanguageTag::parse_list(Field::SearchLanguages, &languages.unwrap_or_default(), false)?;
 
         let directory = state.directory.current();
         let categories = categories.map(|list| {
@@ -97,7 +78,7 @@ impl DirectoryQuery {
             categories,
             text,
             open_now: open_now.unwrap_or(false),
-            languages: languages.iter().map(|l| l.to_ascii_lowercase()).collect(),
+            languages: languages.into_iter().map(LanguageTag::into_string).collect(),
             free_only: free_only.unwrap_or(false),
             eligible_without_local_hukou: eligible_without_local_hukou.unwrap_or(false),
             first,

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::{List, PageRequest};
 use crate::stewardship::reads;
 use crate::stewardship::{self as domain, Keeper, Outcome, StatusChange, Steward, Text};
+use crate::values::{Field, Money};
 
 /// The caller as a steward of listings (committee staff, admins), checked against the database.
 pub(super) async fn steward<'a>(ctx: &Context<'a>) -> ApiResult<(Steward, &'a AppState)> {
@@ -137,13 +138,8 @@ pub struct CostInput {
 fn costs(list: Vec<CostInput>) -> ApiResult<Vec<domain::Cost>> {
     list.into_iter()
         .map(|cost| {
-            if !cost.amount_yuan.is_finite() || cost.amount_yuan < 0.0 || cost.amount_yuan > 10_000_000.0 {
-                return Err(ApiError::bad_input(
-                    "costs.amountYuan",
-                    "amountYuan must be between 0 and 10,000,000 (金额超出范围)",
-                ));
-            }
-            Ok(domain::Cost { option: cost.option.into(), amount_fen: (cost.amount_yuan * 100.0).round() as i64 })
+            let amount = Money::from_yuan(Field::CostAmount, cost.amount_yuan)?;
+            Ok(domain::Cost { option: cost.option.into(), amount_fen: amount.fen() })
         })
         .collect()
 }
@@ -206,6 +202,7 @@ pub struct ServicePatchInput {
 
 /// A day of the week.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "qiao_schema::domain::Weekday")]
 pub enum Weekday {
     /// Monday.
     Mo,
@@ -221,20 +218,6 @@ pub enum Weekday {
     Sa,
     /// Sunday.
     Su,
-}
-
-impl Weekday {
-    fn code(self) -> &'static str {
-        match self {
-            Self::Mo => "MO",
-            Self::Tu => "TU",
-            Self::We => "WE",
-            Self::Th => "TH",
-            Self::Fr => "FR",
-            Self::Sa => "SA",
-            Self::Su => "SU",
-        }
-    }
 }
 
 /// Weekly opening hours on some days (China Standard Time).
@@ -599,7 +582,7 @@ impl StewardshipMutation {
         let hours = hours
             .into_iter()
             .map(|h| domain::HoursSpec {
-                days: h.days.iter().map(|d| d.code().to_owned()).collect(),
+                days: h.days.into_iter().map(Into::into).collect(),
                 opens: h.opens,
                 closes: h.closes,
             })

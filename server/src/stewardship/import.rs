@@ -14,11 +14,12 @@ use qiao_schema::entity::{location, taxonomy_term};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
-    Actor, Cost, Db, HoursSpec, LocationFields, MAX_NAME_CHARS, MAX_TEXT_CHARS, OrganizationFields, ServiceFields,
-    Steward, Text, WEEKDAYS, create_organization, create_service, parse_phone, set_service_hours, set_service_phone,
+    Actor, Cost, Db, HoursSpec, LocationFields, OrganizationFields, ServiceFields, Steward, Text, create_organization,
+    create_service, set_service_hours, set_service_phone,
 };
 use crate::directory::hours::{format_minute, parse_minute};
 use crate::error::{ApiError, ApiResult};
+use crate::values::{Adcode, CoordinateError, Coordinates, Field, Money, PhoneNumber, TextLimit, ValueError, Weekday};
 
 /// Most data rows in one file: a file this size imports well within the request timeout (about
 /// 50 database writes a row, with history). The request body limit (64 KiB, some 300 rows)
@@ -153,24 +154,44 @@ async fn write_row(txn: &impl Db, actor: &Steward, row: Row) -> ApiResult<String
     Ok(service.id)
 }
 
+/// The column a domain field comes from; `None` for fields the file has no column for.
+fn column_of(field: Field) -> Option<&'static str> {
+    match field {
+        Field::OrganizationName | Field::LocationName | Field::ServiceName => Some("name_zh"),
+        Field::OrganizationDescription | Field::ServiceDescription => Some("description_zh"),
+        Field::ServiceCategory => Some("category"),
+        Field::LocationPoint => Some("lat"),
+        Field::LocationStreet => Some("address_zh"),
+        Field::LocationDistrict => Some("district_zh"),
+        Field::LocationCity => Some("city_zh"),
+        Field::LocationAdcode => Some("adcode"),
+        Field::ServiceDocuments => Some("documents"),
+        Field::ServicePhone => Some("phone"),
+        Field::ServiceCosts | Field::CostOption | Field::CostAmount => Some("cost"),
+        Field::Hours | Field::HoursDays | Field::HoursInterval => Some("hours"),
+        Field::OrganizationWebsite
+        | Field::OrganizationEmail
+        | Field::LocationTransportation
+        | Field::ServiceLocations
+        | Field::ServiceLanguages
+        | Field::ServiceFeesDescription
+        | Field::ServiceApplicationProcess
+        | Field::ServiceEligibilityDescription
+        | Field::ServiceRequirements
+        | Field::ServiceCapacityNote
+        | Field::ServiceAlert
+        | Field::ServiceStatusReason
+        | Field::ExceptionInterval
+        | Field::ExceptionReason
+        | Field::SearchText
+        | Field::SearchLanguages => None,
+    }
+}
+
 /// A domain function's refusal as a row error (rows are checked beforehand, so this is rare).
 fn error_from_domain(row: usize, line: u64, error: ApiError) -> ImportError {
     let column = match &error {
-        ApiError::BadInput { field, .. } => match field.as_str() {
-            "name" | "location.name" => Some("name_zh"),
-            "description" => Some("description_zh"),
-            "category" => Some("category"),
-            "location.point" => Some("lat"),
-            "location.street" => Some("address_zh"),
-            "location.district" => Some("district_zh"),
-            "location.city" => Some("city_zh"),
-            "adcode" => Some("adcode"),
-            "documents" => Some("documents"),
-            "phone" => Some("phone"),
-            field if field.starts_with("costs") => Some("cost"),
-            field if field.starts_with("hours") => Some("hours"),
-            _ => None,
-        },
+        ApiError::Invalid(ValueError { field, .. }) => column_of(*field),
         ApiError::Forbidden => Some("lat"),
         _ => None,
     };
@@ -321,14 +342,14 @@ impl Cells<'_> {
 
 type Problems = Vec<(&'static str, String)>;
 
-/// A required text of at most `max` characters.
-fn text_cell(cells: &Cells<'_>, problems: &mut Problems, column: &'static str, max: usize) -> Option<String> {
+/// A required text within `limit`.
+fn text_cell(cells: &Cells<'_>, problems: &mut Problems, column: &'static str, limit: TextLimit) -> Option<String> {
     match cells.get(column) {
         None => {
             problems.push((column, format!("{column} is required (必填)")));
             None
         }
-        Some(value) => optional_text_cell(problems, column, Some(value), max),
+        Some(value) => optional_text_cell(problems, column, Some(value), limit),
     }
 }
 
@@ -336,9 +357,10 @@ fn optional_text_cell(
     problems: &mut Problems,
     column: &'static str,
     value: Option<&str>,
-    max: usize,
+    limit: TextLimit,
 ) -> Option<String> {
     let value = value?;
+    let max = limit.chars();
     if value.chars().count() > max {
         problems.push((column, format!("{column} is longer than {max} characters (超过 {max} 个字符)")));
         return None;
@@ -352,24 +374,24 @@ fn bilingual(
     problems: &mut Problems,
     zh_column: &'static str,
     en_column: &'static str,
-    max: usize,
+    limit: TextLimit,
 ) -> Option<Text> {
-    let zh = text_cell(cells, problems, zh_column, max);
-    let en = optional_text_cell(problems, en_column, cells.get(en_column), max);
+    let zh = text_cell(cells, problems, zh_column, limit);
+    let en = optional_text_cell(problems, en_column, cells.get(en_column), limit);
     let zh = zh?;
     Some(Text { en: en.unwrap_or_else(|| zh.clone()), zh })
 }
 
 fn check_row(cells: &Cells<'_>, categories: &HashMap<String, String>, actor: &Actor) -> Result<Row, Problems> {
     let mut problems = Problems::new();
-    let name = bilingual(cells, &mut problems, "name_zh", "name_en", MAX_NAME_CHARS);
+    let name = bilingual(cells, &mut problems, "name_zh", "name_en", TextLimit::Name);
     let description_zh =
-        optional_text_cell(&mut problems, "description_zh", cells.get("description_zh"), MAX_TEXT_CHARS);
+        optional_text_cell(&mut problems, "description_zh", cells.get("description_zh"), TextLimit::LongText);
     let description_en =
-        optional_text_cell(&mut problems, "description_en", cells.get("description_en"), MAX_TEXT_CHARS);
-    let street = bilingual(cells, &mut problems, "address_zh", "address_en", MAX_NAME_CHARS);
-    let district = bilingual(cells, &mut problems, "district_zh", "district_en", MAX_NAME_CHARS);
-    let city = bilingual(cells, &mut problems, "city_zh", "city_en", MAX_NAME_CHARS);
+        optional_text_cell(&mut problems, "description_en", cells.get("description_en"), TextLimit::LongText);
+    let street = bilingual(cells, &mut problems, "address_zh", "address_en", TextLimit::Name);
+    let district = bilingual(cells, &mut problems, "district_zh", "district_en", TextLimit::Name);
+    let city = bilingual(cells, &mut problems, "city_zh", "city_en", TextLimit::Name);
 
     let category = match cells.get("category") {
         None => {
@@ -391,17 +413,16 @@ fn check_row(cells: &Cells<'_>, categories: &HashMap<String, String>, actor: &Ac
         }
     };
 
-    let adcode = cells.get("adcode").map(str::to_owned);
-    match &adcode {
-        Some(code) if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) => {}
-        _ => problems.push((
-            "adcode",
-            "adcode must be the six-digit district code, e.g. 310112 (行政区划代码须为六位数字)".to_owned(),
-        )),
-    }
+    let adcode = match Adcode::parse(Field::LocationAdcode, cells.get("adcode").unwrap_or_default()) {
+        Ok(adcode) => Some(adcode.into_string()),
+        Err(error) => {
+            problems.push(("adcode", error.message));
+            None
+        }
+    };
 
-    let lat = coordinate(cells, &mut problems, "lat", 90.0);
-    let lon = coordinate(cells, &mut problems, "lon", 180.0);
+    let lat = coordinate(cells, &mut problems, "lat", Coordinates::latitude);
+    let lon = coordinate(cells, &mut problems, "lon", Coordinates::longitude);
     let datum = match cells.get("datum").map(|d| d.to_uppercase().replace('-', "")) {
         None => Some(Datum::Wgs84),
         Some(d) if d == "WGS84" => Some(Datum::Wgs84),
@@ -428,7 +449,7 @@ fn check_row(cells: &Cells<'_>, categories: &HashMap<String, String>, actor: &Ac
     let phone = match cells.get("phone") {
         None => None,
         Some(text) => {
-            let phone = parse_phone(text);
+            let phone = PhoneNumber::new(text).map(PhoneNumber::into_string);
             if phone.is_none() {
                 problems.push((
                     "phone",
@@ -514,14 +535,22 @@ fn check_row(cells: &Cells<'_>, categories: &HashMap<String, String>, actor: &Ac
     }
 }
 
-fn coordinate(cells: &Cells<'_>, problems: &mut Problems, column: &'static str, limit: f64) -> Option<f64> {
+fn coordinate(
+    cells: &Cells<'_>,
+    problems: &mut Problems,
+    column: &'static str,
+    check: fn(f64) -> Result<f64, CoordinateError>,
+) -> Option<f64> {
     let Some(text) = cells.get(column) else {
         problems.push((column, format!("{column} is required, in decimal degrees (必填，十进制度数)")));
         return None;
     };
-    match text.parse::<f64>() {
-        Ok(value) if value.is_finite() && (-limit..=limit).contains(&value) => Some(value),
-        _ => {
+    // Out of range and unreadable read the same: the limits come from the one range check.
+    let value = text.parse::<f64>().unwrap_or(f64::NAN);
+    match check(value) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            let limit = if column == "lat" { 90 } else { 180 };
             problems.push((
                 column,
                 format!("{column} must be decimal degrees between -{limit} and {limit}, got {text:?} (坐标超出范围)"),
@@ -559,28 +588,27 @@ pub fn parse_hours(text: &str) -> Result<Vec<HoursSpec>, String> {
     Ok(hours)
 }
 
-/// `MO-FR`, `MO,WE,FR`, `MO-WE,SA`: weekday codes in week order, without repeats.
-fn parse_days(text: &str) -> Option<Vec<String>> {
-    let index = |code: &str| WEEKDAYS.iter().position(|d| d.eq_ignore_ascii_case(code.trim()));
+/// `MO-FR`, `MO,WE,FR`, `MO-WE,SA`: weekdays in week order, without repeats.
+fn parse_days(text: &str) -> Option<Vec<Weekday>> {
     let mut chosen = [false; 7];
     for item in text.split(',') {
         match item.split_once('-') {
             Some((from, to)) => {
-                let (from, to) = (index(from)?, index(to)?);
+                let (from, to) = (Weekday::from_code_loose(from)?, Weekday::from_code_loose(to)?);
                 // A range may wrap past Sunday (FR-MO).
                 let mut day = from;
                 loop {
-                    chosen[day] = true;
+                    chosen[day.index()] = true;
                     if day == to {
                         break;
                     }
-                    day = (day + 1) % 7;
+                    day = day.next();
                 }
             }
-            None => chosen[index(item)?] = true,
+            None => chosen[Weekday::from_code_loose(item)?.index()] = true,
         }
     }
-    Some(WEEKDAYS.iter().zip(chosen).filter(|(_, on)| *on).map(|(day, _)| (*day).to_owned()).collect())
+    Some(Weekday::ALL.into_iter().zip(chosen).filter(|(_, on)| *on).map(|(day, _)| day).collect())
 }
 
 /// A yuan amount (`12`, `12.5`, `¥12`, `12元`), or `0` / `免费` / `free` for free.
@@ -597,10 +625,9 @@ pub fn parse_cost(text: &str) -> Result<Cost, String> {
             .trim_end_matches("rmb")
             .trim();
         let yuan: f64 = number.parse().map_err(|_| bad())?;
-        if !yuan.is_finite() || !(0.0..=10_000_000.0).contains(&yuan) {
-            return Err("cost must be between 0 and 10,000,000 yuan (金额超出范围)".to_owned());
-        }
-        (yuan * 100.0).round() as i64
+        Money::from_yuan(Field::CostAmount, yuan)
+            .map_err(|_| "cost must be between 0 and 10,000,000 yuan (金额超出范围)".to_owned())?
+            .fen()
     };
     let option = if amount_fen == 0 {
         Text { zh: "免费".to_owned(), en: "Free".to_owned() }
@@ -616,10 +643,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Text>, String> {
     if documents.len() > MAX_DOCUMENTS {
         return Err(format!("at most {MAX_DOCUMENTS} documents (所需材料最多 {MAX_DOCUMENTS} 项)"));
     }
-    if documents.iter().any(|d| d.zh.chars().count() > MAX_NAME_CHARS || d.en.chars().count() > MAX_NAME_CHARS) {
-        return Err(format!(
-            "each document is at most {MAX_NAME_CHARS} characters (每项材料最多 {MAX_NAME_CHARS} 个字符)"
-        ));
+    let max = TextLimit::Name.chars();
+    if documents.iter().any(|d| d.zh.chars().count() > max || d.en.chars().count() > max) {
+        return Err(format!("each document is at most {max} characters (每项材料最多 {max} 个字符)"));
     }
     Ok(documents)
 }
@@ -641,8 +667,8 @@ fn split_bilingual(text: &str) -> Text {
 mod tests {
     use super::*;
 
-    fn days(list: &[&str]) -> Vec<String> {
-        list.iter().map(|d| (*d).to_owned()).collect()
+    fn days(list: &[&str]) -> Vec<Weekday> {
+        list.iter().filter_map(|d| Weekday::from_code(d)).collect()
     }
 
     fn admin() -> Steward {
@@ -750,6 +776,18 @@ mod tests {
         assert_eq!(fen("abc"), None);
         assert_eq!(fen("-1"), None);
         assert_eq!(parse_cost("0").map(|c| c.option.en).ok().as_deref(), Some("Free"));
+    }
+
+    #[test]
+    fn a_domain_refusal_names_the_column_of_its_field() {
+        let refusal = |field| error_from_domain(2, 3, ValueError::new(field, "no (不行)").into());
+        assert_eq!(refusal(Field::CostAmount).column.as_deref(), Some("cost"));
+        assert_eq!(refusal(Field::LocationPoint).column.as_deref(), Some("lat"));
+        assert_eq!(refusal(Field::ServicePhone).column.as_deref(), Some("phone"));
+        assert_eq!(refusal(Field::ServiceLanguages).column, None, "the file has no languages column");
+        let error = refusal(Field::LocationAdcode);
+        assert_eq!((error.row, error.line, error.column.as_deref()), (2, 3, Some("adcode")));
+        assert_eq!(error.message, "no (不行)");
     }
 
     #[test]

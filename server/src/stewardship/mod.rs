@@ -23,6 +23,10 @@ use crate::auth::policy::{Scope, location_in_scope, organization_in_scope, servi
 use crate::directory::hours::parse_minute;
 use crate::error::{ApiError, ApiResult};
 use crate::kernel::history::{Action, Change, created, diff, list_change, record};
+use crate::values::{
+    Adcode, BilingualText, Coordinates, EmailAddress, Field, LanguageTag, Money, PhoneNumber, TextLimit, ValueError,
+    WebAddress, Weekday,
+};
 
 pub use crate::auth::policy::{Actor, Keeper, Steward};
 pub use crate::kernel::{Db, Outcome, Txn};
@@ -34,55 +38,53 @@ pub struct Text {
     pub en: String,
 }
 
-/// Longest name, street or document text, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-/// Longest description or other free text, in characters.
-pub const MAX_TEXT_CHARS: usize = 4000;
-
-fn check_text(field: &'static str, text: &Text, max: usize) -> ApiResult<Text> {
-    let (zh, en) = (text.zh.trim().to_owned(), text.en.trim().to_owned());
-    if zh.is_empty() || en.is_empty() || zh.chars().count() > max || en.chars().count() > max {
-        return Err(ApiError::bad_input(
-            field,
-            format!(
-                "{field} needs Chinese and English text of 1 to {max} characters ({field} 须有 1 到 {max} 个字符的中英文)"
-            ),
-        ));
-    }
+fn check_text(field: Field, text: &Text, limit: TextLimit) -> ApiResult<Text> {
+    let (zh, en) = BilingualText::parse(field, &text.zh, &text.en, limit)?.into_pair();
     Ok(Text { zh, en })
 }
 
 /// Applies an optional bilingual patch to a `_zh` / `_en` column pair, after checking it.
-fn patch_text(
-    field: &'static str,
-    patch: Option<&Text>,
-    max: usize,
-    zh: &mut String,
-    en: &mut String,
-) -> ApiResult<()> {
+fn patch_text(field: Field, patch: Option<&Text>, limit: TextLimit, zh: &mut String, en: &mut String) -> ApiResult<()> {
     if let Some(text) = patch {
-        let text = check_text(field, text, max)?;
+        let text = check_text(field, text, limit)?;
         (*zh, *en) = (text.zh, text.en);
     }
     Ok(())
 }
 
-fn check_optional_text(field: &'static str, text: Option<&Text>) -> ApiResult<(Option<String>, Option<String>)> {
+fn check_optional_text(field: Field, text: Option<&Text>) -> ApiResult<(Option<String>, Option<String>)> {
     match text {
         None => Ok((None, None)),
         Some(text) => {
-            let text = check_text(field, text, MAX_TEXT_CHARS)?;
+            let text = check_text(field, text, TextLimit::LongText)?;
             Ok((Some(text.zh), Some(text.en)))
         }
     }
 }
 
-fn check_point(field: &'static str, point: LatLon) -> ApiResult<LatLon> {
-    if (-90.0..=90.0).contains(&point.lat) && (-180.0..=180.0).contains(&point.lon) {
-        Ok(point)
-    } else {
-        Err(ApiError::bad_input(field, format!("{field} is outside the valid latitude/longitude range (坐标超出范围)")))
-    }
+fn check_point(point: LatLon) -> ApiResult<LatLon> {
+    Ok(Coordinates::parse(Field::LocationPoint, point)?.lat_lon())
+}
+
+/// An organisation's website or email: `None` leaves it, a blank string clears it.
+fn check_contact<T>(
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+    into_string: impl Fn(T) -> String,
+) -> ApiResult<Option<Option<String>>> {
+    Ok(match value {
+        None => None,
+        Some(text) if text.trim().is_empty() => Some(None),
+        Some(text) => Some(Some(into_string(parse(&text)?))),
+    })
+}
+
+fn check_website(website: Option<String>) -> ApiResult<Option<Option<String>>> {
+    check_contact(website, |t| WebAddress::parse(Field::OrganizationWebsite, t), WebAddress::into_string)
+}
+
+fn check_email(email: Option<String>) -> ApiResult<Option<Option<String>>> {
+    check_contact(email, |t| EmailAddress::parse(Field::OrganizationEmail, t), EmailAddress::into_string)
 }
 
 fn check_in_scope(scope: &Scope, point: LatLon) -> ApiResult<()> {
@@ -117,9 +119,11 @@ pub async fn create_organization(
     fields: OrganizationFields,
     first_location: LocationFields,
 ) -> ApiResult<Outcome> {
-    let name = check_text("name", &fields.name, MAX_NAME_CHARS)?;
-    let description = check_text("description", &fields.description, MAX_TEXT_CHARS)?;
-    let point = check_point("location.point", first_location.point)?;
+    let name = check_text(Field::OrganizationName, &fields.name, TextLimit::Name)?;
+    let description = check_text(Field::OrganizationDescription, &fields.description, TextLimit::LongText)?;
+    let website = check_website(fields.website)?.flatten();
+    let email = check_email(fields.email)?.flatten();
+    let point = check_point(first_location.point)?;
     check_in_scope(&actor.scope, point)?;
     let row = organization::Model {
         id: uuid::Uuid::now_v7().to_string(),
@@ -127,8 +131,8 @@ pub async fn create_organization(
         name_en: name.en,
         description_zh: description.zh,
         description_en: description.en,
-        website: fields.website,
-        email: fields.email,
+        website,
+        email,
         legal_status: fields.legal_status,
         parent_organization_id: None,
         archived_at: None,
@@ -151,19 +155,19 @@ pub async fn update_organization(
     let txn = db.begin().await?;
     let before = organization_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
+    patch_text(Field::OrganizationName, patch.name.as_ref(), TextLimit::Name, &mut after.name_zh, &mut after.name_en)?;
     patch_text(
-        "description",
+        Field::OrganizationDescription,
         patch.description.as_ref(),
-        MAX_TEXT_CHARS,
+        TextLimit::LongText,
         &mut after.description_zh,
         &mut after.description_en,
     )?;
-    if let Some(website) = patch.website {
-        after.website = Some(website).filter(|w| !w.trim().is_empty());
+    if let Some(website) = check_website(patch.website)? {
+        after.website = website;
     }
-    if let Some(email) = patch.email {
-        after.email = Some(email).filter(|e| !e.trim().is_empty());
+    if let Some(email) = check_email(patch.email)? {
+        after.email = email;
     }
     if let Some(legal_status) = patch.legal_status {
         after.legal_status = Some(legal_status).filter(|l| !l.trim().is_empty());
@@ -264,27 +268,16 @@ pub struct LocationPatch {
     pub transportation: Option<Text>,
 }
 
-fn check_adcode(adcode: &str) -> ApiResult<()> {
-    if adcode.len() == 6 && adcode.chars().all(|c| c.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(
-            "adcode",
-            "adcode must be the six-digit district code, e.g. 310112 (行政区划代码须为六位数字)",
-        ))
-    }
-}
-
 async fn insert_location(db: &Txn, actor: &Actor, organization_id: &str, fields: LocationFields) -> ApiResult<Outcome> {
-    let name = check_text("location.name", &fields.name, MAX_NAME_CHARS)?;
-    let street = check_text("location.street", &fields.street, MAX_NAME_CHARS)?;
-    let district = check_text("location.district", &fields.district, MAX_NAME_CHARS)?;
-    let city = check_text("location.city", &fields.city, MAX_NAME_CHARS)?;
-    check_adcode(&fields.adcode)?;
-    let point = check_point("location.point", fields.point)?;
+    let name = check_text(Field::LocationName, &fields.name, TextLimit::Name)?;
+    let street = check_text(Field::LocationStreet, &fields.street, TextLimit::Name)?;
+    let district = check_text(Field::LocationDistrict, &fields.district, TextLimit::Name)?;
+    let city = check_text(Field::LocationCity, &fields.city, TextLimit::Name)?;
+    let adcode = Adcode::parse(Field::LocationAdcode, &fields.adcode)?.into_string();
+    let point = check_point(fields.point)?;
     check_in_scope(&actor.scope, point)?;
     let (transportation_zh, transportation_en) =
-        check_optional_text("location.transportation", fields.transportation.as_ref())?;
+        check_optional_text(Field::LocationTransportation, fields.transportation.as_ref())?;
     let row = location::Model {
         id: uuid::Uuid::now_v7().to_string(),
         organization_id: organization_id.to_owned(),
@@ -309,7 +302,7 @@ async fn insert_location(db: &Txn, actor: &Actor, organization_id: &str, fields:
         district_en: district.en,
         city_zh: city.zh,
         city_en: city.en,
-        adcode: fields.adcode,
+        adcode,
         postal_code: fields.postal_code,
         country: "CN".to_owned(),
         address_type: "physical".to_owned(),
@@ -349,20 +342,20 @@ pub async fn update_location(db: &impl Db, actor: &Steward, id: &str, patch: Loc
     let txn = db.begin().await?;
     let before = location_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
+    patch_text(Field::LocationName, patch.name.as_ref(), TextLimit::Name, &mut after.name_zh, &mut after.name_en)?;
     if let Some(point) = patch.point {
         // A place may only be moved within the actor's scope.
-        let point = check_point("point", point)?;
+        let point = check_point(point)?;
         check_in_scope(&actor.scope, point)?;
         (after.latitude, after.longitude) = (Some(point.lat), Some(point.lon));
     }
     if let Some(transportation) = &patch.transportation {
-        let text = check_text("transportation", transportation, MAX_TEXT_CHARS)?;
+        let text = check_text(Field::LocationTransportation, transportation, TextLimit::LongText)?;
         (after.transportation_zh, after.transportation_en) = (Some(text.zh), Some(text.en));
     }
     let mut outcome = save(&txn, actor, "location", Action::Update, &before, after).await?;
     if let Some(street) = &patch.street {
-        let street = check_text("street", street, MAX_NAME_CHARS)?;
+        let street = check_text(Field::LocationStreet, street, TextLimit::Name)?;
         if let Some(address_before) =
             address::Entity::find().filter(address::Column::LocationId.eq(id)).one(&txn).await?
         {
@@ -432,43 +425,23 @@ pub struct ServicePatch {
 }
 
 fn check_languages(languages: &[String]) -> ApiResult<Vec<String>> {
-    if languages.is_empty() || languages.len() > 10 {
-        return Err(ApiError::bad_input(
-            "languages",
-            "give 1 to 10 language codes such as zh or en (请填写 1 到 10 个语言代码)",
-        ));
-    }
-    let mut out = Vec::new();
-    for code in languages {
-        let code = code.trim().to_ascii_lowercase();
-        if code.is_empty() || code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(ApiError::bad_input(
-                "languages",
-                format!("{code:?} is not a language code like zh, en or yue (语言代码无效)"),
-            ));
-        }
-        if !out.contains(&code) {
-            out.push(code);
-        }
-    }
-    Ok(out)
+    Ok(LanguageTag::parse_list(Field::ServiceLanguages, languages, true)?
+        .into_iter()
+        .map(LanguageTag::into_string)
+        .collect())
 }
 
 fn check_costs(costs: &[Cost]) -> ApiResult<()> {
     if costs.is_empty() {
-        return Err(ApiError::bad_input(
-            "costs",
+        return Err(ValueError::new(
+            Field::ServiceCosts,
             "give at least one cost option; 0 means free (请至少填写一项费用，0 表示免费)",
-        ));
+        )
+        .into());
     }
     for cost in costs {
-        check_text("costs.option", &cost.option, MAX_NAME_CHARS)?;
-        if !(0..=1_000_000_000).contains(&cost.amount_fen) {
-            return Err(ApiError::bad_input(
-                "costs.amountYuan",
-                "amountYuan must be between 0 and 10,000,000 (金额超出范围)",
-            ));
-        }
+        check_text(Field::CostOption, &cost.option, TextLimit::Name)?;
+        Money::from_fen(Field::CostAmount, cost.amount_fen)?;
     }
     Ok(())
 }
@@ -477,7 +450,7 @@ async fn check_category(db: &impl ConnectionTrait, term_id: &str) -> ApiResult<(
     if taxonomy_term::Entity::find_by_id(term_id.to_owned()).one(db).await?.is_some() {
         Ok(())
     } else {
-        Err(ApiError::bad_input("category", "unknown category (未知类别)"))
+        Err(ValueError::new(Field::ServiceCategory, "unknown category (未知类别)").into())
     }
 }
 
@@ -518,7 +491,7 @@ async fn replace_documents(db: &impl ConnectionTrait, service_id: &str, document
         .exec(db)
         .await?;
     for document in documents {
-        let document = check_text("documents", document, MAX_NAME_CHARS)?;
+        let document = check_text(Field::ServiceDocuments, document, TextLimit::Name)?;
         required_document::Entity::insert(required_document::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             service_id: Set(service_id.to_owned()),
@@ -571,19 +544,21 @@ pub async fn create_service(
     organization_id: &str,
     fields: ServiceFields,
 ) -> ApiResult<Outcome> {
-    let name = check_text("name", &fields.name, MAX_NAME_CHARS)?;
-    let description = check_text("description", &fields.description, MAX_TEXT_CHARS)?;
+    let name = check_text(Field::ServiceName, &fields.name, TextLimit::Name)?;
+    let description = check_text(Field::ServiceDescription, &fields.description, TextLimit::LongText)?;
     let languages = check_languages(&fields.languages)?;
     check_costs(&fields.costs)?;
-    let (fees_zh, fees_en) = check_optional_text("feesDescription", fields.fees_description.as_ref())?;
-    let (process_zh, process_en) = check_optional_text("applicationProcess", fields.application_process.as_ref())?;
+    let (fees_zh, fees_en) = check_optional_text(Field::ServiceFeesDescription, fields.fees_description.as_ref())?;
+    let (process_zh, process_en) =
+        check_optional_text(Field::ServiceApplicationProcess, fields.application_process.as_ref())?;
     let (eligibility_zh, eligibility_en) =
-        check_optional_text("eligibilityDescription", fields.eligibility_description.as_ref())?;
+        check_optional_text(Field::ServiceEligibilityDescription, fields.eligibility_description.as_ref())?;
     if fields.location_ids.is_empty() {
-        return Err(ApiError::bad_input(
-            "locationIds",
+        return Err(ValueError::new(
+            Field::ServiceLocations,
             "a service needs at least one of its organisation's locations (请至少选择一个地点)",
-        ));
+        )
+        .into());
     }
     let txn = db.begin().await?;
     let organization = organization_in_scope(&txn, &actor.scope, organization_id).await?;
@@ -666,11 +641,11 @@ pub async fn update_service(db: &impl Db, actor: &Steward, id: &str, patch: Serv
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let mut after = before.clone();
-    patch_text("name", patch.name.as_ref(), MAX_NAME_CHARS, &mut after.name_zh, &mut after.name_en)?;
+    patch_text(Field::ServiceName, patch.name.as_ref(), TextLimit::Name, &mut after.name_zh, &mut after.name_en)?;
     patch_text(
-        "description",
+        Field::ServiceDescription,
         patch.description.as_ref(),
-        MAX_TEXT_CHARS,
+        TextLimit::LongText,
         &mut after.description_zh,
         &mut after.description_en,
     )?;
@@ -679,11 +654,12 @@ pub async fn update_service(db: &impl Db, actor: &Steward, id: &str, patch: Serv
         after.category_term_id = term;
     }
     if let Some(text) = &patch.fees_description {
-        (after.fees_description_zh, after.fees_description_en) = check_optional_text("feesDescription", Some(text))?;
+        (after.fees_description_zh, after.fees_description_en) =
+            check_optional_text(Field::ServiceFeesDescription, Some(text))?;
     }
     if let Some(text) = &patch.application_process {
         (after.application_process_zh, after.application_process_en) =
-            check_optional_text("applicationProcess", Some(text))?;
+            check_optional_text(Field::ServiceApplicationProcess, Some(text))?;
     }
     let mut extra = Vec::new();
     if let Some(languages) = &patch.languages {
@@ -757,11 +733,11 @@ pub async fn change_service_status(
                 ));
             }
             let reason = check_text(
-                "reason",
-                reason
-                    .as_ref()
-                    .ok_or_else(|| ApiError::bad_input("reason", "say why it is closed (请说明暂停原因)"))?,
-                MAX_TEXT_CHARS,
+                Field::ServiceStatusReason,
+                reason.as_ref().ok_or_else(|| {
+                    ValueError::new(Field::ServiceStatusReason, "say why it is closed (请说明暂停原因)")
+                })?,
+                TextLimit::LongText,
             )?;
             after.status = ServiceStatus::TemporarilyClosed;
             (after.alert_zh, after.alert_en) = (Some(reason.zh), Some(reason.en));
@@ -791,8 +767,8 @@ pub async fn change_service_status(
 /// Weekly opening hours on some days.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HoursSpec {
-    /// iCal weekday codes: MO … SU.
-    pub days: Vec<String>,
+    /// Stored as iCal codes (`MO,TU`), in the order given.
+    pub days: Vec<Weekday>,
     pub opens: String,
     pub closes: String,
 }
@@ -806,15 +782,14 @@ pub struct ExceptionSpec {
     pub reason: Text,
 }
 
-const WEEKDAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
-
-fn check_interval(field: &'static str, opens: &str, closes: &str) -> ApiResult<()> {
+fn check_interval(field: Field, opens: &str, closes: &str) -> ApiResult<()> {
     match (parse_minute(opens), parse_minute(closes)) {
         (Some(o), Some(c)) if o < c => Ok(()),
-        _ => Err(ApiError::bad_input(
+        _ => Err(ValueError::new(
             field,
             format!("{opens}-{closes} is not an HH:MM interval that closes after it opens (时间段格式错误)"),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -827,24 +802,25 @@ pub async fn set_service_hours(
     exceptions: Vec<ExceptionSpec>,
 ) -> ApiResult<Outcome> {
     if hours.len() > 50 || exceptions.len() > 400 {
-        return Err(ApiError::bad_input("hours", "too many hours or exceptions (时间条目过多)"));
+        return Err(ValueError::new(Field::Hours, "too many hours or exceptions (时间条目过多)").into());
     }
     for spec in &hours {
-        if spec.days.is_empty() || spec.days.iter().any(|d| !WEEKDAYS.contains(&d.as_str())) {
-            return Err(ApiError::bad_input("hours.days", "days must be weekdays MO to SU (星期格式错误)"));
+        if spec.days.is_empty() {
+            return Err(ValueError::new(Field::HoursDays, "days must be weekdays MO to SU (星期格式错误)").into());
         }
-        check_interval("hours", &spec.opens, &spec.closes)?;
+        check_interval(Field::HoursInterval, &spec.opens, &spec.closes)?;
     }
     for exception in &exceptions {
-        check_text("exceptions.reason", &exception.reason, MAX_NAME_CHARS)?;
+        check_text(Field::ExceptionReason, &exception.reason, TextLimit::Name)?;
         match (&exception.opens, &exception.closes) {
             (None, None) => {}
-            (Some(opens), Some(closes)) => check_interval("exceptions", opens, closes)?,
+            (Some(opens), Some(closes)) => check_interval(Field::ExceptionInterval, opens, closes)?,
             _ => {
-                return Err(ApiError::bad_input(
-                    "exceptions",
+                return Err(ValueError::new(
+                    Field::ExceptionInterval,
                     "give both opens and closes, or neither for closed all day (请同时填写开门和关门时间)",
-                ));
+                )
+                .into());
             }
         }
     }
@@ -865,7 +841,7 @@ pub async fn set_service_hours(
     let old_hours: Vec<HoursSpec> = old_schedules
         .iter()
         .map(|s| HoursSpec {
-            days: s.byday.split(',').map(str::to_owned).collect(),
+            days: s.byday.split(',').filter_map(|code| Weekday::from_code(code.trim())).collect(),
             opens: s.opens_at.clone(),
             closes: s.closes_at.clone(),
         })
@@ -891,7 +867,7 @@ pub async fn set_service_hours(
                 id: Set(uuid::Uuid::now_v7().to_string()),
                 service_id: Set(id.to_owned()),
                 service_at_location_id: Set(None),
-                byday: Set(spec.days.join(",")),
+                byday: Set(spec.days.iter().map(|d| d.code()).collect::<Vec<_>>().join(",")),
                 opens_at: Set(spec.opens.clone()),
                 closes_at: Set(spec.closes.clone()),
                 valid_from: Set(None),
@@ -951,7 +927,7 @@ pub async fn set_service_eligibility(
     description: Option<Text>,
 ) -> ApiResult<Outcome> {
     if requirements.len() > 20 {
-        return Err(ApiError::bad_input("requirements", "at most 20 requirements (条件过多)"));
+        return Err(ValueError::new(Field::ServiceRequirements, "at most 20 requirements (条件过多)").into());
     }
     for requirement in &requirements {
         let months_ok = match requirement.kind {
@@ -969,13 +945,15 @@ pub async fn set_service_eligibility(
             _ => requirement.min_age.is_none() && requirement.max_age.is_none(),
         };
         if !months_ok || !ages_ok {
-            return Err(ApiError::bad_input(
-                "requirements",
+            return Err(ValueError::new(
+                Field::ServiceRequirements,
                 "months go with SOCIAL_INSURANCE_MONTHS (1-600), ages with AGE_RANGE (0-150, min ≤ max) (条件参数不匹配)",
-            ));
+            )
+            .into());
         }
     }
-    let (description_zh, description_en) = check_optional_text("description", description.as_ref())?;
+    let (description_zh, description_en) =
+        check_optional_text(Field::ServiceEligibilityDescription, description.as_ref())?;
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let current: Vec<RequirementSpec> = eligibility_requirement::Entity::find()
@@ -1028,7 +1006,7 @@ pub async fn set_service_capacity(
     note: Option<Text>,
     today: NaiveDate,
 ) -> ApiResult<Outcome> {
-    let (note_zh, note_en) = check_optional_text("note", note.as_ref())?;
+    let (note_zh, note_en) = check_optional_text(Field::ServiceCapacityNote, note.as_ref())?;
     let txn = db.begin().await?;
     let service = service_in_scope(&txn, &actor.scope, id).await?;
     let existing =
@@ -1063,7 +1041,7 @@ pub async fn set_service_capacity(
 
 /// Sets or clears (with `None`) a service's alert.
 pub async fn set_service_alert(db: &impl Db, actor: &Keeper, id: &str, alert: Option<Text>) -> ApiResult<Outcome> {
-    let (alert_zh, alert_en) = check_optional_text("alert", alert.as_ref())?;
+    let (alert_zh, alert_en) = check_optional_text(Field::ServiceAlert, alert.as_ref())?;
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let after = service::Model { alert_zh, alert_en, ..before.clone() };
@@ -1072,59 +1050,10 @@ pub async fn set_service_alert(db: &impl Db, actor: &Keeper, id: &str, alert: Op
     Ok(outcome)
 }
 
-/// A phone number as people write it in China, in one canonical form; `None` when it is not
-/// plausible. Accepted: mobile numbers (`139 1234 5678`, `+86 139-1234-5678` → `13912345678`),
-/// landlines with their area code (`(021) 5486 1801` → `021-54861801`, `0851-86801234`), the
-/// public service numbers (`12348`, `110`), five-digit `95…` numbers and `400`/`800` numbers.
-pub fn parse_phone(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 30 {
-        return None;
-    }
-    if !text.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+')) {
-        return None;
-    }
-    let international = text.starts_with('+');
-    let mut digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    if international {
-        digits = digits.strip_prefix("86")?.to_owned();
-    } else if digits.len() == 13 && digits.starts_with("861") {
-        digits = digits[2..].to_owned();
-    }
-    let is_mobile = |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
-    if is_mobile(&digits) {
-        return Some(digits);
-    }
-    // A landline keeps its trunk 0: "+86 21 5486 1801" is dialled 021-54861801 at home.
-    if international && !digits.starts_with('0') {
-        digits.insert(0, '0');
-    }
-    if digits.starts_with('0') {
-        // Beijing (010) and the 02x cities have two-digit area codes; the rest have three.
-        let area_len = if digits.starts_with("01") || digits.starts_with("02") { 3 } else { 4 };
-        let local_len = digits.len().checked_sub(area_len)?;
-        let (area, local) = digits.split_at(area_len);
-        let plausible = (7..=8).contains(&local_len) && !local.starts_with('0') && !local.starts_with('1');
-        return plausible.then(|| format!("{area}-{local}"));
-    }
-    if international {
-        return None;
-    }
-    let service_number = (matches!(digits.len(), 3 | 5) && digits.starts_with('1'))
-        || (digits.len() == 5 && digits.starts_with("95"))
-        || (digits.len() == 10 && (digits.starts_with("400") || digits.starts_with("800")));
-    service_number.then_some(digits)
-}
-
 /// Replaces a service's first phone number (adds one when it has none), with history on the
 /// service. For a resident's accepted correction, or an imported listing.
 pub async fn set_service_phone(db: &impl Db, actor: &Steward, id: &str, number: &str) -> ApiResult<Outcome> {
-    let number = parse_phone(number).ok_or_else(|| {
-        ApiError::bad_input(
-            "phone",
-            "give a phone number as dialled in China, e.g. 021-54861801 or 13912345678 (电话号码格式不正确)",
-        )
-    })?;
+    let number = PhoneNumber::parse(Field::ServicePhone, number)?.into_string();
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
     let phones =
@@ -1209,38 +1138,4 @@ pub async fn stale_services(
         }
     }
     Ok(stale)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_phone;
-
-    #[test]
-    fn plausible_chinese_phone_numbers_are_accepted_in_one_form() {
-        for (written, canonical) in [
-            ("139 1234 5678", "13912345678"),
-            ("+86 139-1234-5678", "13912345678"),
-            ("8613912345678", "13912345678"),
-            ("021-54861801", "021-54861801"),
-            ("(021) 5486 1801", "021-54861801"),
-            ("+86 21 5486 1801", "021-54861801"),
-            ("0851-86801234", "0851-86801234"),
-            ("010 6512 3456", "010-65123456"),
-            ("12348", "12348"),
-            ("110", "110"),
-            ("95588", "95588"),
-            ("400-820-8820", "4008208820"),
-        ] {
-            assert_eq!(parse_phone(written).as_deref(), Some(canonical), "{written}");
-        }
-    }
-
-    #[test]
-    fn implausible_phone_numbers_are_refused() {
-        for written in
-            ["", "abc", "1234", "1391234567", "139123456789", "021-1234", "021-012345678", "+1 415 555 0100", "５５５"]
-        {
-            assert_eq!(parse_phone(written), None, "{written}");
-        }
-    }
 }
