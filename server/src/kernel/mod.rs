@@ -17,4 +17,4 @@ pub mod history;
 mod store;
 
 pub use history::{Action, Change, Outcome};
-pub use store::{Db, Store, Txn};
+pub use store::{Db, Store, Txn, begin_write};

@@ -53,14 +53,20 @@ pub trait Db: ConnectionTrait + Send + Sync {
 
 impl Db for Store {
     async fn begin(&self) -> Result<Txn, DbErr> {
-        // SQLite: take the write lock up front (PostgreSQL ignores the mode).
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let inner = self.db.begin_with_options(options).await?;
+        let inner = begin_write(&self.db).await?;
         Ok(Txn { inner, outermost: Some(self.clone()), published: Arc::new(AtomicBool::new(false)) })
     }
+}
+
+/// Begins a write transaction that changes no listing (accounts, areas, suggestions): on SQLite it
+/// takes the write lock up front, so concurrent writers queue behind the busy timeout instead of
+/// failing with "database is locked" when a read lock is upgraded; PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options).await
 }
 
 impl Db for Txn {
