@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use qiao_schema::domain::{ServiceStatus, SuggestionKind, SuggestionStatus};
 use qiao_schema::entity::{edit_suggestion, idempotency_key, location, service, service_at_location};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionTrait,
 };
 
 use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
@@ -184,47 +185,28 @@ async fn listed_service(db: &DatabaseConnection, id: &str) -> ApiResult<service:
     Ok(service)
 }
 
-/// Suggestions with `status` about services in `scope`, oldest first.
-pub async fn queue(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    status: SuggestionStatus,
-) -> ApiResult<Vec<edit_suggestion::Model>> {
-    let rows = edit_suggestion::Entity::find()
-        .filter(edit_suggestion::Column::Status.eq(status))
-        .order_by_asc(edit_suggestion::Column::CreatedAt)
-        .order_by_asc(edit_suggestion::Column::Id)
-        .all(db)
-        .await?;
-    if matches!(scope, Scope::Everything) {
-        return Ok(rows);
-    }
-    let mut in_scope: HashMap<String, bool> = HashMap::new();
-    let mut visible = Vec::new();
-    for row in rows {
-        let allowed = match in_scope.get(&row.service_id) {
-            Some(allowed) => *allowed,
-            None => {
-                let allowed = visible_in(db, scope, &row.service_id).await?;
-                in_scope.insert(row.service_id.clone(), allowed);
-                allowed
-            }
-        };
-        if allowed {
-            visible.push(row);
-        }
-    }
-    Ok(visible)
-}
-
-/// One page of [`queue`].
+/// One page of the suggestions with `status` about services in `scope`, oldest first.
 pub async fn queue_page(
     db: &DatabaseConnection,
     scope: &Scope,
     status: SuggestionStatus,
     page: &PageRequest,
 ) -> ApiResult<Page<NamedSuggestion>> {
-    let mut page = page.page_of_all(queue(db, scope, status).await?);
+    let mut query = edit_suggestion::Entity::find()
+        .filter(edit_suggestion::Column::Status.eq(status))
+        .order_by_asc(edit_suggestion::Column::CreatedAt)
+        .order_by_asc(edit_suggestion::Column::Id);
+    if let Some(in_scope) = scope.services_condition(db).await? {
+        // The scope is a condition on services; the queue holds suggestions about them.
+        let services = sea_orm::sea_query::Query::select()
+            .column(service::Column::Id)
+            .from(service::Entity)
+            .cond_where(in_scope)
+            .to_owned();
+        query = query.filter(edit_suggestion::Column::ServiceId.in_subquery(services));
+    }
+    let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    let mut page = page.page_of_fetched(rows);
     let rows = std::mem::take(&mut page.items);
     Ok(page.with_items(named(db, rows).await?))
 }

@@ -307,7 +307,20 @@ pub async fn service_in_scope(db: &impl ConnectionTrait, scope: &Scope, service_
 
 /// Whether `scope` may change the service (a read: nothing is locked).
 pub async fn may_change_service(db: &impl ConnectionTrait, scope: &Scope, service_id: &str) -> ApiResult<bool> {
-    match check_service(db, scope, service_id, false).await {
+    allowed(check_service(db, scope, service_id, false).await)
+}
+
+/// Whether `scope` may change the service, organisation or place with this id (a read: nothing is
+/// locked), e.g. to read its history.
+pub async fn may_change_listing(db: &impl ConnectionTrait, scope: &Scope, id: &str) -> ApiResult<bool> {
+    Ok(allowed(check_service(db, scope, id, false).await)?
+        || allowed(check_organization(db, scope, id, false).await)?
+        || allowed(check_location(db, scope, id, false).await)?)
+}
+
+/// "Not found" (missing or out of scope) reads as no; anything else is an error.
+fn allowed<T>(check: ApiResult<T>) -> ApiResult<bool> {
+    match check {
         Ok(_) => Ok(true),
         Err(ApiError::NotFound { .. }) => Ok(false),
         Err(other) => Err(other),
@@ -350,12 +363,21 @@ pub async fn organization_in_scope(
     scope: &Scope,
     organization_id: &str,
 ) -> ApiResult<organization::Model> {
+    check_organization(db, scope, organization_id, true).await
+}
+
+async fn check_organization(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    organization_id: &str,
+    lock: bool,
+) -> ApiResult<organization::Model> {
     let not_found = || ApiError::not_found("organization");
-    let organization = organization::Entity::find_by_id(organization_id.to_owned())
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or_else(not_found)?;
+    let mut query = organization::Entity::find_by_id(organization_id.to_owned());
+    if lock {
+        query = query.lock_exclusive();
+    }
+    let organization = query.one(db).await?.ok_or_else(not_found)?;
     let allowed = match scope {
         Scope::Everything => true,
         Scope::Areas(areas) => {
@@ -372,9 +394,21 @@ pub async fn location_in_scope(
     scope: &Scope,
     location_id: &str,
 ) -> ApiResult<location::Model> {
+    check_location(db, scope, location_id, true).await
+}
+
+async fn check_location(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    location_id: &str,
+    lock: bool,
+) -> ApiResult<location::Model> {
     let not_found = || ApiError::not_found("location");
-    let location =
-        location::Entity::find_by_id(location_id.to_owned()).lock_exclusive().one(db).await?.ok_or_else(not_found)?;
+    let mut query = location::Entity::find_by_id(location_id.to_owned());
+    if lock {
+        query = query.lock_exclusive();
+    }
+    let location = query.one(db).await?.ok_or_else(not_found)?;
     let point = location.latitude.zip(location.longitude).map(|(lat, lon)| LatLon::new(lat, lon));
     let allowed = match scope {
         Scope::Everything => true,

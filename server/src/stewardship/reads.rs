@@ -1,15 +1,16 @@
 //! What stewards read: a record's change history with who made each change, and the listings
-//! due for re-verification. Scope is checked by the functions these build on
-//! ([`super::history_of`], [`super::stale_services`]); the GraphQL layer only pages and formats.
+//! due for re-verification. Scope is a condition of the query (a list never loads rows to drop
+//! them one by one); the GraphQL layer only pages and formats.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use qiao_schema::entity::{account, metadata, service};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::auth::policy::Scope;
+use crate::auth::policy::{Scope, may_change_listing};
 use crate::directory::hours::local_date;
+use crate::directory::rules::listed_statuses;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageRequest};
 
@@ -31,7 +32,7 @@ pub struct HistoryEntry {
 
 /// The whole history of a record in scope, newest first.
 pub async fn history(db: &DatabaseConnection, scope: &Scope, resource_id: &str) -> ApiResult<Vec<HistoryEntry>> {
-    let rows = super::history_of(db, scope, resource_id).await?;
+    let rows = history_query(db, scope, resource_id).await?.all(db).await?;
     with_names(db, rows).await
 }
 
@@ -42,9 +43,26 @@ pub async fn history_page(
     resource_id: &str,
     page: &PageRequest,
 ) -> ApiResult<Page<HistoryEntry>> {
-    let mut page = page.page_of_all(super::history_of(db, scope, resource_id).await?);
+    let query = history_query(db, scope, resource_id).await?;
+    let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    let mut page = page.page_of_fetched(rows);
     let rows = std::mem::take(&mut page.items);
     Ok(page.with_items(with_names(db, rows).await?))
+}
+
+/// The history rows of a record the scope may change, newest first; out of scope reads as missing.
+async fn history_query(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    resource_id: &str,
+) -> ApiResult<sea_orm::Select<metadata::Entity>> {
+    if !may_change_listing(db, scope, resource_id).await? {
+        return Err(ApiError::not_found("listing"));
+    }
+    Ok(metadata::Entity::find()
+        .filter(metadata::Column::ResourceId.eq(resource_id))
+        .order_by_desc(metadata::Column::LastActionDate)
+        .order_by_desc(metadata::Column::Id))
 }
 
 /// History rows with the display names of who made them, read in one query.
@@ -86,5 +104,16 @@ pub async fn stale_listings(
         ));
     }
     let cutoff = local_date(now) - Duration::days(i64::from(older_than_days));
-    Ok(page.page_of_all(super::stale_services(db, scope, cutoff).await?))
+    let mut query = service::Entity::find()
+        .filter(service::Column::Status.is_in(listed_statuses()))
+        .filter(
+            Condition::any().add(service::Column::AssuredDate.is_null()).add(service::Column::AssuredDate.lt(cutoff)),
+        )
+        .order_by_asc(service::Column::AssuredDate)
+        .order_by_asc(service::Column::Id);
+    if let Some(in_scope) = scope.services_condition(db).await? {
+        query = query.filter(in_scope);
+    }
+    let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    Ok(page.page_of_fetched(rows))
 }
