@@ -153,3 +153,23 @@ async fn futures_join_all(app: &qiao_tests::TestApp, token: &str, documents: &[S
     }
     responses
 }
+
+#[tokio::test]
+async fn who_verified_a_listing_is_shown_only_to_staff_who_keep_it() {
+    on_every_database(|app| async move {
+        let committee = app.token_of("committee.tvillage").await;
+        let provider = app.token_of("provider.legalaid").await;
+        let library = t_village().service;
+        app.data_as(&committee, &format!(r#"mutation {{ verifyService(id: "{library}") {{ id }} }}"#), json!({})).await;
+        let query = format!(r#"{{ service(id: "{library}") {{ name verifiedBy }} }}"#);
+        let own = app.data_as(&committee, &query, json!({})).await;
+        assert!(own["service"]["verifiedBy"].as_str().is_some_and(|v| !v.is_empty()), "{own}");
+        // Provider staff of another organisation see the listing, not who keeps it.
+        let other = app.graphql_as(&provider, &query, json!({})).await;
+        assert!(other.get("errors").is_none(), "{other}");
+        assert!(other["data"]["service"]["verifiedBy"].is_null(), "{other}");
+        let public = app.graphql(&query, json!({})).await;
+        assert_eq!(error_code(&public), Some("FORBIDDEN"), "{public}");
+    })
+    .await;
+}

@@ -14,6 +14,7 @@ use super::common::{
     ServiceStatus, SupportFunction, output_point,
 };
 use super::context::{StaffGuard, state};
+use crate::auth::policy::StaffReader;
 use crate::directory::Directory;
 use crate::directory::detail::{LocationDetail, ServiceDetail, describe_requirement};
 use crate::directory::hours::{OpeningHours, format_minute};
@@ -590,10 +591,13 @@ impl Service {
         })
     }
 
-    /// Who last verified the listing (staff only: FORBIDDEN for others).
+    /// Who last verified the listing: for staff who keep this service (FORBIDDEN for the public;
+    /// null for staff of other areas or organisations).
     #[graphql(guard = "StaffGuard")]
-    async fn verified_by(&self) -> Option<&str> {
-        self.detail.service.assurer.as_deref()
+    async fn verified_by(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<String>> {
+        let state = state(ctx)?;
+        let reader = StaffReader::of(&state.db, crate::auth::caller(ctx), state.clock.now()).await?;
+        Ok(crate::stewardship::reads::verifier(&state.db, &reader, &self.detail.service).await?)
     }
 
     /// The listing's change history, newest first (staff who steward this service only:
@@ -601,9 +605,8 @@ impl Service {
     #[graphql(guard = "StaffGuard")]
     async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<ChangeRecord>> {
         let state = state(ctx)?;
-        let account = crate::auth::caller(ctx).require_account()?;
-        let scope = crate::auth::policy::Scope::of(&state.db, account).await?;
-        let entries = crate::stewardship::reads::history(&state.db, &scope, &self.detail.service.id).await?;
+        let reader = StaffReader::of(&state.db, crate::auth::caller(ctx), state.clock.now()).await?;
+        let entries = crate::stewardship::reads::history(&state.db, &reader.scope, &self.detail.service.id).await?;
         Ok(entries.into_iter().map(ChangeRecord::from).collect())
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use qiao_schema::entity::{account, metadata, service};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::auth::policy::{Scope, may_change_listing};
+use crate::auth::policy::{Scope, StaffReader, may_change_listing, may_change_service};
 use crate::directory::hours::local_date;
 use crate::directory::rules::listed_statuses;
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +34,16 @@ pub struct HistoryEntry {
 pub async fn history(db: &DatabaseConnection, scope: &Scope, resource_id: &str) -> ApiResult<Vec<HistoryEntry>> {
     let rows = history_query(db, scope, resource_id).await?.all(db).await?;
     with_names(db, rows).await
+}
+
+/// Who last verified a service, for staff who may change it; `None` for anyone else (provider
+/// staff of another organisation, committee staff of another area), as for a service never verified.
+pub async fn verifier(
+    db: &DatabaseConnection,
+    reader: &StaffReader,
+    service: &service::Model,
+) -> ApiResult<Option<String>> {
+    Ok(if may_change_service(db, &reader.scope, &service.id).await? { service.assurer.clone() } else { None })
 }
 
 /// One page of the history of a record in scope, newest first.
