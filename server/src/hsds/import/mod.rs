@@ -17,8 +17,8 @@ use qiao_schema::domain::taxonomy_ids;
 use qiao_schema::entity::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable, PrimaryKeyToColumn,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
+    PrimaryKeyToColumn, QueryFilter, QuerySelect,
 };
 use serde_json::Value;
 
@@ -31,7 +31,9 @@ mod readers;
 use self::readers::*;
 
 use crate::auth::policy::Admin;
-use crate::kernel::Db;
+use crate::error::ApiResult;
+use crate::kernel::history::{Action, created, diff, record};
+use crate::kernel::{Db, Txn};
 
 /// What an import did, or why it did nothing.
 #[derive(Debug, Clone, Default)]
@@ -66,12 +68,7 @@ const TAGGABLE: [&str; 5] = ["service", "organization", "program", "location", "
 
 /// Imports `package` into the directory, as `admin`. `now` stands in for a service's
 /// `last_modified` when the package has none.
-pub async fn import(
-    db: &impl Db,
-    admin: &Admin,
-    package: &HsdsPackage,
-    now: DateTime<Utc>,
-) -> Result<ImportReport, DbErr> {
+pub async fn import(db: &impl Db, admin: &Admin, package: &HsdsPackage, now: DateTime<Utc>) -> ApiResult<ImportReport> {
     let txn = db.begin().await?;
     let existing = Existing::load(&txn).await?;
     let mut errors = Vec::new();
@@ -85,7 +82,7 @@ pub async fn import(
         txn.rollback().await?;
         return Ok(ImportReport::refused(errors));
     }
-    let counts = incoming.write(&txn, &existing).await?;
+    let counts = incoming.write(&txn, &existing, admin).await?;
     // One change record for the whole import: the index catches up once, after the commit.
     txn.publish("directory", "hsds-import", "import", admin.now).await?;
     txn.commit().await?;
@@ -645,7 +642,7 @@ impl Incoming {
         self.terms = parents_first(std::mem::take(&mut self.terms), |m| &m.id, &parents, "parent_id", errors);
     }
 
-    async fn write(self, db: &impl ConnectionTrait, existing: &Existing) -> Result<Vec<TableCount>, DbErr> {
+    async fn write(self, db: &Txn, existing: &Existing, admin: &Admin) -> ApiResult<Vec<TableCount>> {
         let mut counts = Vec::new();
         macro_rules! save {
             ($spec:expr, $table:ident, $list:expr) => {{
@@ -658,16 +655,47 @@ impl Incoming {
                 }
             }};
         }
+        // The listings whose history the directory keeps (organisations, places, services): what
+        // the import changes in them is recorded field by field, as the importing admin, like any
+        // steward's change; re-importing the same records records nothing.
+        macro_rules! save_with_history {
+            ($spec:expr, $table:ident, $list:expr) => {{
+                let rows: Vec<$table::Model> = $list.iter().map(|row| row.model.clone()).collect();
+                let before = current_rows!($table, &rows);
+                save!($spec, $table, $list);
+                for row in &rows {
+                    let (action, changes) = match before.get(&row.id) {
+                        Some(old) => (Action::Update, diff(old, row)?),
+                        None => (Action::Create, created(row)?),
+                    };
+                    record(db, stringify!($table), &row.id, action, &changes, &admin.account.id, admin.now).await?;
+                }
+            }};
+        }
+        /// The rows with these rows' ids as the database holds them now, by id.
+        macro_rules! current_rows {
+            ($table:ident, $rows:expr) => {{
+                let mut found: HashMap<String, $table::Model> = HashMap::new();
+                let ids: Vec<String> = $rows.iter().map(|m| m.id.clone()).collect();
+                for chunk in ids.chunks(500) {
+                    for model in $table::Entity::find().filter($table::Column::Id.is_in(chunk.to_vec())).all(db).await?
+                    {
+                        found.insert(model.id.clone(), model);
+                    }
+                }
+                found
+            }};
+        }
         save!(tables::TAXONOMY, taxonomy, self.taxonomies);
         save!(tables::TAXONOMY_TERM, taxonomy_term, self.terms);
         save!(tables::URBAN_VILLAGE, urban_village, self.villages);
-        save!(tables::ORGANIZATION, organization, self.organizations);
+        save_with_history!(tables::ORGANIZATION, organization, self.organizations);
         save!(tables::ORGANIZATION_IDENTIFIER, organization_identifier, self.identifiers);
         save!(tables::PROGRAM, program, self.programs);
-        save!(tables::LOCATION, location, self.locations);
+        save_with_history!(tables::LOCATION, location, self.locations);
         save!(tables::ADDRESS, address, self.addresses);
         save!(tables::ACCESSIBILITY, accessibility, self.accessibility);
-        save!(tables::SERVICE, service, self.services);
+        save_with_history!(tables::SERVICE, service, self.services);
         save!(tables::SERVICE_AT_LOCATION, service_at_location, self.service_at_locations);
         save!(tables::SCHEDULE, schedule, self.schedules);
         save!(tables::SCHEDULE_EXCEPTION, schedule_exception, self.exceptions);
