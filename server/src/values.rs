@@ -149,6 +149,22 @@ pub struct ValueError {
     pub message: String,
 }
 
+impl Field {
+    /// Whether the field is one of a place's (location's).
+    pub fn is_location(self) -> bool {
+        matches!(
+            self,
+            Self::LocationName
+                | Self::LocationPoint
+                | Self::LocationStreet
+                | Self::LocationDistrict
+                | Self::LocationCity
+                | Self::LocationAdcode
+                | Self::LocationTransportation
+        )
+    }
+}
+
 impl ValueError {
     pub fn new(field: Field, message: impl Into<String>) -> Self {
         Self { field, message: message.into() }

@@ -173,3 +173,25 @@ async fn who_verified_a_listing_is_shown_only_to_staff_who_keep_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_bad_first_place_of_a_new_organisation_is_reported_in_its_location_argument() {
+    on_every_database(|app| async move {
+        let committee = app.token_of("committee.tvillage").await;
+        let (lat, lon) = t_village().point;
+        let response = app
+            .graphql_as(
+                &committee,
+                &format!(
+                    r#"mutation {{ createOrganization(input: {{ name: {TEXT}, description: {TEXT} }},
+                       location: {{ name: {TEXT}, point: {{ lat: {lat}, lon: {lon} }}, street: {TEXT}, district: {TEXT},
+                       city: {TEXT}, adcode: "31011" }}) {{ id }} }}"#
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{response}");
+        assert_eq!(response["errors"][0]["extensions"]["field"], "location.adcode", "{response}");
+    })
+    .await;
+}

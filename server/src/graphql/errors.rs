@@ -47,6 +47,19 @@ pub fn argument_path(field: Field) -> &'static str {
     }
 }
 
+/// For `createOrganization`, whose first place arrives in its `location` argument: a place's
+/// field is reported there (`location.street`), not under `input`.
+pub fn in_location_argument(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Invalid(invalid) if invalid.field.is_location() => {
+            let path = argument_path(invalid.field);
+            let field = format!("location.{}", path.strip_prefix("input.").unwrap_or(path));
+            ApiError::BadInput { field, message: invalid.message }
+        }
+        other => other,
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
         if let ApiError::Internal(source) = &error {
@@ -92,5 +105,9 @@ mod tests {
         let bad = ApiError::bad_input("near.lat", "…");
         assert_eq!(extensions(bad).1.as_deref(), Some("near.lat"));
         assert_eq!(extensions(ApiError::Forbidden), (Some("FORBIDDEN".into()), None));
+        let in_location = in_location_argument(ApiError::from(ValueError::new(Field::LocationAdcode, "…")));
+        assert_eq!(extensions(in_location).1.as_deref(), Some("location.adcode"));
+        let not_location = in_location_argument(ApiError::from(ValueError::new(Field::OrganizationWebsite, "…")));
+        assert_eq!(extensions(not_location).1.as_deref(), Some("input.website"));
     }
 }

@@ -391,7 +391,9 @@ impl StewardshipMutation {
             email: input.email,
             legal_status: input.legal_status,
         };
-        let outcome = domain::create_organization(&state.store, &actor, fields, location.into_fields()?).await?;
+        let outcome = domain::create_organization(&state.store, &actor, fields, location.into_fields()?)
+            .await
+            .map_err(super::errors::in_location_argument)?;
         Ok(ChangeResult::from(outcome))
     }
 
