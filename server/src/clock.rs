@@ -43,3 +43,14 @@ pub const CHINA_STANDARD_TIME: FixedOffset = match FixedOffset::east_opt(8 * 360
     Some(offset) => offset,
     None => panic!("UTC+8 is a valid offset"),
 };
+
+/// An instant given in China Standard Time, for tests (an invalid date gives the epoch).
+#[cfg(test)]
+pub fn china_time(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    CHINA_STANDARD_TIME
+        .with_ymd_and_hms(year, month, day, hour, minute, 0)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}

@@ -165,14 +165,7 @@ mod tests {
         OpeningHours::from_rows([&schedule], [&holiday])
     }
 
-    /// An instant given in China Standard Time.
-    fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        CHINA_STANDARD_TIME
-            .with_ymd_and_hms(y, m, d, h, min, 0)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-    }
+    use crate::clock::china_time as cst;
 
     #[test]
     fn open_one_minute_before_closing_and_closed_at_closing() {

@@ -134,16 +134,9 @@ pub fn requires_local_hukou(requirements: impl IntoIterator<Item = EligibilityKi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::CHINA_STANDARD_TIME;
-    use chrono::{NaiveDate, TimeZone};
+    use chrono::NaiveDate;
 
-    fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        CHINA_STANDARD_TIME
-            .with_ymd_and_hms(y, m, d, h, min, 0)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default()
-    }
+    use crate::clock::china_time as cst;
 
     fn schedule(id: &str, place: Option<&str>, days: &str, opens: &str, closes: &str) -> schedule::Model {
         schedule::Model {

@@ -171,7 +171,7 @@ impl HsdsMutation {
             Ok(package) => package,
             Err(errors) => return Ok(refused(errors)),
         };
-        let report = hsds::import(&state.store, &admin, &package, state.clock.now()).await.map_err(ApiError::from)?;
+        let report = hsds::import(&state.store, &admin, &package, state.clock.now()).await?;
         if !report.imported {
             tracing::info!(account = %admin.account.id, problems = report.errors.len(), "HSDS import refused");
             return Ok(refused(report.errors));
