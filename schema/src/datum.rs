@@ -28,6 +28,22 @@ impl LatLon {
     pub const fn new(lat: f64, lon: f64) -> Self {
         Self { lat, lon }
     }
+
+    /// Whether the point is on the globe: latitude within ±90°, longitude within ±180°. The one
+    /// range rule for every point Qiao takes in (the server's inputs and the seed data alike).
+    pub fn is_valid(self) -> bool {
+        is_valid_latitude(self.lat) && is_valid_longitude(self.lon)
+    }
+}
+
+/// A latitude from -90 to 90 degrees; NaN and infinities are out of range.
+pub fn is_valid_latitude(lat: f64) -> bool {
+    (-90.0..=90.0).contains(&lat)
+}
+
+/// A longitude from -180 to 180 degrees; NaN and infinities are out of range.
+pub fn is_valid_longitude(lon: f64) -> bool {
+    (-180.0..=180.0).contains(&lon)
 }
 
 /// Converts `point` from the `from` datum to WGS-84.
@@ -138,6 +154,16 @@ mod tests {
             assert_close_m(gcj02_to_wgs84(wgs84_to_gcj02(point)), point, 0.001);
             assert_close_m(to_wgs84(from_wgs84(point, Datum::Bd09), Datum::Bd09), point, 0.001);
         }
+    }
+
+    #[test]
+    fn points_are_valid_within_ninety_degrees_of_latitude_and_one_eighty_of_longitude() {
+        assert!(LatLon::new(90.0, 180.0).is_valid());
+        assert!(LatLon::new(-90.0, -180.0).is_valid());
+        assert!(!LatLon::new(90.5, 0.0).is_valid());
+        assert!(!LatLon::new(0.0, -180.01).is_valid());
+        assert!(!LatLon::new(f64::NAN, 0.0).is_valid());
+        assert!(!LatLon::new(0.0, f64::INFINITY).is_valid());
     }
 
     #[test]

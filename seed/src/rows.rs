@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use qiao_schema::datum::LatLon;
 use qiao_schema::domain::{EligibilityKind, LocationType, Weekday, taxonomy_ids};
 use qiao_schema::entity::*;
 
@@ -494,8 +495,10 @@ fn parse_time(key: &str, text: &str) -> Result<NaiveTime, SeedError> {
     NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| SeedError::invalid(key, format!("time {text:?} is not HH:MM")))
 }
 
+/// The server's own range rule ([`LatLon::is_valid`]), so seed data the server would refuse
+/// never loads.
 fn check_coordinates(key: &str, lat: f64, lon: f64) -> Result<(), SeedError> {
-    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {
+    if LatLon::new(lat, lon).is_valid() {
         Ok(())
     } else {
         Err(SeedError::invalid(key, format!("coordinates {lat},{lon} out of range")))

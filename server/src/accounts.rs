@@ -1,6 +1,13 @@
 //! Accounts: sign-in, registration, token refresh, demo accounts, and what admins do with
 //! accounts and stewardship areas. Plain functions over a connection; the GraphQL layer only
-//! checks the caller and calls these.
+//! asks for the caller's capability and calls these.
+//!
+//! Every admin function takes the [`Admin`] capability, which only `Admin::of` can make by
+//! checking the caller against the database, so none can be called for a caller who is not an
+//! admin; the rules that protect admins from locking themselves out live here with them.
+//!
+//! Every transaction here begins with [`begin_write`]: on SQLite it takes the write lock up front,
+//! so concurrent writers queue instead of failing with "database is locked".
 
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::Role;
@@ -9,15 +16,17 @@ use qiao_schema::ids::derived_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QuerySelect,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::auth::password::{check_new_password, hash_password, verify_password};
+use crate::auth::policy::Admin;
 use crate::auth::tokens::{Rotation, create_refresh_token, revoke_all_for_account, rotate_refresh_token};
 use crate::auth::{Account, AuthState, phone_digest};
 use crate::error::{ApiError, ApiResult};
+use crate::kernel::begin_write;
 use crate::pagination::{Page, PageRequest};
 use crate::values::PhoneNumber;
 
@@ -92,15 +101,10 @@ pub async fn refresh(
     token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<SignedIn> {
-    // SQLite: take the write lock up front. A deferred transaction reads first, and when a
-    // concurrent refresh of the same token commits in between, its write then fails with
-    // SQLITE_BUSY (an INTERNAL error) instead of being seen as reuse. PostgreSQL ignores this.
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
-        .await?;
+    // The write lock up front matters most here: with a deferred transaction, a concurrent
+    // refresh of the same token committing between our read and our write would make the write
+    // fail with SQLITE_BUSY (an INTERNAL error) instead of being seen as reuse.
+    let txn = begin_write(db).await?;
     let rotation = rotate_refresh_token(&txn, token, now).await?;
     // Commit refusals too: replaying a spent token has just revoked its family, and rolling
     // that back would leave a stolen family alive.
@@ -145,16 +149,30 @@ pub struct NewAccount {
     pub password: String,
     pub role: Role,
     pub organization_id: Option<String>,
+    /// Stewardship areas; an id given twice counts once.
     pub area_ids: Vec<String>,
 }
 
-/// Creates an account after checking every field; CONFLICT if the name is taken.
+/// An admin creates an account after checking every field; CONFLICT if the name is taken.
 pub async fn create_account(
+    db: &DatabaseConnection,
+    admin: &Admin,
+    auth: &AuthState,
+    new: NewAccount,
+) -> ApiResult<AccountWithAreas> {
+    let account = insert_account(db, auth, new, admin.now).await?;
+    account_with_areas(db, &account.id).await
+}
+
+/// Creates an account after checking every field; CONFLICT if the name is taken. Who may create
+/// which account is the caller's business: an admin any, registration only a migrant.
+async fn insert_account(
     db: &DatabaseConnection,
     auth: &AuthState,
     new: NewAccount,
     now: DateTime<Utc>,
 ) -> ApiResult<Account> {
+    let area_ids = distinct(new.area_ids);
     check_display_name(&new.display_name)?;
     check_new_password(&new.password)?;
     let username = new.username.as_deref().map(|u| u.trim().to_lowercase());
@@ -179,7 +197,7 @@ pub async fn create_account(
     if username.is_none() && phone_digest.is_none() {
         return Err(ApiError::bad_input("username", "a username or a phone number is needed (需要用户名或手机号)"));
     }
-    check_role_fields(db, new.role, new.organization_id.as_deref(), &new.area_ids).await?;
+    check_role_fields(db, new.role, new.organization_id.as_deref(), &area_ids).await?;
     for (name, taken) in [
         ("username", username.as_ref().map(|u| account::Column::Username.eq(u.as_str()))),
         ("phone", phone_digest.as_ref().map(|d| account::Column::PhoneDigest.eq(d.as_str()))),
@@ -195,7 +213,7 @@ pub async fn create_account(
     }
     let password_hash = hash_password(new.password).await?;
     let id = uuid::Uuid::now_v7().to_string();
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     account::Entity::insert(account::ActiveModel {
         id: Set(id.clone()),
         username: Set(username.clone()),
@@ -211,7 +229,7 @@ pub async fn create_account(
     .exec_without_returning(&txn)
     .await
     .map_err(|error| unique_violation_as_conflict(error, "username or phone"))?;
-    replace_areas(&txn, &id, &new.area_ids).await?;
+    replace_areas(&txn, &id, &area_ids).await?;
     txn.commit().await?;
     Ok(Account { id, role: new.role, organization_id: new.organization_id, display_name: new.display_name, username })
 }
@@ -266,10 +284,17 @@ async fn check_role_fields(
     }
     let found =
         stewardship_area::Entity::find().filter(stewardship_area::Column::Id.is_in(area_ids.to_vec())).all(db).await?;
-    if found.len() != area_ids.iter().collect::<std::collections::HashSet<_>>().len() {
+    if found.len() != area_ids.iter().collect::<HashSet<_>>().len() {
         return Err(ApiError::not_found("area"));
     }
     Ok(())
+}
+
+/// The ids in their first order, each once: a list argument that names an id twice means it
+/// once, rather than failing on a link table's unique key.
+fn distinct(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
 }
 
 async fn replace_areas(db: &impl ConnectionTrait, account_id: &str, area_ids: &[String]) -> ApiResult<()> {
@@ -290,14 +315,19 @@ async fn existing_account(db: &impl ConnectionTrait, id: &str) -> ApiResult<acco
     account::Entity::find_by_id(id.to_owned()).one(db).await?.ok_or_else(|| ApiError::not_found("account"))
 }
 
-/// Disables or re-enables an account; disabling also signs it out everywhere.
+/// An admin disables or re-enables an account; disabling also signs it out everywhere. An admin
+/// may not disable their own account: the last admin could lock everyone out.
 pub async fn set_disabled(
     db: &DatabaseConnection,
+    admin: &Admin,
     id: &str,
     disabled: bool,
-    now: DateTime<Utc>,
-) -> ApiResult<account::Model> {
-    let txn = db.begin().await?;
+) -> ApiResult<AccountWithAreas> {
+    if disabled && admin.account.id == id {
+        return Err(ApiError::conflict("you cannot disable your own account (不能停用自己的账户)"));
+    }
+    let now = admin.now;
+    let txn = begin_write(db).await?;
     let row = existing_account(&txn, id).await?;
     account::Entity::update_many()
         .col_expr(account::Column::Disabled, Expr::value(disabled))
@@ -309,20 +339,21 @@ pub async fn set_disabled(
         revoke_all_for_account(&txn, id, now).await?;
     }
     txn.commit().await?;
-    Ok(account::Model { disabled, updated_at: now, ..row })
+    one_with_areas(db, account::Model { disabled, updated_at: now, ..row }).await
 }
 
-/// Sets a new password and signs the account out everywhere.
+/// An admin sets a new password for an account and signs it out everywhere.
 pub async fn reset_password(
     db: &DatabaseConnection,
+    admin: &Admin,
     id: &str,
     password: String,
-    now: DateTime<Utc>,
-) -> ApiResult<account::Model> {
+) -> ApiResult<AccountWithAreas> {
+    let now = admin.now;
     check_new_password(&password)?;
     let row = existing_account(db, id).await?;
     let password_hash = hash_password(password).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     account::Entity::update_many()
         .col_expr(account::Column::PasswordHash, Expr::value(password_hash.clone()))
         .col_expr(account::Column::UpdatedAt, Expr::value(now))
@@ -331,21 +362,27 @@ pub async fn reset_password(
         .await?;
     revoke_all_for_account(&txn, id, now).await?;
     txn.commit().await?;
-    Ok(account::Model { password_hash, updated_at: now, ..row })
+    one_with_areas(db, account::Model { password_hash, updated_at: now, ..row }).await
 }
 
-/// Changes an account's role, organisation and areas together (they must fit each other).
+/// An admin changes an account's role, organisation and areas together (they must fit each
+/// other; an area named twice counts once). An admin may not take away their own admin role.
 pub async fn change_role(
     db: &DatabaseConnection,
+    admin: &Admin,
     id: &str,
     role: Role,
     organization_id: Option<String>,
     area_ids: Vec<String>,
-    now: DateTime<Utc>,
-) -> ApiResult<account::Model> {
+) -> ApiResult<AccountWithAreas> {
+    if admin.account.id == id && role != Role::Admin {
+        return Err(ApiError::conflict("you cannot remove your own admin role (不能取消自己的管理员角色)"));
+    }
+    let now = admin.now;
+    let area_ids = distinct(area_ids);
     let row = existing_account(db, id).await?;
     check_role_fields(db, role, organization_id.as_deref(), &area_ids).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     account::Entity::update_many()
         .col_expr(account::Column::Role, Expr::value(role))
         .col_expr(account::Column::OrganizationId, Expr::value(organization_id.clone()))
@@ -355,18 +392,20 @@ pub async fn change_role(
         .await?;
     replace_areas(&txn, id, &area_ids).await?;
     txn.commit().await?;
-    Ok(account::Model { role, organization_id, updated_at: now, ..row })
+    one_with_areas(db, account::Model { role, organization_id, updated_at: now, ..row }).await
 }
 
-/// Creates or replaces a stewardship area: a set of urban villages and/or a GeoJSON polygon.
+/// An admin creates (`id` None) or replaces a stewardship area: a set of urban villages (a
+/// village named twice counts once) and/or a GeoJSON polygon.
 pub async fn save_area(
     db: &DatabaseConnection,
+    _admin: &Admin,
     id: Option<&str>,
     name_zh: &str,
     name_en: &str,
     village_ids: &[String],
     boundary: Option<&str>,
-) -> ApiResult<stewardship_area::Model> {
+) -> ApiResult<AreaWithVillages> {
     if name_zh.trim().is_empty() || name_en.trim().is_empty() {
         return Err(ApiError::bad_input("name", "an area needs a Chinese and an English name (片区须有中英文名称)"));
     }
@@ -386,11 +425,12 @@ pub async fn save_area(
     }
     let villages =
         urban_village::Entity::find().filter(urban_village::Column::Id.is_in(village_ids.to_vec())).all(db).await?;
-    if villages.len() != village_ids.iter().collect::<std::collections::HashSet<_>>().len() {
+    // The villages as read, so each once whatever the list repeats.
+    if villages.len() != village_ids.iter().collect::<HashSet<_>>().len() {
         return Err(ApiError::not_found("urban village"));
     }
     let id_is_new = id.is_none();
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let row = stewardship_area::Model {
         id: id.map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
         name_zh: name_zh.trim().to_owned(),
@@ -430,7 +470,7 @@ pub async fn save_area(
         .await?;
     }
     txn.commit().await?;
-    Ok(row)
+    area_with_villages(db, row).await
 }
 
 /// An account with the stewardship areas it looks after, as admins see it.
@@ -440,10 +480,11 @@ pub struct AccountWithAreas {
     pub area_ids: Vec<String>,
 }
 
-/// One page of accounts, oldest first, optionally of one role, with their areas: two queries
-/// whatever the page size.
+/// One page of accounts, oldest first, optionally of one role, with their areas, for an admin:
+/// two queries whatever the page size.
 pub async fn list_accounts(
     db: &DatabaseConnection,
+    _admin: &Admin,
     role: Option<Role>,
     page: &PageRequest,
 ) -> ApiResult<Page<AccountWithAreas>> {
@@ -458,13 +499,13 @@ pub async fn list_accounts(
 }
 
 /// One account with its areas; NOT_FOUND when there is none with that id.
-pub async fn account_with_areas(db: &DatabaseConnection, id: &str) -> ApiResult<AccountWithAreas> {
+async fn account_with_areas(db: &DatabaseConnection, id: &str) -> ApiResult<AccountWithAreas> {
     let row = existing_account(db, id).await?;
     one_with_areas(db, row).await
 }
 
 /// An account row (as a write returned it) with its areas.
-pub async fn one_with_areas(db: &DatabaseConnection, row: account::Model) -> ApiResult<AccountWithAreas> {
+async fn one_with_areas(db: &DatabaseConnection, row: account::Model) -> ApiResult<AccountWithAreas> {
     with_areas(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an account went missing"))
 }
 
@@ -488,14 +529,14 @@ pub struct AreaWithVillages {
     pub village_ids: Vec<String>,
 }
 
-/// Every stewardship area by English name, with its villages: two queries.
-pub async fn list_areas(db: &DatabaseConnection) -> ApiResult<Vec<AreaWithVillages>> {
+/// Every stewardship area by English name, with its villages, for an admin: two queries.
+pub async fn list_areas(db: &DatabaseConnection, _admin: &Admin) -> ApiResult<Vec<AreaWithVillages>> {
     let rows = stewardship_area::Entity::find().order_by_asc(stewardship_area::Column::NameEn).all(db).await?;
     with_villages(db, rows).await
 }
 
 /// An area row (as a write returned it) with its villages.
-pub async fn area_with_villages(db: &DatabaseConnection, row: stewardship_area::Model) -> ApiResult<AreaWithVillages> {
+async fn area_with_villages(db: &DatabaseConnection, row: stewardship_area::Model) -> ApiResult<AreaWithVillages> {
     with_villages(db, vec![row]).await?.pop().ok_or_else(|| ApiError::internal("an area went missing"))
 }
 
@@ -521,7 +562,7 @@ async fn with_villages(
 /// The demo accounts of DESIGN.md, all with [`DEMO_PASSWORD`]. Idempotent.
 pub async fn seed_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<()> {
     let t_village_area = derived_id("stewardship_area", "sh-t-village-area");
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     stewardship_area::Entity::insert(stewardship_area::ActiveModel {
         id: Set(t_village_area.clone()),
         name_zh: Set("T村片区".to_owned()),
@@ -613,7 +654,7 @@ pub async fn register_migrant(
         None => (Some(login.to_owned()), None),
     };
     let display_name = display_name.unwrap_or_else(|| username.clone().unwrap_or_else(|| "居民 / Resident".to_owned()));
-    let account = create_account(
+    let account = insert_account(
         db,
         auth,
         NewAccount {
@@ -648,14 +689,22 @@ mod tests {
         (db, path)
     }
 
+    /// The demo admin's capability, checked against the database like any request's.
+    async fn demo_admin(db: &DatabaseConnection) -> Admin {
+        let account = crate::auth::load_account(db, &derived_id("account", "admin")).await.expect("read the admin");
+        let caller = crate::auth::Caller::Account(std::sync::Arc::new(account.expect("the demo admin")));
+        Admin::of(db, &caller, Utc::now()).await.expect("the demo admin is an admin")
+    }
+
     #[tokio::test]
     async fn accounts_are_listed_page_by_page_each_once_with_their_areas() {
         let (db, path) = demo_database().await;
+        let admin = demo_admin(&db).await;
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let request = PageRequest::new(List::Accounts, Some(2), after.as_deref()).expect("a valid page request");
-            let page = list_accounts(&db, None, &request).await.expect("a page of accounts");
+            let page = list_accounts(&db, &admin, None, &request).await.expect("a page of accounts");
             assert!(page.items.len() <= 2);
             after = page.end_cursor();
             let more = page.has_next_page;
@@ -674,11 +723,12 @@ mod tests {
         }
 
         let committee = PageRequest::first_page(List::Accounts, 50);
-        let committee = list_accounts(&db, Some(Role::CommitteeStaff), &committee).await.expect("committee staff");
+        let committee =
+            list_accounts(&db, &admin, Some(Role::CommitteeStaff), &committee).await.expect("committee staff");
         assert_eq!(committee.items.len(), 1);
         assert_eq!(committee.items[0].area_ids, vec![derived_id("stewardship_area", "sh-t-village-area")]);
 
-        let areas = list_areas(&db).await.expect("the areas");
+        let areas = list_areas(&db, &admin).await.expect("the areas");
         assert_eq!(areas.len(), 1);
         assert_eq!(areas[0].village_ids, vec![derived_id("urban_village", "sh-t-village")]);
         db.close().await.ok();

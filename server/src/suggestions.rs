@@ -15,23 +15,13 @@ use qiao_schema::domain::{ServiceStatus, SuggestionKind, SuggestionStatus};
 use qiao_schema::entity::{edit_suggestion, idempotency_key, location, service, service_at_location};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
 };
 
 use crate::auth::policy::{Scope, location_in_scope, service_in_scope};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageRequest};
 use crate::stewardship::{self, Actor, Db, LocationPatch, StatusChange, Steward, Text};
-use crate::values::{PhoneNumber, TextLimit};
-
-/// Longest proposed value (a street address or a phone number), in characters.
-pub const MAX_PROPOSED_CHARS: usize = 200;
-/// Longest comment, in characters.
-pub const MAX_COMMENT_CHARS: usize = 1000;
-/// Longest idempotency key, in characters.
-pub const MAX_KEY_CHARS: usize = 64;
-/// Longest reason for a rejection, in characters.
-pub const MAX_REASON_CHARS: usize = 500;
+use crate::values::{BoundedText, Field, PhoneNumber, TextLimit};
 
 /// The reason shown on a listing closed because a resident said so and gave no comment.
 const REPORTED_CLOSED: (&str, &str) = ("据居民反映已关闭", "Reported closed by a resident");
@@ -46,33 +36,28 @@ pub struct NewSuggestion {
     pub idempotency_key: Option<String>,
 }
 
-/// Trimmed text, `None` when empty; BAD_USER_INPUT when longer than `max` characters.
-fn optional_text(field: &'static str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-        return Err(ApiError::bad_input(
-            field,
-            format!("{field} must be at most {max} characters ({field} 最多 {max} 个字符)"),
-        ));
-    }
-    Ok(value)
+/// Trimmed text, `None` when empty; BAD_USER_INPUT when longer than `limit`.
+fn optional_text(field: Field, value: Option<String>, limit: TextLimit) -> ApiResult<Option<String>> {
+    Ok(BoundedText::parse_optional(field, value.as_deref(), limit)?.map(BoundedText::into_string))
 }
 
 fn idempotency_id(key: &str) -> String {
     format!("suggestEdit:{key}")
 }
 
+/// A key is taken exactly as sent (not trimmed, unlike texts): it only has to match itself.
 fn check_key(key: Option<String>) -> ApiResult<Option<String>> {
+    const MAX: usize = TextLimit::IdempotencyKey.chars();
     match key {
         None => Ok(None),
         Some(key) => {
             let length = key.chars().count();
-            if length == 0 || length > MAX_KEY_CHARS || key.chars().any(char::is_control) {
+            if length == 0 || length > MAX || key.chars().any(char::is_control) {
                 Err(ApiError::bad_input(
                     "idempotencyKey",
                     format!(
-                        "idempotencyKey must be 1 to {MAX_KEY_CHARS} printable characters, e.g. a UUID \
-                         (idempotencyKey 须为 1 到 {MAX_KEY_CHARS} 个可见字符)"
+                        "idempotencyKey must be 1 to {MAX} printable characters, e.g. a UUID \
+                         (idempotencyKey 须为 1 到 {MAX} 个可见字符)"
                     ),
                 ))
             } else {
@@ -107,8 +92,8 @@ pub async fn submit(
     {
         return Ok(first);
     }
-    let mut proposed_value = optional_text("proposedValue", new.proposed_value, MAX_PROPOSED_CHARS)?;
-    let comment = optional_text("comment", new.comment, MAX_COMMENT_CHARS)?;
+    let mut proposed_value = optional_text(Field::SuggestionProposedValue, new.proposed_value, TextLimit::Name)?;
+    let comment = optional_text(Field::SuggestionComment, new.comment, TextLimit::SuggestionComment)?;
     match new.kind {
         SuggestionKind::Moved if proposed_value.is_none() => {
             return Err(ApiError::bad_input(
@@ -148,7 +133,7 @@ pub async fn submit(
         decided_at: None,
         decision_reason: None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::kernel::begin_write(db).await?;
     if let Some(key) = &key {
         // The key goes in first: of two concurrent first tries, the second fails here and
         // replays the first.
@@ -378,16 +363,10 @@ async fn first_location(db: &impl Db, scope: &Scope, service_id: &str) -> ApiRes
 
 /// Rejects a suggestion; `reason` (1 to 500 characters) says why.
 pub async fn reject(db: &impl Db, actor: &Steward, id: &str, reason: &str) -> ApiResult<edit_suggestion::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::bad_input(
-            "reason",
-            format!("say why, in 1 to {MAX_REASON_CHARS} characters (请用 1 到 {MAX_REASON_CHARS} 个字说明原因)"),
-        ));
-    }
+    let reason = BoundedText::parse(Field::SuggestionDecisionReason, reason, TextLimit::DecisionReason)?.into_string();
     let txn = db.begin().await?;
     let suggestion = pending_in_scope(&txn, actor, id).await?;
-    let suggestion = decide(&txn, actor, suggestion, SuggestionStatus::Rejected, Some(reason.to_owned())).await?;
+    let suggestion = decide(&txn, actor, suggestion, SuggestionStatus::Rejected, Some(reason)).await?;
     txn.commit().await?;
     Ok(suggestion)
 }

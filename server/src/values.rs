@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use qiao_schema::datum::LatLon;
+use qiao_schema::datum::{LatLon, is_valid_latitude, is_valid_longitude};
 pub use qiao_schema::domain::Weekday;
 
 /// A field of the domain a value belongs to, independent of how any input spells it.
@@ -54,6 +54,11 @@ pub enum Field {
     ExceptionReason,
     SearchText,
     SearchLanguages,
+    /// What a suggestion proposes (a street address, a phone number).
+    SuggestionProposedValue,
+    SuggestionComment,
+    /// Why a steward rejected a suggestion.
+    SuggestionDecisionReason,
 }
 
 impl Field {
@@ -95,6 +100,9 @@ impl Field {
             Self::ExceptionReason => "exception.reason",
             Self::SearchText => "search.text",
             Self::SearchLanguages => "search.languages",
+            Self::SuggestionProposedValue => "suggestion.proposed_value",
+            Self::SuggestionComment => "suggestion.comment",
+            Self::SuggestionDecisionReason => "suggestion.decision_reason",
         }
     }
 
@@ -132,6 +140,9 @@ impl Field {
             Self::ExceptionInterval => "exception hours",
             Self::ExceptionReason => "exception reason",
             Self::SearchText => "text",
+            Self::SuggestionProposedValue => "proposed value",
+            Self::SuggestionComment => "comment",
+            Self::SuggestionDecisionReason => "reason",
         }
     }
 }
@@ -179,12 +190,19 @@ pub type ValueResult<T> = Result<T, ValueError>;
 /// How long a text may be, by what it is for, in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextLimit {
-    /// Names, streets, districts, cities, documents, cost options, exception reasons.
+    /// Names, streets, districts, cities, documents, cost options, exception reasons, and what
+    /// a suggestion proposes (a street address or a phone number).
     Name,
     /// Descriptions, directions, alerts, notes and other free text.
     LongText,
     /// What a resident types into search.
     SearchText,
+    /// A resident's comment on a suggestion: room to explain, far less than a description.
+    SuggestionComment,
+    /// A steward's reason for rejecting a suggestion.
+    DecisionReason,
+    /// A client's idempotency key (a UUID is 36).
+    IdempotencyKey,
 }
 
 impl TextLimit {
@@ -193,6 +211,9 @@ impl TextLimit {
             Self::Name => 200,
             Self::LongText => 4000,
             Self::SearchText => 100,
+            Self::SuggestionComment => 1000,
+            Self::DecisionReason => 500,
+            Self::IdempotencyKey => 64,
         }
     }
 }
@@ -313,12 +334,12 @@ impl Coordinates {
 
     /// A latitude alone, -90 to 90 (for inputs that report each half of a point).
     pub fn latitude(lat: f64) -> Result<f64, CoordinateError> {
-        if (-90.0..=90.0).contains(&lat) { Ok(lat) } else { Err(CoordinateError::Latitude(lat)) }
+        if is_valid_latitude(lat) { Ok(lat) } else { Err(CoordinateError::Latitude(lat)) }
     }
 
     /// A longitude alone, -180 to 180.
     pub fn longitude(lon: f64) -> Result<f64, CoordinateError> {
-        if (-180.0..=180.0).contains(&lon) { Ok(lon) } else { Err(CoordinateError::Longitude(lon)) }
+        if is_valid_longitude(lon) { Ok(lon) } else { Err(CoordinateError::Longitude(lon)) }
     }
 
     /// A point for a domain field.
@@ -665,6 +686,22 @@ mod tests {
         assert!(
             BoundedText::parse_optional(Field::SearchText, Some(&"字".repeat(101)), TextLimit::SearchText).is_err()
         );
+    }
+
+    #[test]
+    fn suggestion_texts_keep_their_limits() {
+        let comment = |n| {
+            BoundedText::parse_optional(Field::SuggestionComment, Some(&"字".repeat(n)), TextLimit::SuggestionComment)
+        };
+        assert!(comment(1000).is_ok());
+        let error = comment(1001).err();
+        assert_eq!(error.as_ref().map(|e| e.field), Some(Field::SuggestionComment));
+        assert!(error.is_some_and(|e| e.message.contains("1000")));
+        let reason = |text: &str| BoundedText::parse(Field::SuggestionDecisionReason, text, TextLimit::DecisionReason);
+        assert!(reason(&"x".repeat(500)).is_ok());
+        assert!(reason(&"x".repeat(501)).is_err());
+        assert!(reason("  ").is_err());
+        assert_eq!(TextLimit::IdempotencyKey.chars(), 64);
     }
 
     #[test]

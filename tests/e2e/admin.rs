@@ -429,3 +429,54 @@ async fn updating_an_area_keeps_the_committee_staff_who_look_after_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_id_named_twice_in_a_list_argument_counts_once() {
+    on_every_database(|app| async move {
+        let fixture = fixture(&app).await;
+        let db = app.database().await;
+        let twice = json!([fixture.area, fixture.area]);
+
+        let created = app
+            .graphql_as(
+                &fixture.admin,
+                CREATE_ACCOUNT,
+                json!({ "input": { "username": "twice.committee", "displayName": "Twice", "password": "twice-password",
+                                   "role": "COMMITTEE_STAFF", "areaIds": twice } }),
+            )
+            .await;
+        assert!(created.get("errors").is_none(), "{created}");
+        assert_eq!(created["data"]["createAccount"]["areaIds"], json!([fixture.area]), "{created}");
+        let id = text(&created["data"]["createAccount"]["id"]);
+        assert_eq!(area_ids_of(&db, &id).await, vec![fixture.area.clone()]);
+
+        let changed = app
+            .graphql_as(&fixture.admin, CHANGE_ROLE, json!({ "id": id, "role": "COMMITTEE_STAFF", "areaIds": twice }))
+            .await;
+        assert!(changed.get("errors").is_none(), "{changed}");
+        assert_eq!(changed["data"]["changeAccountRole"]["areaIds"], json!([fixture.area]), "{changed}");
+        assert_eq!(area_ids_of(&db, &id).await, vec![fixture.area.clone()]);
+
+        let villages = json!([fixture.village, fixture.village]);
+        let area = app
+            .graphql_as(
+                &fixture.admin,
+                CREATE_AREA,
+                json!({ "input": { "nameZh": "重复片区", "nameEn": "Twice area", "villageIds": villages } }),
+            )
+            .await;
+        assert!(area.get("errors").is_none(), "{area}");
+        assert_eq!(area["data"]["createArea"]["villageIds"], json!([fixture.village]), "{area}");
+        let updated = app
+            .graphql_as(
+                &fixture.admin,
+                UPDATE_AREA,
+                json!({ "id": fixture.area, "input": { "nameZh": "T村片区", "nameEn": "T village area", "villageIds": villages } }),
+            )
+            .await;
+        assert!(updated.get("errors").is_none(), "{updated}");
+        assert_eq!(updated["data"]["updateArea"]["villageIds"], json!([fixture.village]), "{updated}");
+        db.close().await.ok();
+    })
+    .await;
+}

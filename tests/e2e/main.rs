@@ -20,3 +20,4 @@ mod stewardship;
 mod suggestions;
 mod values;
 mod villages;
+mod writers;

@@ -2,9 +2,9 @@
 //!
 //! The HTTP layer decodes the bearer token once per request into a [`Caller`]: anonymous, or an
 //! account loaded from the database (so a disabled account or a changed role takes effect at
-//! once; nothing but the account id is trusted from the token). Resolvers then ask the caller
-//! for a role ([`Caller::require_role`]) and check the object's organisation or area against the
-//! database ([`policy`]).
+//! once; nothing but the account id is trusted from the token). Resolvers then ask for a
+//! capability ([`policy`]), made only by checking the caller's role and loading its scope from
+//! the database, and hand it to the domain function.
 
 pub mod keys;
 pub mod password;
@@ -67,8 +67,9 @@ impl Caller {
     }
 
     /// The account if its role is one of `roles`: UNAUTHENTICATED when anonymous, FORBIDDEN for
-    /// another role.
-    pub fn require_role(&self, roles: &[Role]) -> ApiResult<&Account> {
+    /// another role. Private to `auth`: outside it, a role is asked for as a capability
+    /// ([`policy`]), which also loads the account's scope.
+    fn require_role(&self, roles: &[Role]) -> ApiResult<&Account> {
         let account = self.require_account()?;
         if roles.contains(&account.role) { Ok(account) } else { Err(ApiError::Forbidden) }
     }

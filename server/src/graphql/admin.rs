@@ -1,5 +1,6 @@
 //! What admins do: accounts and stewardship areas. (Organisations are managed with the
-//! stewardship mutations, where an admin's scope is everything.)
+//! stewardship mutations, where an admin's scope is everything.) Each resolver only asks for the
+//! [`Admin`] capability and calls the domain in `accounts`, which holds every rule.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use qiao_schema::domain;
@@ -7,9 +8,10 @@ use qiao_schema::domain;
 use super::auth::Role;
 use super::common::{DateTime, PageInfo};
 use super::context::state;
+use crate::AppState;
 use crate::accounts::{self, AccountWithAreas, AreaWithVillages, NewAccount};
 use crate::auth::caller;
-use crate::error::ApiError;
+use crate::auth::policy::Admin;
 use crate::pagination::{List, PageRequest};
 
 /// An account as admins see it.
@@ -118,14 +120,22 @@ pub struct AreaInput {
     pub boundary_geo_json: Option<String>,
 }
 
+/// The app state and the caller's admin capability: UNAUTHENTICATED when anonymous, FORBIDDEN
+/// for any other role.
+async fn admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, Admin)> {
+    let state = state(ctx)?;
+    let admin = Admin::of(&state.db, caller(ctx), state.clock.now()).await?;
+    Ok((state, admin))
+}
+
 /// Creates (`id` None) or replaces an area, for admins.
 async fn save_area(ctx: &Context<'_>, id: Option<&str>, input: AreaInput) -> async_graphql::Result<Area> {
-    caller(ctx).require_role(&[domain::Role::Admin])?;
-    let state = state(ctx)?;
+    let (state, admin) = admin(ctx).await?;
     let village_ids = ids(input.village_ids);
     let boundary = input.boundary_geo_json.as_deref();
-    let row = accounts::save_area(&state.db, id, &input.name_zh, &input.name_en, &village_ids, boundary).await?;
-    Ok(accounts::area_with_villages(&state.db, row).await?.into())
+    let area =
+        accounts::save_area(&state.db, &admin, id, &input.name_zh, &input.name_en, &village_ids, boundary).await?;
+    Ok(area.into())
 }
 
 fn ids(list: Vec<ID>) -> Vec<String> {
@@ -145,19 +155,17 @@ impl AdminQuery {
         #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
     ) -> async_graphql::Result<AccountConnection> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
+        let (state, admin) = admin(ctx).await?;
         let request = PageRequest::new(List::Accounts, first, after.as_deref())?;
-        let page = accounts::list_accounts(&state.db, role.map(domain::Role::from), &request).await?;
+        let page = accounts::list_accounts(&state.db, &admin, role.map(domain::Role::from), &request).await?;
         let page_info = PageInfo::from(&page);
         Ok(AccountConnection { nodes: page.items.into_iter().map(AccountView::from).collect(), page_info })
     }
 
     /// Stewardship areas (admins only).
     async fn areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Area>> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
-        Ok(accounts::list_areas(&state.db).await?.into_iter().map(Area::from).collect())
+        let (state, admin) = admin(ctx).await?;
+        Ok(accounts::list_areas(&state.db, &admin).await?.into_iter().map(Area::from).collect())
     }
 }
 
@@ -172,8 +180,7 @@ impl AdminMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account.")] input: CreateAccountInput,
     ) -> async_graphql::Result<AccountView> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
+        let (state, admin) = admin(ctx).await?;
         let new = NewAccount {
             username: input.username,
             phone: input.phone,
@@ -183,8 +190,7 @@ impl AdminMutation {
             organization_id: input.organization_id.map(|id| id.0),
             area_ids: ids(input.area_ids),
         };
-        let account = accounts::create_account(&state.db, &state.auth, new, state.clock.now()).await?;
-        Ok(accounts::account_with_areas(&state.db, &account.id).await?.into())
+        Ok(accounts::create_account(&state.db, &admin, &state.auth, new).await?.into())
     }
 
     /// Disables (and signs out everywhere) or re-enables an account (admins only).
@@ -194,13 +200,8 @@ impl AdminMutation {
         #[graphql(desc = "Account id.")] id: ID,
         #[graphql(desc = "True to disable, false to enable.")] disabled: bool,
     ) -> async_graphql::Result<AccountView> {
-        let admin = caller(ctx).require_role(&[domain::Role::Admin])?;
-        if admin.id == id.0 && disabled {
-            return Err(ApiError::conflict("you cannot disable your own account (不能停用自己的账户)").into());
-        }
-        let state = state(ctx)?;
-        let row = accounts::set_disabled(&state.db, &id, disabled, state.clock.now()).await?;
-        Ok(accounts::one_with_areas(&state.db, row).await?.into())
+        let (state, admin) = admin(ctx).await?;
+        Ok(accounts::set_disabled(&state.db, &admin, &id, disabled).await?.into())
     }
 
     /// Sets a new password and signs the account out everywhere (admins only).
@@ -210,10 +211,8 @@ impl AdminMutation {
         #[graphql(desc = "Account id.")] id: ID,
         #[graphql(desc = "The new password, 8 to 128 characters.")] new_password: String,
     ) -> async_graphql::Result<AccountView> {
-        caller(ctx).require_role(&[domain::Role::Admin])?;
-        let state = state(ctx)?;
-        let row = accounts::reset_password(&state.db, &id, new_password, state.clock.now()).await?;
-        Ok(accounts::one_with_areas(&state.db, row).await?.into())
+        let (state, admin) = admin(ctx).await?;
+        Ok(accounts::reset_password(&state.db, &admin, &id, new_password).await?.into())
     }
 
     /// Changes an account's role with its organisation or areas (admins only).
@@ -225,21 +224,9 @@ impl AdminMutation {
         #[graphql(desc = "Organisation, for SOCIAL_WORKER and PROVIDER_STAFF.")] organization_id: Option<ID>,
         #[graphql(desc = "Areas, for COMMITTEE_STAFF.", default)] area_ids: Vec<ID>,
     ) -> async_graphql::Result<AccountView> {
-        let admin = caller(ctx).require_role(&[domain::Role::Admin])?;
-        if admin.id == id.0 && role != Role::Admin {
-            return Err(ApiError::conflict("you cannot remove your own admin role (不能取消自己的管理员角色)").into());
-        }
-        let state = state(ctx)?;
-        let row = accounts::change_role(
-            &state.db,
-            &id,
-            role.into(),
-            organization_id.map(|i| i.0),
-            ids(area_ids),
-            state.clock.now(),
-        )
-        .await?;
-        Ok(accounts::one_with_areas(&state.db, row).await?.into())
+        let (state, admin) = admin(ctx).await?;
+        let organization_id = organization_id.map(|i| i.0);
+        Ok(accounts::change_role(&state.db, &admin, &id, role.into(), organization_id, ids(area_ids)).await?.into())
     }
 
     /// Creates a stewardship area (admins only).

@@ -44,6 +44,9 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::ExceptionInterval => "exceptions",
         Field::ExceptionReason => "exceptions.reason",
         Field::SearchText => "text",
+        Field::SuggestionProposedValue => "proposedValue",
+        Field::SuggestionComment => "comment",
+        Field::SuggestionDecisionReason => "reason",
     }
 }
 

@@ -184,7 +184,10 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::ExceptionInterval
         | Field::ExceptionReason
         | Field::SearchText
-        | Field::SearchLanguages => None,
+        | Field::SearchLanguages
+        | Field::SuggestionProposedValue
+        | Field::SuggestionComment
+        | Field::SuggestionDecisionReason => None,
     }
 }
 
