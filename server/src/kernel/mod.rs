@@ -5,7 +5,8 @@
 //! what it changed through [`history::record`], which also *publishes* the change: a
 //! `directory_change` row in the same transaction. When the outermost transaction commits, the
 //! search index catches up before the write returns. So no caller has to remember to refresh the
-//! index, and a write path that bypasses the kernel has no transaction to write with.
+//! index: the domain's write functions accept only the kernel's transactions (`&impl Db`), and
+//! committing one that published brings search up to date.
 //!
 //! Transactions also make writers wait their turn: on SQLite a write transaction takes the
 //! database's write lock when it begins (`BEGIN IMMEDIATE`), so two writers queue behind SQLite's
