@@ -44,6 +44,10 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::ExceptionInterval => "exceptions",
         Field::ExceptionReason => "exceptions.reason",
         Field::SearchText => "text",
+        Field::SituationResidencePermitMonths => "situation.residencePermitMonths",
+        Field::SituationSocialInsuranceMonths => "situation.socialInsuranceMonths",
+        Field::SituationAge => "situation.age",
+        Field::SituationChildAge => "situation.childAge",
     }
 }
 

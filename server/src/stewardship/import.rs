@@ -184,7 +184,11 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::ExceptionInterval
         | Field::ExceptionReason
         | Field::SearchText
-        | Field::SearchLanguages => None,
+        | Field::SearchLanguages
+        | Field::SituationResidencePermitMonths
+        | Field::SituationSocialInsuranceMonths
+        | Field::SituationAge
+        | Field::SituationChildAge => None,
     }
 }
 
