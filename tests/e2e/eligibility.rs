@@ -241,3 +241,30 @@ async fn a_search_with_a_situation_drops_exactly_the_services_the_check_rules_ou
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_childrens_category_judges_the_childs_age_even_when_its_range_reaches_adulthood() {
+    on_every_database(|app| async move {
+        // Tutoring is a children's category: its range applies to the child, whatever it spans.
+        let admin = app.token_of("admin").await;
+        let tutoring = "sh-tvillage-tutoring";
+        app.data_as(
+            &admin,
+            "mutation($id: ID!) { setServiceEligibility(id: $id, requirements: [{ kind: AGE_RANGE, minAge: 6, maxAge: 20 }]) { id } }",
+            json!({ "id": service_id(tutoring) }),
+        )
+        .await;
+        let parent = json!({ "age": 34, "childAge": 8 });
+        expect(&app, tutoring, parent, "AGE_RANGE", "MET", "需要孩子年龄在6到20岁之间；孩子8岁", "needs the child to be aged 6 to 20; the child is 8").await;
+        // A job service's range of the same span is the person's own.
+        app.data_as(
+            &admin,
+            "mutation($id: ID!) { setServiceEligibility(id: $id, requirements: [{ kind: AGE_RANGE, minAge: 6, maxAge: 20 }]) { id } }",
+            json!({ "id": service_id(EMPLOYMENT) }),
+        )
+        .await;
+        let parent = json!({ "age": 34, "childAge": 8 });
+        expect(&app, EMPLOYMENT, parent, "AGE_RANGE", "NOT_MET", "需要年龄在6到20岁之间；您34岁", "needs you to be aged 6 to 20; you are 34").await;
+    })
+    .await;
+}
