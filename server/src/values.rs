@@ -59,6 +59,14 @@ pub enum Field {
     SuggestionComment,
     /// Why a steward rejected a suggestion.
     SuggestionDecisionReason,
+    /// A situation's months with this city's residence permit (eligibility checks).
+    SituationResidencePermitMonths,
+    /// A situation's months of social insurance paid.
+    SituationSocialInsuranceMonths,
+    /// A situation's age of the person.
+    SituationAge,
+    /// A situation's age of the person's child.
+    SituationChildAge,
 }
 
 impl Field {
@@ -103,6 +111,10 @@ impl Field {
             Self::SuggestionProposedValue => "suggestion.proposed_value",
             Self::SuggestionComment => "suggestion.comment",
             Self::SuggestionDecisionReason => "suggestion.decision_reason",
+            Self::SituationResidencePermitMonths => "situation.residence_permit_months",
+            Self::SituationSocialInsuranceMonths => "situation.social_insurance_months",
+            Self::SituationAge => "situation.age",
+            Self::SituationChildAge => "situation.child_age",
         }
     }
 
@@ -143,6 +155,10 @@ impl Field {
             Self::SuggestionProposedValue => "proposed value",
             Self::SuggestionComment => "comment",
             Self::SuggestionDecisionReason => "reason",
+            Self::SituationResidencePermitMonths => "residence permit months",
+            Self::SituationSocialInsuranceMonths => "social insurance months",
+            Self::SituationAge => "age",
+            Self::SituationChildAge => "child's age",
         }
     }
 }
@@ -669,6 +685,71 @@ pub fn parse_weekdays(field: Field, codes: &[String]) -> ValueResult<Vec<Weekday
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Months and ages (a person's situation)
+
+/// A number of whole months, 0 to [`Months::MAX`] (a working life; more is a typing error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Months(u32);
+
+impl Months {
+    pub const MAX: i32 = 1200;
+
+    pub fn parse(field: Field, months: i32) -> ValueResult<Self> {
+        match u32::try_from(months) {
+            Ok(months) if months <= Self::MAX as u32 => Ok(Self(months)),
+            _ => Err(ValueError::new(
+                field,
+                format!(
+                    "{} must be between 0 and {}, got {months} (月数必须在0到{}之间)",
+                    field.label(),
+                    Self::MAX,
+                    Self::MAX
+                ),
+            )),
+        }
+    }
+
+    pub fn parse_optional(field: Field, months: Option<i32>) -> ValueResult<Option<Self>> {
+        months.map(|months| Self::parse(field, months)).transpose()
+    }
+
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// An age in whole years, 0 to [`Age::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Age(u32);
+
+impl Age {
+    pub const MAX: i32 = 150;
+
+    pub fn parse(field: Field, years: i32) -> ValueResult<Self> {
+        match u32::try_from(years) {
+            Ok(years) if years <= Self::MAX as u32 => Ok(Self(years)),
+            _ => Err(ValueError::new(
+                field,
+                format!(
+                    "{} must be between 0 and {}, got {years} (年龄必须在0到{}岁之间)",
+                    field.label(),
+                    Self::MAX,
+                    Self::MAX
+                ),
+            )),
+        }
+    }
+
+    pub fn parse_optional(field: Field, years: Option<i32>) -> ValueResult<Option<Self>> {
+        years.map(|years| Self::parse(field, years)).transpose()
+    }
+
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -845,5 +926,20 @@ mod tests {
         assert_eq!(parse_weekdays(Field::HoursDays, &codes(&["MO", "SU"])), Ok(vec![Weekday::Mo, Weekday::Su]));
         assert!(parse_weekdays(Field::HoursDays, &codes(&[])).is_err());
         assert!(parse_weekdays(Field::HoursDays, &codes(&["MO", "XX"])).is_err());
+    }
+
+    #[test]
+    fn months_and_ages_are_whole_numbers_within_a_lifetime() {
+        assert_eq!(Months::parse(Field::SituationSocialInsuranceMonths, 0).map(Months::get), Ok(0));
+        assert_eq!(Months::parse(Field::SituationSocialInsuranceMonths, 1200).map(Months::get), Ok(1200));
+        let negative = Months::parse(Field::SituationSocialInsuranceMonths, -1).err();
+        assert!(
+            negative.is_some_and(|e| e.field == Field::SituationSocialInsuranceMonths && e.message.contains("月数"))
+        );
+        assert!(Months::parse(Field::SituationResidencePermitMonths, 1201).is_err());
+        assert_eq!(Age::parse(Field::SituationAge, 150).map(Age::get), Ok(150));
+        assert!(Age::parse(Field::SituationAge, 151).is_err_and(|e| e.message.contains("年龄")));
+        assert!(Age::parse(Field::SituationChildAge, -3).is_err());
+        assert_eq!(Age::parse_optional(Field::SituationChildAge, None), Ok(None));
     }
 }

@@ -83,6 +83,11 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
                 .await;
             (None, json!({ "id": data["nearbyServices"]["edges"][0]["node"]["id"] }))
         }
+        "CheckEligibility" => (
+            None,
+            json!({ "serviceId": id("service", "sh-waihuan-road-primary-enrolment"),
+                    "situation": { "residencePermitMonths": 12, "socialInsuranceMonths": 3, "childAge": 7 } }),
+        ),
         "UrbanVillageAt" => (None, json!({ "point": near })),
         "UrbanVillages" => (None, json!({ "city": "上海", "first": 10 })),
         "Categories" => (None, json!({})),

@@ -8,6 +8,7 @@ mod contract;
 mod core;
 mod detail;
 mod domain;
+mod eligibility;
 mod errors;
 mod hsds;
 mod http;

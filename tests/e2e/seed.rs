@@ -82,6 +82,7 @@ fn search_all(
             languages: Vec::new(),
             free_only: false,
             eligible_without_local_hukou: false,
+            situation: None,
             first: 7,
             after: after.clone(),
             now,

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use geo::Polygon;
 use qiao_schema::datum::LatLon;
-use qiao_schema::domain::{CapacityStatus, EligibilityKind, ServiceStatus, taxonomy_ids};
+use qiao_schema::domain::{CapacityStatus, ServiceStatus, taxonomy_ids};
 use qiao_schema::entity::*;
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
+use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
 use super::rules;
@@ -123,6 +124,8 @@ pub struct ServiceEntry {
     pub is_free: bool,
     /// [`rules::requires_local_hukou`].
     pub requires_local_hukou: bool,
+    /// Its structured requirements, for `checkEligibility` and search's situation filter.
+    pub eligibility: ServiceEligibility,
     pub capacity: Option<CapacityStatus>,
     /// The service's own hours, used by places without hours of their own.
     pub hours: OpeningHours,
@@ -275,12 +278,17 @@ impl Directory {
                 costs.entry(service).or_default().push(row.amount_fen);
             }
         }
-        let mut requirements: HashMap<ServiceIdx, Vec<EligibilityKind>> = HashMap::new();
-        for row in eligibility_requirement::Entity::find().all(db).await? {
+        // In id order, so a service's requirements read in the order its detail page lists them.
+        let mut requirements: HashMap<ServiceIdx, Vec<Requirement>> = HashMap::new();
+        for row in
+            eligibility_requirement::Entity::find().order_by_asc(eligibility_requirement::Column::Id).all(db).await?
+        {
             if let Some(service) = idx_of(&row.service_id) {
-                requirements.entry(service).or_default().push(row.kind);
+                requirements.entry(service).or_default().push(Requirement::from_row(&row));
             }
         }
+        let children_terms: Vec<TermIdx> =
+            CHILDREN_CATEGORY_CODES.iter().filter_map(|code| directory.taxonomy.by_code(code)).collect();
         let mut capacity: HashMap<ServiceIdx, CapacityStatus> = HashMap::new();
         for row in service_capacity::Entity::find().all(db).await? {
             if let Some(service) = idx_of(&row.service_id) {
@@ -310,6 +318,10 @@ impl Directory {
                     categories.push(term);
                 }
             }
+            let for_children = categories
+                .iter()
+                .any(|term| directory.taxonomy.with_ancestors(*term).iter().any(|t| children_terms.contains(t)));
+            let requirements = requirements.remove(&index).unwrap_or_default();
             let service_schedules = schedules_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             let service_exceptions = exceptions_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             directory.services.push(ServiceEntry {
@@ -323,7 +335,8 @@ impl Directory {
                 categories,
                 languages: languages.remove(&index).unwrap_or_default(),
                 is_free: rules::is_free(costs.remove(&index).unwrap_or_default()),
-                requires_local_hukou: rules::requires_local_hukou(requirements.remove(&index).unwrap_or_default()),
+                requires_local_hukou: rules::requires_local_hukou(requirements.iter().map(|r| r.kind)),
+                eligibility: ServiceEligibility { requirements: requirements.into(), for_children },
                 capacity: capacity.get(&index).copied(),
                 hours: rules::service_hours(service_schedules.iter().copied(), service_exceptions.iter().copied()),
                 places: Vec::new(),

@@ -3,6 +3,7 @@
 //! plain functions and types, tested on their own.
 
 pub mod detail;
+pub mod eligibility;
 pub mod geometry;
 pub mod handle;
 pub mod hours;

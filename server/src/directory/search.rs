@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use qiao_schema::datum::LatLon;
 
+use super::eligibility::{self, Situation};
 use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
 use super::index::{Directory, PlaceIdx, ServiceEntry, ServiceIdx, TermIdx};
 use crate::pagination::{self, List};
@@ -67,6 +68,9 @@ pub struct NearbyQuery {
     pub languages: Vec<String>,
     pub free_only: bool,
     pub eligible_without_local_hukou: bool,
+    /// Keeps only services this situation does not rule out ([`eligibility::rules_out`]): a
+    /// service it cannot decide ("maybe") stays.
+    pub situation: Option<Situation>,
     pub first: usize,
     pub after: Option<Cursor>,
     pub now: DateTime<Utc>,
@@ -128,6 +132,11 @@ impl<'a> Filter<'a> {
             return false;
         }
         if query.eligible_without_local_hukou && service.requires_local_hukou {
+            return false;
+        }
+        if let Some(situation) = &query.situation
+            && eligibility::rules_out(&service.eligibility, situation)
+        {
             return false;
         }
         if !query.languages.is_empty() && !service.languages.iter().any(|l| query.languages.contains(l)) {

@@ -47,6 +47,10 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::SuggestionProposedValue => "proposedValue",
         Field::SuggestionComment => "comment",
         Field::SuggestionDecisionReason => "reason",
+        Field::SituationResidencePermitMonths => "situation.residencePermitMonths",
+        Field::SituationSocialInsuranceMonths => "situation.socialInsuranceMonths",
+        Field::SituationAge => "situation.age",
+        Field::SituationChildAge => "situation.childAge",
     }
 }
 

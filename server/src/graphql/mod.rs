@@ -5,6 +5,7 @@ pub mod auth;
 pub mod category;
 pub mod common;
 pub mod context;
+pub mod eligibility;
 mod errors;
 pub mod hsds;
 pub mod import;
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     stewardship::StewardshipQuery,
     suggestions::SuggestionQuery,
     hsds::HsdsQuery,
+    eligibility::EligibilityQuery,
     // (new domains: one line each)
 );
 

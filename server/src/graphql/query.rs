@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, Object};
 use super::category::{Category, ServiceCategory};
 use super::common::{GeoPointInput, Language, PageInfo, language_of};
 use super::context::{fail, state};
+use super::eligibility::SituationInput;
 use super::objects::*;
 use crate::directory::detail::load_service_detail;
 use crate::directory::search::{Cursor, MAX_RADIUS_M, NearbyQuery};
@@ -42,6 +43,9 @@ impl DirectoryQuery {
         #[graphql(desc = "Only services that do not require a local hukou.")] eligible_without_local_hukou: Option<
             bool,
         >,
+        #[graphql(desc = "Only services this situation does not rule out (as checkEligibility decides); \
+                          a service it cannot decide for lack of a fact stays.")]
+        situation: Option<SituationInput>,
         #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
         #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
@@ -65,6 +69,7 @@ impl DirectoryQuery {
         let text = BoundedText::parse_optional(Field::SearchText, text.as_deref(), TextLimit::SearchText)?
             .map(BoundedText::into_string);
         let languages = LanguageTag::parse_list(Field::SearchLanguages, &languages.unwrap_or_default(), false)?;
+        let situation = situation.as_ref().map(SituationInput::parse).transpose()?;
 
         let directory = state.directory.current();
         let categories = categories.map(|list| {
@@ -81,6 +86,7 @@ impl DirectoryQuery {
             languages: languages.into_iter().map(LanguageTag::into_string).collect(),
             free_only: free_only.unwrap_or(false),
             eligible_without_local_hukou: eligible_without_local_hukou.unwrap_or(false),
+            situation,
             first,
             after,
             now,

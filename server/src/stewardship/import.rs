@@ -187,7 +187,11 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::SearchLanguages
         | Field::SuggestionProposedValue
         | Field::SuggestionComment
-        | Field::SuggestionDecisionReason => None,
+        | Field::SuggestionDecisionReason
+        | Field::SituationResidencePermitMonths
+        | Field::SituationSocialInsuranceMonths
+        | Field::SituationAge
+        | Field::SituationChildAge => None,
     }
 }
 
