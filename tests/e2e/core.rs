@@ -4,6 +4,7 @@
 use qiao_tests::{error_code, on_every_database};
 use serde_json::json;
 
+use crate::domain::share_the_station_with_another_area;
 use crate::stewardship::{TEXT, Target, expect_all_refused, expect_allowed, legal_aid, mutations, t_village};
 
 fn create_location(organization: &str, point: (f64, f64)) -> String {
@@ -42,23 +43,7 @@ async fn a_service_with_places_in_two_areas_is_changed_by_admins_and_by_neither_
         let admin = app.token_of("admin").await;
         let committee = app.token_of("committee.tvillage").await;
         let station = t_village();
-        // An admin gives T village's social work station a second place outside the village, and
-        // a service delivered at both.
-        let far = app.data_as(&admin, &create_location(&station.organization, legal_aid().point), json!({})).await;
-        let far_place = far["createLocation"]["id"].as_str().unwrap_or_default().to_owned();
-        let created = app
-            .data_as(
-                &admin,
-                &format!(
-                    r#"mutation {{ createService(organizationId: "{}", input: {{ name: {TEXT}, description: {TEXT},
-                       category: LIBRARY, locationIds: ["{}", "{far_place}"], languages: ["zh"],
-                       costs: [{{ option: {TEXT}, amountYuan: 0 }}] }}) {{ id }} }}"#,
-                    station.organization, station.location
-                ),
-                json!({}),
-            )
-            .await;
-        let service = created["createService"]["id"].as_str().unwrap_or_default().to_owned();
+        let (service, far_place) = share_the_station_with_another_area(&app).await;
         let shared = Target {
             service: service.clone(),
             closed_service: service.clone(),

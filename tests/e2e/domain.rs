@@ -71,9 +71,9 @@ async fn reach(db: &DatabaseConnection, scope: &Scope, service: &str, organizati
     ]
 }
 
-/// Gives T village's social work station a second place outside the village (near the legal aid
-/// centre) and a service delivered at both; returns (service, far place).
-async fn share_the_station_with_another_area(app: &TestApp) -> (String, String) {
+/// Gives T village's social work station, as an admin, a second place outside the village (near
+/// the legal aid centre) and a service delivered at both; returns (service, far place).
+pub(crate) async fn share_the_station_with_another_area(app: &TestApp) -> (String, String) {
     let admin = app.token_of("admin").await;
     let station = t_village();
     let (lat, lon) = legal_aid().point;
