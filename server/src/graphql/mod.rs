@@ -10,6 +10,7 @@ pub mod hsds;
 pub mod import;
 pub mod objects;
 pub mod query;
+pub mod region;
 pub mod stewardship;
 pub mod suggestions;
 
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     stewardship::StewardshipQuery,
     suggestions::SuggestionQuery,
     hsds::HsdsQuery,
+    region::RegionQueryRoot,
     // (new domains: one line each)
 );
 
