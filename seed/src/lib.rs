@@ -1,8 +1,8 @@
 //! Seed data for Qiao and its loader.
 //!
 //! - `data/taxonomy.json`: the service categories (reference data, always loaded).
-//! - `data/shanghai.json`, `data/guiyang.json`, `data/holidays.json`: the demo directory, loaded
-//!   into an empty database.
+//! - `data/shanghai.json`, `data/guiyang.json`, `data/guizhou-hometown.json` (a hometown county
+//!   families return to), `data/holidays.json`: the demo directory, loaded into an empty database.
 //! - [`synthetic`]: a deterministic generator of `N` services over real district centroids, for
 //!   tests and benchmarks.
 //!
@@ -44,9 +44,10 @@ pub mod files {
 
     pub const TAXONOMY: &str = include_str!("../data/taxonomy.json");
     pub const HOLIDAYS: &str = include_str!("../data/holidays.json");
-    pub const DIRECTORIES: [(&str, &str); 2] = [
+    pub const DIRECTORIES: [(&str, &str); 3] = [
         ("shanghai.json", include_str!("../data/shanghai.json")),
         ("guiyang.json", include_str!("../data/guiyang.json")),
+        ("guizhou-hometown.json", include_str!("../data/guizhou-hometown.json")),
     ];
     pub const DISTRICT_CENTROIDS_GCJ02: &str = include_str!("../data/cn-admin-centroids-gcj02.csv");
 

@@ -34,7 +34,8 @@ pub async fn directory_is_empty(db: &DatabaseConnection) -> Result<bool, SeedErr
     Ok(service::Entity::find().count(db).await? == 0)
 }
 
-/// Loads the demo directory (Shanghai's T village and its neighbours, Guiyang).
+/// Loads the demo directory (Shanghai's T village and its neighbours, Guiyang, and Zhijin County
+/// in Guizhou, a hometown families return to).
 pub async fn load_demo_directory(db: &DatabaseConnection) -> Result<LoadReport, SeedError> {
     let files = crate::files::directories()?;
     let holidays = crate::files::holidays()?.holidays;

@@ -40,6 +40,8 @@ pub enum List {
     ListingHistory,
     /// `staleListings`.
     StaleListings,
+    /// `servicesInRegion`: by position in its fixed order, see `directory::region`.
+    ServicesInRegion,
 }
 
 impl List {
@@ -52,6 +54,7 @@ impl List {
             Self::EditSuggestions => "s1",
             Self::ListingHistory => "h1",
             Self::StaleListings => "r1",
+            Self::ServicesInRegion => "g1",
         }
     }
 }

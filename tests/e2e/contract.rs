@@ -90,6 +90,7 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
         ),
         "UrbanVillageAt" => (None, json!({ "point": near })),
         "UrbanVillages" => (None, json!({ "city": "上海", "first": 10 })),
+        "ServicesInRegion" => (None, json!({ "adcode": "520524", "categories": ["SCHOOL", "EMPLOYMENT"], "first": 5 })),
         "Categories" => (None, json!({})),
         "ListingHistory" => (Some("committee.tvillage"), json!({ "id": library })),
         "StaleListings" => (Some("committee.tvillage"), json!({ "olderThanDays": 20 })),

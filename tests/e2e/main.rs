@@ -14,6 +14,7 @@ mod hsds;
 mod http;
 mod import;
 mod pagination;
+mod region;
 mod rules;
 mod search;
 mod seed;

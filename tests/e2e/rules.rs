@@ -11,8 +11,11 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 /// Search centres from which every demo service of each city lies within the largest radius.
-const CENTRES: [(&str, (f64, f64)); 2] =
-    [("T village, Shanghai", T_VILLAGE), ("S village, Guiyang", (26.601, 106.714))];
+const CENTRES: [(&str, (f64, f64)); 3] = [
+    ("T village, Shanghai", T_VILLAGE),
+    ("S village, Guiyang", (26.601, 106.714)),
+    ("Zhijin county town, Guizhou", (26.667, 105.767)),
+];
 
 const SEARCH: &str = r#"
 query Search($near: GeoPointInput!, $openNow: Boolean, $freeOnly: Boolean, $noHukou: Boolean, $after: String) {

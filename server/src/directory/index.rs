@@ -3,9 +3,10 @@
 //! precomputed per-service facts (free? needs a local hukou? languages, categories).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use geo::Polygon;
+use geo::{BoundingRect, Polygon};
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::{CapacityStatus, ServiceStatus, taxonomy_ids};
 use qiao_schema::entity::*;
@@ -148,6 +149,8 @@ pub struct Place {
     pub district_en: String,
     pub city_zh: String,
     pub city_en: String,
+    /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
+    pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
     pub own_hours: Option<OpeningHours>,
 }
@@ -172,6 +175,52 @@ pub struct Village {
 pub struct AreaService {
     pub service: ServiceIdx,
     pub area: Polygon<f64>,
+    /// County-level districts whose centre the area covers, sorted (`servicesInRegion`).
+    pub districts: Vec<DistrictCode>,
+}
+
+// Where places and area services lie, for `servicesInRegion` (`super::region`).
+
+/// A district adcode as a number (`520524`); every adcode has six digits, so they compare as
+/// numbers and take four bytes per place instead of a string.
+pub type DistrictCode = u32;
+
+/// The numeric form of a six-digit adcode text; `None` for anything else (hand-imported data).
+pub fn district_code(adcode: &str) -> Option<DistrictCode> {
+    (adcode.len() == 6 && adcode.bytes().all(|b| b.is_ascii_digit())).then(|| adcode.parse().ok()).flatten()
+}
+
+/// The county-level districts whose centre `area` covers (sorted), from the district centroids
+/// shipped with the seed data.
+pub(super) fn districts_covered_by(area: &Polygon<f64>) -> Vec<DistrictCode> {
+    let Some(bounds) = area.bounding_rect() else { return Vec::new() };
+    let (min, max) = (bounds.min(), bounds.max());
+    let mut codes: Vec<DistrictCode> = district_centres()
+        .iter()
+        .filter(|(_, centre)| {
+            (min.x..=max.x).contains(&centre.lon) && (min.y..=max.y).contains(&centre.lat) && covers(area, *centre)
+        })
+        .map(|(code, _)| *code)
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// Every county-level district's WGS-84 centre, read once: the index is rebuilt after every
+/// write, and the file does not change while the server runs.
+fn district_centres() -> &'static [(DistrictCode, qiao_schema::datum::LatLon)] {
+    static CENTRES: OnceLock<Vec<(DistrictCode, qiao_schema::datum::LatLon)>> = OnceLock::new();
+    CENTRES.get_or_init(|| match qiao_seed::synthetic::districts() {
+        Ok(districts) => districts
+            .into_iter()
+            .filter_map(|district| district_code(&district.adcode).map(|code| (code, district.centroid)))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "district centres unreadable; area services belong to no region");
+            Vec::new()
+        }
+    })
 }
 
 type PlacePoint = GeomWithData<[f64; 3], PlaceIdx>;
@@ -378,6 +427,7 @@ impl Directory {
                 district_en: address.map(|a| a.district_en.clone()).unwrap_or_default(),
                 city_zh: address.map(|a| a.city_zh.clone()).unwrap_or_default(),
                 city_en: address.map(|a| a.city_en.clone()).unwrap_or_default(),
+                adcode: address.and_then(|a| district_code(&a.adcode)),
                 own_hours,
             });
         }
@@ -397,7 +447,10 @@ impl Directory {
                 continue;
             }
             match parse_polygon(&row.extent) {
-                Some(area) => directory.area_services.push(AreaService { service, area }),
+                Some(area) => {
+                    let districts = districts_covered_by(&area);
+                    directory.area_services.push(AreaService { service, area, districts });
+                }
                 None => tracing::warn!(service_area = %row.id, "unreadable service area polygon"),
             }
         }

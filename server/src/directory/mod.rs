@@ -8,6 +8,7 @@ pub mod geometry;
 pub mod handle;
 pub mod hours;
 pub mod index;
+pub mod region;
 pub mod rules;
 pub mod search;
 pub mod text;

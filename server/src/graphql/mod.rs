@@ -11,6 +11,7 @@ pub mod hsds;
 pub mod import;
 pub mod objects;
 pub mod query;
+pub mod region;
 pub mod stewardship;
 pub mod suggestions;
 
@@ -27,6 +28,7 @@ pub struct QueryRoot(
     suggestions::SuggestionQuery,
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
+    region::RegionQueryRoot,
     // (new domains: one line each)
 );
 
