@@ -28,7 +28,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use tokio::net::TcpListener;
 
 use crate::auth::AuthState;
@@ -78,11 +78,23 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     let db = db::connect_and_migrate(&config.database_url).await?;
     qiao_seed::load_reference_data(&db).await?;
     if config.seed_demo {
+        // The demo accounts share one public password, so they may only ever land in a database
+        // nobody uses for real: one being seeded from nothing in this very start, or one without
+        // any account that runs on generated development secrets. A database that already holds
+        // an account never gets them, whatever its directory looks like.
+        let no_account = qiao_schema::entity::account::Entity::find().count(&db).await? == 0;
+        let empty_database = no_account && qiao_seed::directory_is_empty(&db).await?;
         if qiao_seed::directory_is_empty(&db).await? {
             let report = qiao_seed::load_demo_directory(&db).await?;
             tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
         }
-        accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
+        let generated_secrets = config.jwt_keys.is_none() || config.phone_pepper.is_none();
+        if empty_database || (no_account && generated_secrets) {
+            accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
+            tracing::warn!("created the demo accounts (public password): development only");
+        } else if no_account {
+            tracing::info!("no demo accounts: secrets are configured and the database is not new");
+        }
     }
     let directory = Directory::load(&db).await?;
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");

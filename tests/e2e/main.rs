@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod contract;
 mod core;
+mod defaults;
 mod detail;
 mod domain;
 mod eligibility;

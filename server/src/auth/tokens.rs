@@ -98,7 +98,12 @@ impl AccessTokens {
             .claims;
         let now = now.timestamp();
         let fresh = claims.exp > now - LEEWAY_SECONDS && claims.nbf <= now + LEEWAY_SECONDS;
-        (fresh && claims.typ == ACCESS_TOKEN_TYPE && !claims.sub.is_empty()).then_some(claims.sub)
+        // A correctly signed token that lives longer than this server ever issues was not made
+        // by it the ordinary way (a leaked key, a tool, a bug): it would outlive a disabled
+        // account or a rotated key, so it is refused however it was measured.
+        let longest = ACCESS_TOKEN_MINUTES * 60 + LEEWAY_SECONDS;
+        let bounded = claims.exp.saturating_sub(claims.iat) <= longest && claims.exp.saturating_sub(now) <= longest;
+        (fresh && bounded && claims.typ == ACCESS_TOKEN_TYPE && !claims.sub.is_empty()).then_some(claims.sub)
     }
 }
 
@@ -253,5 +258,42 @@ mod tests {
                 .is_none()
         );
         assert!(tokens.verify(&token, now - Duration::seconds(LEEWAY_SECONDS + 5)).is_none());
+    }
+
+    fn signed(claims: &AccessClaims, byte: u8) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k".to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&[byte; 32])).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_signed_token_that_lives_longer_than_the_server_ever_issues_is_refused() {
+        let now = Utc::now().timestamp();
+        let tokens = AccessTokens::new(secrets(("k", 4), &[]));
+        let claims = |iat: i64, exp: i64| AccessClaims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: "account-1".to_owned(),
+            exp,
+            nbf: iat,
+            iat,
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
+        };
+        let now_utc = DateTime::from_timestamp(now, 0).unwrap_or_default();
+        let lifetime = ACCESS_TOKEN_MINUTES * 60;
+        let ordinary = signed(&claims(now, now + lifetime), 4);
+        assert_eq!(tokens.verify(&ordinary, now_utc).as_deref(), Some("account-1"));
+        let thirty_years = signed(&claims(now, now + 30 * 365 * 24 * 3600), 4);
+        assert_eq!(tokens.verify(&thirty_years, now_utc), None, "a 30-year exp");
+        let an_hour = signed(&claims(now, now + 3600), 4);
+        assert_eq!(tokens.verify(&an_hour, now_utc), None, "an hour, past the configured lifetime");
+        // Issued long ago with a long life: its remaining time is short but its lifetime is not.
+        let backdated = signed(&claims(now - 86_400, now + 60), 4);
+        assert_eq!(tokens.verify(&backdated, now_utc), None, "a day-long token near its end");
+        // Claims an ordinary lifetime but starts in the future: it still runs too long from now.
+        let future_iat = signed(&claims(now + 86_400, now + 86_400 + lifetime), 4);
+        assert_eq!(tokens.verify(&future_iat, now_utc), None, "an iat a day ahead");
+        let extreme = signed(&claims(i64::MIN, i64::MAX), 4);
+        assert_eq!(tokens.verify(&extreme, now_utc), None, "extreme values do not overflow");
     }
 }
