@@ -460,3 +460,39 @@ async fn the_export_validates_against_the_official_hsds_schemas() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_csv_export_quotes_cells_a_spreadsheet_would_run_and_its_import_restores_them() {
+    on_every_database(|app| async move {
+        let admin = app.token_of("admin").await;
+        let mut files = export(&app, &admin, "JSON_DATAPACKAGE").await;
+        let mut services = records(&files, "service.json");
+        let formula = "=HYPERLINK(\"http://evil.example/\",\"点此领取补贴\")";
+        let dashed = "- 请携带身份证 / bring your ID card";
+        services[0]["description"] = Value::from(formula);
+        services[1]["description"] = Value::from(dashed);
+        let (formula_id, dashed_id) = (services[0]["id"].clone(), services[1]["id"].clone());
+        replace_records(&mut files, "service.json", &services);
+        let report = import(&app, &admin, &files).await;
+        assert_eq!(report["imported"], true, "{report:#}");
+
+        let csv = export(&app, &admin, "CSV").await;
+        let service_csv = csv.as_array().into_iter().flatten().find(|f| f["name"] == "services.csv");
+        let text = service_csv.and_then(|f| f["content"].as_str()).expect("services.csv").to_owned();
+        // Quoted or not, no cell of the file starts with a trigger unguarded.
+        assert!(text.contains("'=HYPERLINK") && text.contains("'- 请携带身份证"), "{text}");
+        for bare in [",=", ",\"=", "\n=", "\n\"=", ",-", ",\"-"] {
+            assert!(!text.contains(bare), "an unguarded cell after {bare:?}");
+        }
+
+        // Read back (as the import does), the cells are what was stored.
+        let package = HsdsPackage::from_files(&package_files(&csv)).expect("the CSV export reads back");
+        let table = package.tables.iter().find(|t| t.spec.name == "service").expect("the service table");
+        let description = |id: &Value| {
+            table.records.iter().find(|r| r.get("id") == Some(id)).and_then(|r| r.get("description")).cloned()
+        };
+        assert_eq!(description(&formula_id), Some(Value::from(formula)));
+        assert_eq!(description(&dashed_id), Some(Value::from(dashed)));
+    })
+    .await;
+}

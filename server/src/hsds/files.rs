@@ -212,12 +212,39 @@ fn csv_text(table: &PackageTable) -> Result<String, WriteError> {
     Ok(String::from_utf8(bytes)?)
 }
 
-/// A value as CSV text: objects (the `x-qiao` extension) as their JSON text.
+/// A value as CSV text: objects (the `x-qiao` extension) as their JSON text, text a spreadsheet
+/// would run as a formula neutralised (see [`neutralise_formula`]).
 fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.clone(),
+        Some(Value::String(text)) => neutralise_formula(text),
+        // Numbers, booleans and JSON text cannot form a formula: a bare `-5` is just a number.
         Some(other) => other.to_string(),
+    }
+}
+
+/// What makes a spreadsheet treat a cell as a formula (OWASP, "CSV Injection").
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `text` needs (or, read back, carries) the guard quote: it starts with a formula
+/// trigger once any leading quotes are set aside. Counting text that already starts with quotes
+/// before a trigger keeps the round trip exact: `'=x` is written `''=x` and read back as `'=x`.
+fn formula_like(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_TRIGGERS)
+}
+
+/// A directory is edited by many people and its export opened in spreadsheets by others: a
+/// description such as `=HYPERLINK(...)` must show as text there, never run. A leading `'` makes
+/// every common spreadsheet take the cell as text; [`restore_formula`] takes it off on import.
+fn neutralise_formula(text: &str) -> String {
+    if formula_like(text) { format!("'{text}") } else { text.to_owned() }
+}
+
+/// The cell as it was before [`neutralise_formula`].
+fn restore_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(cell) => rest,
+        _ => cell,
     }
 }
 
@@ -276,7 +303,7 @@ fn read_csv(content: &str) -> Result<Vec<Map<String, Value>>, String> {
             .iter()
             .zip(row.iter())
             .filter(|(_, cell)| !cell.is_empty())
-            .map(|(header, cell)| (header.clone(), Value::from(cell)))
+            .map(|(header, cell)| (header.clone(), Value::from(restore_formula(cell))))
             .collect();
         records.push(record);
     }
@@ -349,5 +376,45 @@ mod tests {
         let errors = HsdsPackage::from_files(&files).err().unwrap_or_default();
         let files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
         assert_eq!(files, [DESCRIPTOR, "service.csv", "funding.json", "widgets.json", "program.json"], "{errors:?}");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_quoted_and_read_back_unchanged() {
+        let texts = [
+            "=HYPERLINK(\"http://example.com\",\"点击\")",
+            "+86 21 5486 1801",
+            "-5",
+            "- bring your ID card",
+            "@SUM(A1:A2)",
+            "\tpadded",
+            "\rcarriage",
+            "'=already quoted",
+            "''+twice",
+        ];
+        for text in texts {
+            let written = neutralise_formula(text);
+            assert!(written.starts_with('\''), "{text:?} is written {written:?}");
+            assert_eq!(restore_formula(&written), text);
+        }
+        // Ordinary text, an apostrophe without a trigger, and a dash inside: left alone.
+        for text in ["021-54861801", "法律援助 - 免费", "'quoted'", "a=b", ""] {
+            assert_eq!(neutralise_formula(text), text);
+            assert_eq!(restore_formula(text), text);
+        }
+        // A number is a number, not a formula.
+        assert_eq!(cell(Some(&json!(-5))), "-5");
+        assert_eq!(cell(Some(&json!("=1+1"))), "'=1+1");
+    }
+
+    #[test]
+    fn a_formula_in_a_record_survives_a_csv_round_trip_as_text() {
+        let mut package = package();
+        let formula = "=cmd|' /C calc'!A0";
+        package.tables[0].records[0].insert("name".to_owned(), Value::from(formula));
+        let files = package.to_files(Format::Csv).expect("writes");
+        let csv = files.iter().find(|f| f.name == tables::SERVICE.csv_file).expect("the service file");
+        assert!(csv.content.contains(&format!("'{formula}")), "{}", csv.content);
+        let read = HsdsPackage::from_files(&files).expect("reads");
+        assert_eq!(read.tables[0].records[0].get("name"), Some(&Value::from(formula)));
     }
 }
