@@ -472,7 +472,8 @@ pub mod edit_suggestion {
 
 pub mod idempotency_key {
     entity!("idempotency_key" {
-        /// Scope (operation) and the client's key, e.g. `suggestEdit:3f2a…`.
+        /// Operation, sender scope and the client's key, e.g. `suggestEdit:anonymous:3f2a…` or
+        /// `suggestEdit:account:<keyed digest>:3f2a…`. Deleted 24 hours after `created_at`.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
         /// The first result, replayed to a retry.

@@ -6,11 +6,17 @@
 //!
 //! Privacy: nothing about the person who suggested is stored: no account, no client address
 //! (the GraphQL layer rate-limits by address in memory only), nothing but the suggestion itself.
-//! An idempotency key stores only the suggestion it produced.
+//! An idempotency key stores only the suggestion it produced and, for a signed-in sender, a
+//! keyed digest of the account (no account id), and is deleted after [`IDEMPOTENCY_HOURS`].
+//!
+//! Keys are scoped so that nobody gets another sender's suggestion back: a signed-in sender's
+//! keys are theirs alone; an anonymous sender's key is shared with every anonymous sender, so it
+//! replays only to a retry of the very same suggestion (same service, kind, value and comment,
+//! which the retry already knows) and answers CONFLICT to anything else.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use qiao_schema::domain::{ServiceStatus, SuggestionKind, SuggestionStatus};
 use qiao_schema::entity::{edit_suggestion, idempotency_key, location, service, service_at_location};
 use sea_orm::{
@@ -34,15 +40,25 @@ pub struct NewSuggestion {
     pub comment: Option<String>,
     /// A key the phone picks once per suggestion and resends on every retry.
     pub idempotency_key: Option<String>,
+    /// Whose keys these are: a keyed digest naming the signed-in sender, `None` when anonymous.
+    pub caller_scope: Option<String>,
 }
+
+/// How long a key replays its suggestion; older keys are deleted. A phone retries within
+/// minutes; a day covers a phone that was offline overnight.
+pub const IDEMPOTENCY_HOURS: i64 = 24;
 
 /// Trimmed text, `None` when empty; BAD_USER_INPUT when longer than `limit`.
 fn optional_text(field: Field, value: Option<String>, limit: TextLimit) -> ApiResult<Option<String>> {
     Ok(BoundedText::parse_optional(field, value.as_deref(), limit)?.map(BoundedText::into_string))
 }
 
-fn idempotency_id(key: &str) -> String {
-    format!("suggestEdit:{key}")
+/// The stored key: the operation, the sender's scope and the client's key.
+fn idempotency_id(scope: Option<&str>, key: &str) -> String {
+    match scope {
+        Some(scope) => format!("suggestEdit:account:{scope}:{key}"),
+        None => format!("suggestEdit:anonymous:{key}"),
+    }
 }
 
 /// A key is taken exactly as sent (not trimmed, unlike texts): it only has to match itself.
@@ -67,31 +83,70 @@ fn check_key(key: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// The suggestion a key already produced, if any.
-async fn replay(db: &DatabaseConnection, key: &str) -> ApiResult<Option<edit_suggestion::Model>> {
-    let Some(stored) = idempotency_key::Entity::find_by_id(idempotency_id(key)).one(db).await? else {
+/// What a suggestion says, to tell a retry from another suggestion under the same key.
+#[derive(PartialEq)]
+struct Payload<'a> {
+    service_id: &'a str,
+    kind: SuggestionKind,
+    proposed_value: Option<&'a str>,
+    comment: Option<&'a str>,
+}
+
+impl<'a> Payload<'a> {
+    fn of(row: &'a edit_suggestion::Model) -> Self {
+        Self {
+            service_id: &row.service_id,
+            kind: row.kind,
+            proposed_value: row.proposed_value.as_deref(),
+            comment: row.comment.as_deref(),
+        }
+    }
+}
+
+/// The suggestion a live key already produced, if any, when `payload` is what it said;
+/// CONFLICT when the key was used for another suggestion.
+async fn replay(
+    db: &DatabaseConnection,
+    id: &str,
+    payload: &Payload<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<edit_suggestion::Model>> {
+    let Some(stored) = idempotency_key::Entity::find_by_id(id.to_owned())
+        .filter(idempotency_key::Column::CreatedAt.gt(expiry(now)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let suggestion = edit_suggestion::Entity::find_by_id(stored.response.clone())
         .one(db)
         .await?
         .ok_or_else(|| ApiError::internal(format!("idempotency key {} names a missing suggestion", stored.id)))?;
+    if Payload::of(&suggestion) != *payload {
+        return Err(ApiError::conflict(
+            "this idempotencyKey was already used for another suggestion: use a new key for a new \
+             suggestion (该 idempotencyKey 已用于另一条建议，新建议请用新的 key)",
+        ));
+    }
     Ok(Some(suggestion))
 }
 
-/// Records a suggestion from the public. A retry with the same idempotency key returns the
-/// suggestion the key first produced, whatever else it sends.
+/// Keys created at or before this are dead.
+fn expiry(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::hours(IDEMPOTENCY_HOURS)
+}
+
+/// Records a suggestion from the public. A retry with the same idempotency key (from the same
+/// signed-in account, or anonymously with the same suggestion) within [`IDEMPOTENCY_HOURS`]
+/// returns the suggestion the key first produced; the key with a different suggestion is a
+/// CONFLICT.
 pub async fn submit(
     db: &DatabaseConnection,
     new: NewSuggestion,
     now: DateTime<Utc>,
 ) -> ApiResult<edit_suggestion::Model> {
     let key = check_key(new.idempotency_key)?;
-    if let Some(key) = &key
-        && let Some(first) = replay(db, key).await?
-    {
-        return Ok(first);
-    }
+    let key_id = key.as_deref().map(|key| idempotency_id(new.caller_scope.as_deref(), key));
     let mut proposed_value = optional_text(Field::SuggestionProposedValue, new.proposed_value, TextLimit::Name)?;
     let comment = optional_text(Field::SuggestionComment, new.comment, TextLimit::SuggestionComment)?;
     match new.kind {
@@ -119,6 +174,19 @@ pub async fn submit(
         }
         _ => {}
     }
+    let payload = Payload {
+        service_id: &new.service_id,
+        kind: new.kind,
+        proposed_value: proposed_value.as_deref(),
+        comment: comment.as_deref(),
+    };
+    // Replayed before the listing is looked at: a retry gets its suggestion even if the
+    // listing was archived since.
+    if let Some(id) = &key_id
+        && let Some(first) = replay(db, id, &payload, now).await?
+    {
+        return Ok(first);
+    }
     listed_service(db, &new.service_id).await?;
 
     let row = edit_suggestion::Model {
@@ -134,11 +202,17 @@ pub async fn submit(
         decision_reason: None,
     };
     let txn = crate::kernel::begin_write(db).await?;
-    if let Some(key) = &key {
+    if let Some(id) = &key_id {
+        // Dead keys go on the way (no separate task needed): a key is only ever written here.
+        // A dead key with this very id is gone too, so the insert below can take its place.
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lte(expiry(now)))
+            .exec(&txn)
+            .await?;
         // The key goes in first: of two concurrent first tries, the second fails here and
         // replays the first.
         let stored = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-            id: Set(idempotency_id(key)),
+            id: Set(id.clone()),
             response: Set(row.id.clone()),
             created_at: Set(now),
         })
@@ -147,7 +221,9 @@ pub async fn submit(
         if let Err(error) = stored {
             if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
                 txn.rollback().await?;
-                return replay(db, key).await?.ok_or_else(|| ApiError::internal("a lost idempotency key"));
+                return replay(db, id, &Payload::of(&row), now)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("a lost idempotency key"));
             }
             return Err(error.into());
         }

@@ -346,3 +346,74 @@ async fn an_archived_service_takes_no_suggestions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_idempotency_key_belongs_to_its_sender_and_never_returns_someone_elses_suggestion() {
+    on_every_database(|app| async move {
+        let key = "5d0c9b8a-7e6f-4a5b-8c9d-0e1f2a3b4c5d";
+        let migrant = app.token_of("migrant.demo").await;
+        let worker = app.token_of("worker.tvillage").await;
+        let closed = about_library(json!({ "kind": "CLOSED", "comment": "门关了", "key": key }));
+        let other = about_library(json!({ "kind": "OTHER", "comment": "开放时间不对", "key": key }));
+        let send = |token: Option<&String>, variables: &Value| {
+            let (app, token, variables) = (app.clone(), token.cloned(), variables.clone());
+            async move {
+                match token {
+                    Some(token) => app.graphql_as(&token, SUGGEST, variables).await,
+                    None => app.graphql(SUGGEST, variables).await,
+                }
+            }
+        };
+        let id_of = |response: &Value| {
+            response["data"]["suggestEdit"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no suggestion: {response}"))
+                .to_owned()
+        };
+
+        // Three senders, one key: three suggestions, even with the very same content.
+        let by_migrant = id_of(&send(Some(&migrant), &closed).await);
+        let by_anonymous = id_of(&send(None, &closed).await);
+        let by_worker = id_of(&send(Some(&worker), &other).await);
+        assert_ne!(by_migrant, by_anonymous, "an anonymous sender got a signed-in sender's suggestion");
+        assert_ne!(by_worker, by_migrant);
+        assert_ne!(by_worker, by_anonymous);
+
+        // Each retry replays its own sender's first suggestion.
+        assert_eq!(id_of(&send(Some(&migrant), &closed).await), by_migrant);
+        assert_eq!(id_of(&send(None, &closed).await), by_anonymous);
+
+        // The key with another suggestion is a conflict, signed in or not, and makes nothing.
+        for token in [Some(&migrant), None] {
+            let response = send(token, &other).await;
+            assert_eq!(error_code(&response), Some("CONFLICT"), "{response}");
+            assert!(response["data"].is_null(), "{response}");
+        }
+        let committee = app.token_of("committee.tvillage").await;
+        assert_eq!(ids(&app.graphql_as(&committee, QUEUE, json!({})).await).len(), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_forgotten_after_a_day() {
+    use qiao_schema::entity::idempotency_key;
+    use qiao_server::clock::Clock;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    on_every_database(|app| async move {
+        let variables = about_library(json!({ "kind": "CLOSED", "key": "once-a-day" }));
+        let first = suggest(&app, variables.clone()).await;
+        app.clock.set(app.clock.now() + chrono::Duration::hours(23));
+        assert_eq!(suggest(&app, variables.clone()).await, first, "a retry within the day replays");
+
+        app.clock.set(app.clock.now() + chrono::Duration::hours(2));
+        let later = suggest(&app, variables).await;
+        assert_ne!(later, first, "a day later the key is gone and the suggestion is new");
+        let db = app.database().await;
+        let keys = idempotency_key::Entity::find().count(&db).await.expect("count the keys");
+        assert_eq!(keys, 1, "the dead key was deleted when the new one was stored");
+        db.close().await.ok();
+    })
+    .await;
+}

@@ -167,8 +167,19 @@ impl SuggestionMutation {
         if !state.auth.suggestion_limiter.allow(&client) {
             return Err(ApiError::RateLimited.into());
         }
-        let new =
-            NewSuggestion { service_id: service_id.0, kind: kind.into(), proposed_value, comment, idempotency_key };
+        // Keyed, so the stored key names no account: only this server can tell whose it is.
+        let caller_scope = crate::auth::caller(ctx)
+            .account()
+            .map(|account| crate::auth::phone_digest(&state.auth.phone_pepper, &format!("idempotency/{}", account.id)))
+            .transpose()?;
+        let new = NewSuggestion {
+            service_id: service_id.0,
+            kind: kind.into(),
+            proposed_value,
+            comment,
+            idempotency_key,
+            caller_scope,
+        };
         let row = domain::submit(&state.db, new, state.clock.now()).await?;
         Ok(view(ctx, state, row).await?)
     }
