@@ -83,8 +83,9 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
         // any account that runs on generated development secrets. A database that already holds
         // an account never gets them, whatever its directory looks like.
         let no_account = qiao_schema::entity::account::Entity::find().count(&db).await? == 0;
-        let empty_database = no_account && qiao_seed::directory_is_empty(&db).await?;
-        if qiao_seed::directory_is_empty(&db).await? {
+        let empty_directory = qiao_seed::directory_is_empty(&db).await?;
+        let empty_database = no_account && empty_directory;
+        if empty_directory {
             let report = qiao_seed::load_demo_directory(&db).await?;
             tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
         }
