@@ -1,4 +1,4 @@
-//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL), `GET /healthz`.
+//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL, development only), `GET /healthz`.
 //!
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
