@@ -52,6 +52,8 @@ pub struct Config {
     /// signed-in caller (an admin's HSDS import carries the whole directory). Default 8 MiB
     /// (8388608); at least 64 KiB, at most 1 GiB. Anonymous requests always get 64 KiB.
     pub max_authenticated_body_bytes: usize,
+    /// What one GraphQL operation may ask for (`QIAO_MAX_QUERY_*`, `QIAO_MAX_RESPONSE_BYTES`).
+    pub query_limits: QueryLimits,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
@@ -62,18 +64,77 @@ pub const DEFAULT_MAX_AUTHENTICATED_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// KiB. Also the least `QIAO_MAX_AUTHENTICATED_BODY_BYTES` may be.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Largest request bodies accepted, by caller.
+/// Largest request bodies accepted, by caller, and what one operation may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimits {
-    /// Without an `Authorization` header.
+    /// Anonymous callers and the roles that never import.
     pub anonymous: usize,
-    /// With a valid access token (`QIAO_MAX_AUTHENTICATED_BODY_BYTES`).
+    /// Admins and committee staff, who import (`QIAO_MAX_AUTHENTICATED_BODY_BYTES`).
     pub authenticated: usize,
+    /// The query cost limits, carried here so that every request path sees the same numbers.
+    pub query: QueryLimits,
 }
 
 impl Default for BodyLimits {
     fn default() -> Self {
-        Self { anonymous: MAX_BODY_BYTES, authenticated: DEFAULT_MAX_AUTHENTICATED_BODY_BYTES }
+        Self {
+            anonymous: MAX_BODY_BYTES,
+            authenticated: DEFAULT_MAX_AUTHENTICATED_BODY_BYTES,
+            query: QueryLimits::default(),
+        }
+    }
+}
+
+/// What one GraphQL operation may ask for. The numbers follow Apollo Router's and GitHub's
+/// (GitHub: 500,000 nodes, 100 per page; Apollo: depth, aliases and root fields in the tens): the
+/// largest operation of the app costs well under a tenth of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// `QIAO_MAX_QUERY_COMPLEXITY`: a list costs its page size (`first`, default 20) times what
+    /// each item asks for; a database-backed field such as `service(id)` costs 20. Default 20,000.
+    pub complexity: usize,
+    /// `QIAO_MAX_QUERY_DEPTH`: deepest selection of data (introspection may go deeper, to
+    /// [`INTROSPECTION_DEPTH`]). Default 12.
+    pub depth: usize,
+    /// `QIAO_MAX_QUERY_ALIASES`: aliased fields in one operation, fragments expanded. Default 30.
+    pub aliases: usize,
+    /// `QIAO_MAX_QUERY_ROOT_FIELDS`: fields at the top of one operation. Default 20.
+    pub root_fields: usize,
+    /// `QIAO_MAX_QUERY_FIELDS`: fields selected in one operation, fragments expanded and
+    /// `__typename` included. Default 1,000.
+    pub fields: usize,
+    /// `QIAO_MAX_RESPONSE_BYTES`: largest answer; a larger one is replaced by a `BAD_USER_INPUT`
+    /// error. Default 16 MiB (an admin's export of a large directory).
+    pub response_bytes: usize,
+    /// Whether the schema may be introspected and GraphiQL is served: development only.
+    pub introspection: bool,
+}
+
+/// How deep the standard introspection query (graphql-js `getIntrospectionQuery()`) goes, with room.
+pub const INTROSPECTION_DEPTH: usize = 16;
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            complexity: 20_000,
+            depth: 12,
+            aliases: 30,
+            root_fields: 20,
+            fields: 1_000,
+            response_bytes: 16 * 1024 * 1024,
+            introspection: true,
+        }
+    }
+}
+
+impl Config {
+    /// The request limits this configuration sets.
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            anonymous: MAX_BODY_BYTES,
+            authenticated: self.max_authenticated_body_bytes,
+            query: self.query_limits,
+        }
     }
 }
 
@@ -148,6 +209,7 @@ impl Config {
                 }
             },
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
+            query_limits: parse_query_limits(&lookup, environment)?,
         })
     }
 }
@@ -176,6 +238,32 @@ fn parse_body_limit(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, C
             reason: format!("{text:?} is not a byte count from {} to {}", range.start(), range.end()),
         }),
     }
+}
+
+fn parse_query_limits(
+    lookup: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<QueryLimits, ConfigError> {
+    let count = |variable: &'static str, default: usize, range: std::ops::RangeInclusive<usize>| {
+        let Some(text) = lookup(variable) else { return Ok(default) };
+        match text.trim().parse::<usize>() {
+            Ok(value) if range.contains(&value) => Ok(value),
+            _ => Err(ConfigError {
+                variable,
+                reason: format!("{text:?} is not a number from {} to {}", range.start(), range.end()),
+            }),
+        }
+    };
+    let defaults = QueryLimits::default();
+    Ok(QueryLimits {
+        complexity: count("QIAO_MAX_QUERY_COMPLEXITY", defaults.complexity, 100..=10_000_000)?,
+        depth: count("QIAO_MAX_QUERY_DEPTH", defaults.depth, 4..=INTROSPECTION_DEPTH)?,
+        aliases: count("QIAO_MAX_QUERY_ALIASES", defaults.aliases, 0..=10_000)?,
+        root_fields: count("QIAO_MAX_QUERY_ROOT_FIELDS", defaults.root_fields, 1..=10_000)?,
+        fields: count("QIAO_MAX_QUERY_FIELDS", defaults.fields, 300..=1_000_000)?,
+        response_bytes: count("QIAO_MAX_RESPONSE_BYTES", defaults.response_bytes, 64 * 1024..=1024 * 1024 * 1024)?,
+        introspection: environment == Environment::Development,
+    })
 }
 
 #[cfg(test)]
@@ -228,5 +316,25 @@ mod tests {
     fn a_bad_listen_address_is_refused_by_name() {
         let error = Config::from_lookup(|name| (name == "QIAO_LISTEN").then(|| "nowhere".to_owned())).err();
         assert_eq!(error.map(|e| e.variable), Some("QIAO_LISTEN"));
+    }
+
+    #[test]
+    fn query_limits_have_documented_defaults_and_refuse_nonsense() {
+        let limits = Config::from_lookup(|_| None).map(|c| c.query_limits).ok();
+        assert_eq!(limits, Some(QueryLimits::default()));
+        assert_eq!(limits.map(|l| (l.complexity, l.depth, l.aliases, l.root_fields)), Some((20_000, 12, 30, 20)));
+        assert_eq!(limits.map(|l| l.introspection), Some(true));
+        let with = |name: &'static str, value: &'static str| {
+            Config::from_lookup(move |variable| (variable == name).then(|| value.to_owned()))
+        };
+        assert_eq!(with("QIAO_MAX_QUERY_ALIASES", "5").map(|c| c.query_limits.aliases).ok(), Some(5));
+        for (name, bad) in [
+            ("QIAO_MAX_QUERY_COMPLEXITY", "0"),
+            ("QIAO_MAX_QUERY_DEPTH", "40"),
+            ("QIAO_MAX_QUERY_FIELDS", "many"),
+            ("QIAO_MAX_RESPONSE_BYTES", "-1"),
+        ] {
+            assert_eq!(with(name, bad).err().map(|e| e.variable), Some(name), "{name}={bad}");
+        }
     }
 }

@@ -1,12 +1,17 @@
-//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL), `GET /healthz`.
+//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL, development only), `GET /healthz`.
 //!
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
 //!
-//! Body limits: 64 KiB for anonymous requests (the app's queries are a few KiB); a signed-in
-//! caller may send up to `QIAO_MAX_AUTHENTICATED_BODY_BYTES` (default 8 MiB: an admin's HSDS
-//! import). The token is verified from the headers before any of the body is read, so only a
-//! valid account can make the server read more than 64 KiB.
+//! Body limits: 64 KiB for anonymous requests and for the roles that never import (the app's
+//! queries are a few KiB); admins and committee staff may send up to
+//! `QIAO_MAX_AUTHENTICATED_BODY_BYTES` (default 8 MiB: an HSDS import). The token is verified
+//! from the headers before any of the body is read, so only such an account can make the server
+//! read more than 64 KiB. Answers are capped too (`QIAO_MAX_RESPONSE_BYTES`).
+//!
+//! Only `Content-Type: application/json` is executed: the types a web page may make a browser
+//! send without asking (`text/plain`, forms, multipart) are refused 415, so no page can forge a
+//! mutation from a visitor's browser. `GET` serves GraphiQL (development only), never operations.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +35,7 @@ use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::language::{Language, RequestLanguage};
+use qiao_schema::domain::Role;
 
 // The limits are configuration (read and range-checked in `config`); HTTP only applies them.
 // Re-exported because the limits are part of HTTP's documented behaviour.
@@ -64,6 +70,12 @@ pub fn router(state: AppState) -> Router {
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
 async fn graphql(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, body: Body) -> Response {
+    if !is_json(&headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as Content-Type: application/json (请求须为 application/json)",
+        );
+    }
     // Who is asking decides how much body may be read, so authenticate from the headers first.
     let caller = match headers.get(header::AUTHORIZATION) {
         None => Caller::Anonymous,
@@ -73,8 +85,10 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         },
     };
     let limit = match caller {
-        Caller::Anonymous => state.body_limits.anonymous,
-        Caller::Account(_) => state.body_limits.authenticated,
+        Caller::Account(ref account) if matches!(account.role, Role::Admin | Role::CommitteeStaff) => {
+            state.body_limits.authenticated
+        }
+        Caller::Anonymous | Caller::Account(_) => state.body_limits.anonymous,
     };
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
@@ -122,7 +136,63 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             extensions.set("code", ErrorCode::BadUserInput.as_str());
         }
     }
-    axum::Json(response).into_response()
+    let media_type = if accepts_graphql_response(&headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    match serialize_capped(&response, state.body_limits.query.response_bytes) {
+        Some(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
+        None => {
+            let mb = state.body_limits.query.response_bytes / (1024 * 1024);
+            error_response(
+                StatusCode::OK,
+                &format!(
+                    "the answer would be over {mb} MiB; ask for fewer items or fields (结果超过 {mb} MiB，请减少条目或字段)"
+                ),
+            )
+        }
+    }
+}
+
+/// The GraphQL-over-HTTP media type of answers, for clients that ask for it.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Whether the body is declared JSON (`application/json`, parameters such as `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn accepts_graphql_response(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|value| value.to_str().ok()).any(|text| {
+        text.split(',').any(|item| {
+            item.split(';').next().is_some_and(|media| media.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON))
+        })
+    })
+}
+
+/// Serializes `response`, giving up (None) as soon as it passes `limit` bytes, so an oversized
+/// answer never sits whole in memory.
+fn serialize_capped(response: &async_graphql::Response, limit: usize) -> Option<Vec<u8>> {
+    struct Capped {
+        bytes: Vec<u8>,
+        limit: usize,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + data.len() > self.limit {
+                return Err(std::io::Error::other("response over the limit"));
+            }
+            self.bytes.extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = Capped { bytes: Vec::new(), limit };
+    serde_json::to_writer(&mut writer, response).ok()?;
+    Some(writer.bytes)
 }
 
 /// Turns an `Authorization` header into a caller. Anything but a valid, current access token of
@@ -199,8 +269,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn graphiql() -> Html<&'static str> {
-    Html(GRAPHIQL_PAGE)
+async fn graphiql(State(state): State<AppState>) -> Response {
+    // Production publishes the SDL in mobile-client-spec/ instead of a browsable schema.
+    if !state.body_limits.query.introspection {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GRAPHIQL_PAGE).into_response()
 }
 
 /// GraphiQL, loaded from a CDN by the developer's browser (the server ships no JavaScript).
@@ -229,3 +303,27 @@ const GRAPHIQL_PAGE: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_over_the_cap_is_dropped_not_kept_whole() {
+        let response = async_graphql::Response::new(async_graphql::Value::String("x".repeat(1_000)));
+        assert!(serialize_capped(&response, 10_000).is_some_and(|bytes| bytes.len() > 1_000));
+        assert!(serialize_capped(&response, 500).is_none());
+    }
+
+    #[test]
+    fn only_json_content_types_are_json() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            is_json(&headers)
+        };
+        assert!(with("application/json") && with("Application/JSON; charset=utf-8"));
+        assert!(!with("text/plain") && !with("application/jsonp") && !with("multipart/form-data"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

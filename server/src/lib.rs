@@ -99,8 +99,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     }
     let directory = Directory::load(&db).await?;
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
-    let body_limits =
-        http::BodyLimits { anonymous: http::MAX_BODY_BYTES, authenticated: config.max_authenticated_body_bytes };
+    let body_limits = config.body_limits();
     Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, Arc::new(AuthState::new(secrets)), body_limits))
 }
 

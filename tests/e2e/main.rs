@@ -14,6 +14,7 @@ mod errors;
 mod hsds;
 mod http;
 mod import;
+mod limits;
 mod pagination;
 mod region;
 mod rules;

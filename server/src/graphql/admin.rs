@@ -148,6 +148,7 @@ pub struct AdminQuery;
 #[Object]
 impl AdminQuery {
     /// Accounts, oldest first (admins only).
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,

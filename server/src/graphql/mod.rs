@@ -47,28 +47,185 @@ pub struct MutationRoot(
 
 pub type QiaoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Deepest selection accepted; the deepest real screen (category tree) needs about 8.
-pub const MAX_DEPTH: usize = 12;
-/// Most fields one request may resolve (list fields multiply by their page size).
-pub const MAX_COMPLEXITY: usize = 5_000;
 /// Deepest nesting of input values (lists of lists), which the parser would otherwise recurse into.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
+pub use crate::config::{INTROSPECTION_DEPTH, QueryLimits};
+
 /// Builds the schema without data (for the SDL) or with it (to serve).
 pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
+    let limits = data.as_ref().map(|state| state.body_limits.query).unwrap_or_default();
+    // The engine's depth limit is set for introspection; `ShapeLimits` holds data to `limits.depth`.
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .limit_depth(INTROSPECTION_DEPTH)
+        .limit_complexity(limits.complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(10);
+        .limit_directives(10)
+        .extension(ShapeLimits(limits));
+    if !limits.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
     if let Some(data) = data {
         builder = builder.data(data);
     }
     builder.finish()
 }
 
+/// Refuses documents whose shape alone is too much work, before validation and execution: too
+/// many aliases, root fields or fields (the engine's complexity gives `__typename` no cost, so
+/// thousands of aliased `__typename` would otherwise pass), or data nested too deep.
+struct ShapeLimits(QueryLimits);
+
+impl async_graphql::extensions::ExtensionFactory for ShapeLimits {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ShapeLimits(self.0))
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ShapeLimits {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        check_shape(&document, &self.0).map_err(|message| {
+            let mut error = async_graphql::ServerError::new(message, None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", crate::error::ErrorCode::BadUserInput.as_str());
+            error
+        })?;
+        Ok(document)
+    }
+}
+
+/// Counts what a document selects, fragments expanded, and stops as soon as a limit is passed
+/// (so a document built to explode when expanded costs no more than the limit to inspect).
+pub fn check_shape(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    limits: &QueryLimits,
+) -> Result<(), String> {
+    let mut counts = ShapeCounts::default();
+    for (_, operation) in document.operations.iter() {
+        let roots = operation.node.selection_set.node.items.len();
+        if roots > limits.root_fields {
+            return Err(format!(
+                "an operation may select at most {} root fields (每个操作最多 {} 个根字段)",
+                limits.root_fields, limits.root_fields
+            ));
+        }
+        walk(document, &operation.node.selection_set.node, 1, false, limits, &mut counts)?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct ShapeCounts {
+    fields: usize,
+    aliases: usize,
+    /// The fragments being expanded, to step over a cycle (the validator refuses it).
+    expanding: Vec<String>,
+}
+
+fn walk(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    set: &async_graphql::parser::types::SelectionSet,
+    depth: usize,
+    introspection: bool,
+    limits: &QueryLimits,
+    counts: &mut ShapeCounts,
+) -> Result<(), String> {
+    use async_graphql::parser::types::Selection;
+    let max_depth = if introspection { INTROSPECTION_DEPTH } else { limits.depth };
+    if depth > max_depth {
+        return Err(format!("the query is nested deeper than {max_depth} levels (查询嵌套超过 {max_depth} 层)"));
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                counts.fields += 1;
+                if counts.fields > limits.fields {
+                    return Err(format!(
+                        "the query selects more than {} fields (查询字段超过 {} 个)",
+                        limits.fields, limits.fields
+                    ));
+                }
+                if field.node.alias.is_some() {
+                    counts.aliases += 1;
+                    if counts.aliases > limits.aliases {
+                        return Err(format!(
+                            "the query uses more than {} aliases (查询别名超过 {} 个)",
+                            limits.aliases, limits.aliases
+                        ));
+                    }
+                }
+                // Only the schema's own description may nest deeper than data.
+                let name = field.node.name.node.as_str();
+                let inner = introspection || (depth == 1 && (name == "__schema" || name == "__type"));
+                walk(document, &field.node.selection_set.node, depth + 1, inner, limits, counts)?;
+            }
+            Selection::FragmentSpread(spread) => {
+                // An unknown fragment is the validator's to report.
+                let name = &spread.node.fragment_name.node;
+                if counts.expanding.iter().any(|expanding| expanding == name.as_str()) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(name) {
+                    counts.expanding.push(name.to_string());
+                    walk(document, &fragment.node.selection_set.node, depth, introspection, limits, counts)?;
+                    counts.expanding.pop();
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                walk(document, &fragment.node.selection_set.node, depth, introspection, limits, counts)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The SDL committed as `mobile-client-spec/schema.graphql`.
 pub fn sdl() -> String {
     // `@specifiedBy` tells client generators what the Date and DateTime strings follow.
     build_schema(None).sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(query: &str) -> Result<(), String> {
+        let document = async_graphql::parser::parse_query(query).map_err(|error| error.to_string())?;
+        check_shape(&document, &QueryLimits::default())
+    }
+
+    #[test]
+    fn cyclic_fragments_are_left_to_the_validator_instead_of_looping() {
+        assert!(
+            shape("{ categories { ...A } } fragment A on Category { code ...B } fragment B on Category { ...A }")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn typenames_and_aliases_count_once_fragments_are_expanded() {
+        let many: String = (0..200).map(|i| format!("t{i}: __typename ")).collect();
+        let spread: String = (0..10).map(|i| format!("c{i}: categories {{ ...F }} ")).collect();
+        assert!(shape(&format!("{{ {spread} }} fragment F on Category {{ code }}")).is_ok());
+        assert!(shape(&format!("{{ {spread} }} fragment F on Category {{ {many} }}")).is_err());
+    }
+
+    #[test]
+    fn introspection_may_nest_deeper_than_data() {
+        let nested = |root: &str, levels: usize| {
+            format!("{{ {root} {{ {} name {} }} }}", "ofType { ".repeat(levels), "}".repeat(levels))
+        };
+        assert!(shape(&nested("__type(name: \"Query\")", 13)).is_ok());
+        assert!(shape(&nested("categories", 13)).is_err());
+    }
 }

@@ -602,7 +602,7 @@ impl Service {
 
     /// The listing's change history, newest first (staff who steward this service only:
     /// FORBIDDEN for the public, NOT_FOUND for staff of other areas or organisations).
-    #[graphql(guard = "StaffGuard")]
+    #[graphql(guard = "StaffGuard", complexity = "20 + 50 * child_complexity")]
     async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<ChangeRecord>> {
         let state = state(ctx)?;
         let reader = StaffReader::of(&state.db, crate::auth::caller(ctx), state.clock.now()).await?;

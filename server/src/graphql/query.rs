@@ -22,6 +22,7 @@ impl DirectoryQuery {
     /// Services near a point, nearest first: one edge per service, at its nearest matching
     /// place, with the geodesic distance. Anonymous; nothing about the search is stored.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn nearby_services(
         &self,
         ctx: &Context<'_>,
@@ -118,6 +119,7 @@ impl DirectoryQuery {
     /// and coordinates, hours for the next 7 days and whether open now, phones, languages,
     /// cost, eligibility in plain words, documents to bring, last verified date, capacity.
     /// Unknown or archived ids give a NOT_FOUND error.
+    #[graphql(complexity = "20 + child_complexity")]
     async fn service(
         &self,
         ctx: &Context<'_>,
@@ -157,6 +159,7 @@ impl DirectoryQuery {
 
     /// Urban villages, optionally of one city (matched by its Chinese or English name, e.g.
     /// 上海 or Shanghai), ordered by name.
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn urban_villages(
         &self,
         ctx: &Context<'_>,

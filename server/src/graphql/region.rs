@@ -25,6 +25,7 @@ impl RegionQueryRoot {
     /// addresses; a service without a place (a hotline) is in every county whose centre its
     /// service area covers. Each service once, ordered by category (in the category tree's
     /// order), then name, then id. Anonymous; nothing about the query is stored.
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn services_in_region(
         &self,
         ctx: &Context<'_>,

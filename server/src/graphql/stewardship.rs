@@ -330,6 +330,7 @@ pub struct StewardshipQuery;
 #[Object]
 impl StewardshipQuery {
     /// The change history of a service, organisation or location you steward, newest first.
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn listing_history(
         &self,
         ctx: &Context<'_>,
@@ -346,6 +347,7 @@ impl StewardshipQuery {
 
     /// Listings in your area not verified for `olderThanDays` days (or never), least recently
     /// verified first.
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn stale_listings(
         &self,
         ctx: &Context<'_>,

@@ -115,6 +115,7 @@ pub struct SuggestionQuery;
 impl SuggestionQuery {
     /// Edit suggestions about listings in your area (committee staff) or anywhere (admins),
     /// oldest first.
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
     async fn edit_suggestions(
         &self,
         ctx: &Context<'_>,
