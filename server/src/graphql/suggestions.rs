@@ -11,7 +11,6 @@ use super::context::state;
 use super::stewardship::steward;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ClientAddress;
 use crate::pagination::{List, PageRequest};
 use crate::suggestions::{self as domain, NamedSuggestion, NewSuggestion};
 
@@ -162,11 +161,8 @@ impl SuggestionMutation {
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<EditSuggestion> {
         let state = state(ctx)?;
-        // The address is counted in memory for a minute and never stored.
-        let client = ctx.data_opt::<ClientAddress>().and_then(|c| c.0).map(|ip| ip.to_string()).unwrap_or_default();
-        if !state.auth.suggestion_limiter.allow(&client) {
-            return Err(ApiError::RateLimited.into());
-        }
+        // The client (address or account) is counted in memory for a minute and never stored.
+        crate::rate_limit::check(ctx, &state.auth.suggestion_limiter)?;
         let new =
             NewSuggestion { service_id: service_id.0, kind: kind.into(), proposed_value, comment, idempotency_key };
         let row = domain::submit(&state.db, new, state.clock.now()).await?;
