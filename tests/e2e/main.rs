@@ -15,6 +15,7 @@ mod http;
 mod import;
 mod pagination;
 mod region;
+mod ratelimits;
 mod rules;
 mod search;
 mod seed;
