@@ -124,6 +124,15 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
     let request =
         request.data(RequestLanguage(language)).data(caller).data(ClientAddress(address)).data(client.clone());
     let mut response = state.schema.execute(request).await;
+    // Parse and validation errors come from the GraphQL engine without a code: they are all the
+    // caller's to fix.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+    }
+    // A limiter inside a resolver refused: the same 429 and retry hint as the general limit.
     let limited = response
         .errors
         .iter()
@@ -138,14 +147,6 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             }
         }
         return with_retry_after(StatusCode::TOO_MANY_REQUESTS, seconds, axum::Json(response).into_response());
-    }
-    // Parse and validation errors come from the GraphQL engine without a code: they are all the
-    // caller's to fix.
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", ErrorCode::BadUserInput.as_str());
-        }
     }
     axum::Json(response).into_response()
 }

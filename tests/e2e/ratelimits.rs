@@ -33,11 +33,8 @@ async fn ask(app: &TestApp, query: &str, variables: Value, headers: &[(&str, &st
     }
     let response = request.send().await.expect("request reaches the server");
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.parse().ok());
+    let retry_after =
+        response.headers().get("retry-after").and_then(|value| value.to_str().ok()).and_then(|text| text.parse().ok());
     Answer { status, retry_after, body: response.json().await.expect("a JSON body") }
 }
 
