@@ -78,7 +78,7 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
     let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let forwarded_for = headers.get_all(FORWARDED_FOR).into_iter().filter_map(|value| value.to_str().ok());
     let address = rate_limit::client_address(peer, forwarded_for, &state.auth.trusted_proxies);
-    let client = RequestClient::new(&caller, address);
+    let client = RequestClient::new(caller.account().map(|account| account.id.as_str()), address);
     if client.check(&state.auth.request_limiter).is_err() {
         return rate_limited_response(client.retry_after_seconds());
     }
