@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::rate_limit::Cidr;
+
 /// A secret value: its `Debug` output is redacted, so it never reaches a log.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -54,6 +56,8 @@ pub struct Config {
     pub max_authenticated_body_bytes: usize,
     /// What one GraphQL operation may ask for (`QIAO_MAX_QUERY_*`, `QIAO_MAX_RESPONSE_BYTES`).
     pub query_limits: QueryLimits,
+    /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
+    pub rate_limits: RateLimits,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
@@ -138,6 +142,85 @@ impl Config {
     }
 }
 
+/// Requests each client may make a minute (a signed-in caller counted by account, an anonymous one
+/// by address, IPv6 by /64), and whom to believe about client addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `QIAO_TRUSTED_PROXIES`: comma-separated CIDRs (`10.0.0.0/8,fd00::/8`) of the reverse
+    /// proxies in front of the server. Only a TCP peer in one of them is believed about the client
+    /// address (`X-Forwarded-For`, rightmost hop not itself a trusted proxy). Default: none.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE`: any GraphQL request. Default 600, far above what the
+    /// app sends.
+    pub requests_per_minute: u32,
+    /// `QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE`: sign-in and registration attempts. Default 20.
+    pub sign_ins_per_minute: u32,
+    /// `QIAO_RATE_LIMIT_SUGGESTIONS_PER_MINUTE`: edit suggestions. Default 10.
+    pub suggestions_per_minute: u32,
+    /// `QIAO_RATE_LIMIT_REFERRAL_LOOKUPS_PER_MINUTE`: look-ups of a referral by its code. Default 20.
+    pub referral_lookups_per_minute: u32,
+    /// `QIAO_RATE_LIMIT_MAX_KEYS`: most clients each limiter remembers (the oldest is forgotten
+    /// first). Default 100000.
+    pub max_keys: usize,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            requests_per_minute: 600,
+            sign_ins_per_minute: 20,
+            suggestions_per_minute: 10,
+            referral_lookups_per_minute: 20,
+            max_keys: crate::rate_limit::DEFAULT_MAX_KEYS,
+        }
+    }
+}
+
+impl RateLimits {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let default = Self::default();
+        let trusted_proxies = match lookup("QIAO_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .filter(|part| !part.trim().is_empty())
+                .map(|part| part.parse::<Cidr>())
+                .collect::<Result<_, _>>()
+                .map_err(|reason| ConfigError { variable: "QIAO_TRUSTED_PROXIES", reason })?,
+        };
+        let count = |variable: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let Some(text) = lookup(variable) else { return Ok(default) };
+            match text.trim().parse::<u32>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                _ => Err(ConfigError { variable, reason: format!("{text:?} is not a count from 1 to 1000000") }),
+            }
+        };
+        Ok(Self {
+            trusted_proxies,
+            requests_per_minute: count("QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE", default.requests_per_minute)?,
+            sign_ins_per_minute: count("QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE", default.sign_ins_per_minute)?,
+            suggestions_per_minute: count("QIAO_RATE_LIMIT_SUGGESTIONS_PER_MINUTE", default.suggestions_per_minute)?,
+            referral_lookups_per_minute: count(
+                "QIAO_RATE_LIMIT_REFERRAL_LOOKUPS_PER_MINUTE",
+                default.referral_lookups_per_minute,
+            )?,
+            max_keys: match lookup("QIAO_RATE_LIMIT_MAX_KEYS") {
+                None => default.max_keys,
+                Some(text) => match text.trim().parse::<usize>() {
+                    Ok(n) if (100..=10_000_000).contains(&n) => n,
+                    _ => {
+                        return Err(ConfigError {
+                            variable: "QIAO_RATE_LIMIT_MAX_KEYS",
+                            reason: format!("{text:?} is not a count from 100 to 10000000"),
+                        });
+                    }
+                },
+            },
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {variable} is invalid: {reason}")]
 pub struct ConfigError {
@@ -210,6 +293,7 @@ impl Config {
             },
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
             query_limits: parse_query_limits(&lookup, environment)?,
+            rate_limits: RateLimits::from_lookup(&lookup)?,
         })
     }
 }
@@ -309,6 +393,22 @@ mod tests {
         assert_eq!(with("1048576").map(|c| c.max_authenticated_body_bytes).ok(), Some(1024 * 1024));
         for bad in ["1000", "lots", "-1"] {
             assert_eq!(with(bad).err().map(|e| e.variable), Some("QIAO_MAX_AUTHENTICATED_BODY_BYTES"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_and_refuse_nonsense_by_name() {
+        let with = |name: &'static str, value: &'static str| {
+            Config::from_lookup(move |n| (n == name).then(|| value.to_owned())).map(|c| c.rate_limits)
+        };
+        assert_eq!(Config::from_lookup(|_| None).map(|c| c.rate_limits).ok(), Some(RateLimits::default()));
+        let proxies = with("QIAO_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8").map(|l| l.trusted_proxies.len());
+        assert_eq!(proxies.ok(), Some(2));
+        assert_eq!(with("QIAO_TRUSTED_PROXIES", "10.0.0.0/40").err().map(|e| e.variable), Some("QIAO_TRUSTED_PROXIES"));
+        let requests = with("QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE", "1200").map(|l| l.requests_per_minute);
+        assert_eq!(requests.ok(), Some(1200));
+        for (name, bad) in [("QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE", "0"), ("QIAO_RATE_LIMIT_MAX_KEYS", "many")] {
+            assert_eq!(with(name, bad).err().map(|e| e.variable), Some(name));
         }
     }
 

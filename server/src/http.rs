@@ -35,6 +35,7 @@ use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::language::{Language, RequestLanguage};
+use crate::rate_limit::{self, RequestClient};
 use qiao_schema::domain::Role;
 
 // The limits are configuration (read and range-checked in `config`); HTTP only applies them.
@@ -65,7 +66,8 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// The client's network address, for rate limiting only (never logged or stored).
+/// The client's network address (after trusted proxies, see [`rate_limit`]), for rate limiting
+/// only (never logged or stored).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
@@ -84,6 +86,14 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             Err(response) => return response,
         },
     };
+    // Counted before the body is read, so a refused script costs the server next to nothing.
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let forwarded_for = headers.get_all(FORWARDED_FOR).into_iter().filter_map(|value| value.to_str().ok());
+    let address = rate_limit::client_address(peer, forwarded_for, &state.auth.trusted_proxies);
+    let client = RequestClient::new(caller.account().map(|account| account.id.as_str()), address);
+    if client.check(&state.auth.request_limiter).is_err() {
+        return rate_limited_response(client.retry_after_seconds());
+    }
     let limit = match caller {
         Caller::Account(ref account) if matches!(account.role, Role::Admin | Role::CommitteeStaff) => {
             state.body_limits.authenticated
@@ -125,8 +135,8 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .and_then(|value| value.to_str().ok())
         .map(Language::from_accept_language)
         .unwrap_or_default();
-    let client = ClientAddress(extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()));
-    let request = request.data(RequestLanguage(language)).data(caller).data(client);
+    let request =
+        request.data(RequestLanguage(language)).data(caller).data(ClientAddress(address)).data(client.clone());
     let mut response = state.schema.execute(request).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
     // caller's to fix.
@@ -135,6 +145,22 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         if extensions.get("code").is_none() {
             extensions.set("code", ErrorCode::BadUserInput.as_str());
         }
+    }
+    // A limiter inside a resolver refused: the same 429 and retry hint as the general limit.
+    let limited = response
+        .errors
+        .iter()
+        .any(|error| error.extensions.as_ref().and_then(|e| e.get("code")) == Some(&rate_limited_code()));
+    if limited {
+        let seconds = client.retry_after_seconds();
+        for error in &mut response.errors {
+            if let Some(extensions) = error.extensions.as_mut()
+                && extensions.get("code") == Some(&rate_limited_code())
+            {
+                extensions.set("retryAfterSeconds", seconds);
+            }
+        }
+        return with_retry_after(StatusCode::TOO_MANY_REQUESTS, seconds, axum::Json(response).into_response());
     }
     let media_type = if accepts_graphql_response(&headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
     match serialize_capped(&response, state.body_limits.query.response_bytes) {
@@ -223,6 +249,28 @@ async fn authenticate(state: &AppState, value: &HeaderValue) -> Result<Caller, R
             Err(internal_error_response())
         }
     }
+}
+
+const FORWARDED_FOR: &str = "x-forwarded-for";
+
+fn rate_limited_code() -> async_graphql::Value {
+    async_graphql::Value::from(ErrorCode::RateLimited.as_str())
+}
+
+/// 429 with the retry hint in `Retry-After` and in `extensions.retryAfterSeconds`.
+fn rate_limited_response(seconds: u64) -> Response {
+    let mut error = ServerError::new(ApiError::RateLimited.message(), None);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", ErrorCode::RateLimited.as_str());
+    extensions.set("retryAfterSeconds", seconds);
+    let body = axum::Json(async_graphql::Response::from_errors(vec![error])).into_response();
+    with_retry_after(StatusCode::TOO_MANY_REQUESTS, seconds, body)
+}
+
+fn with_retry_after(status: StatusCode, seconds: u64, mut response: Response) -> Response {
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 fn body_too_large(limit: usize) -> Response {

@@ -100,7 +100,8 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     let directory = Directory::load(&db).await?;
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
     let body_limits = config.body_limits();
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, Arc::new(AuthState::new(secrets)), body_limits))
+    let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
+    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits))
 }
 
 /// Assembles the state around an open database and a built index.

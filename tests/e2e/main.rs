@@ -16,6 +16,7 @@ mod http;
 mod import;
 mod limits;
 mod pagination;
+mod ratelimits;
 mod region;
 mod rules;
 mod search;

@@ -84,16 +84,18 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn); with `seed_demo: false` the directory starts empty (reference
     /// data only) and there are no accounts: see [`create_admin`](Self::create_admin).
     pub async fn spawn_with(backend: Backend, seed_demo: bool) -> Self {
-        Self::spawn_in(backend, seed_demo, false).await
+        Self::spawn_configured(backend, seed_demo, &[]).await
     }
 
     /// A server in production mode (`QIAO_ENV=production`: no introspection, no GraphiQL), on a
     /// database with reference data only and no accounts.
     pub async fn spawn_production(backend: Backend) -> Self {
-        Self::spawn_in(backend, false, true).await
+        Self::spawn_configured(backend, false, &[("QIAO_ENV", "production")]).await
     }
 
-    async fn spawn_in(backend: Backend, seed_demo: bool, production: bool) -> Self {
+    /// Like [`spawn_with`](Self::spawn_with), with extra configuration variables (e.g.
+    /// `("QIAO_TRUSTED_PROXIES", "127.0.0.1")`).
+    pub async fn spawn_configured(backend: Backend, seed_demo: bool, settings: &[(&str, &str)]) -> Self {
         // `QIAO_TEST_RUN` groups one run's databases, so CI can drop a killed run's leftovers without
         // touching another run's.
         let run = std::env::var("QIAO_TEST_RUN")
@@ -122,8 +124,7 @@ impl TestApp {
             "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
             "QIAO_SEED_DEMO" => Some(seed_demo.to_string()),
-            "QIAO_ENV" if production => Some("production".to_owned()),
-            _ => None,
+            _ => settings.iter().find(|(name, _)| *name == variable).map(|(_, value)| (*value).to_owned()),
         })
         .expect("test configuration");
         let clock = Arc::new(ManualClock::new(china_time(2026, 11, 25, 10, 0)));

@@ -20,8 +20,9 @@ use qiao_schema::entity::account;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use sha2::Sha256;
 
+use crate::config::RateLimits;
 use crate::error::{ApiError, ApiResult};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Cidr, RateLimiter};
 
 /// A signed-in account, as of this request.
 #[derive(Debug, Clone)]
@@ -83,19 +84,34 @@ impl Caller {
 pub struct AuthState {
     pub tokens: tokens::AccessTokens,
     pub phone_pepper: Vec<u8>,
-    /// Sign-in and registration attempts per client address.
+    /// Whose `X-Forwarded-For` is believed (`QIAO_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<Cidr>,
+    /// Every GraphQL request, per client (generous: only a script reaches it).
+    pub request_limiter: RateLimiter,
+    /// Sign-in and registration attempts per client.
     pub sign_in_limiter: RateLimiter,
-    /// Anonymous edit suggestions per client address.
+    /// Edit suggestions per client.
     pub suggestion_limiter: RateLimiter,
+    /// Look-ups of a referral by its code per client (codes must not be guessable by trying).
+    pub referral_lookup_limiter: RateLimiter,
 }
 
 impl AuthState {
+    /// With the default rate limits.
     pub fn new(secrets: keys::Secrets) -> Self {
+        Self::with_limits(secrets, &RateLimits::default())
+    }
+
+    pub fn with_limits(secrets: keys::Secrets, limits: &RateLimits) -> Self {
+        let per_minute = |limit: u32| RateLimiter::with_max_keys(limit, Duration::from_secs(60), limits.max_keys);
         Self {
             phone_pepper: secrets.phone_pepper.clone(),
             tokens: tokens::AccessTokens::new(secrets),
-            sign_in_limiter: RateLimiter::new(20, Duration::from_secs(60)),
-            suggestion_limiter: RateLimiter::new(10, Duration::from_secs(60)),
+            trusted_proxies: limits.trusted_proxies.clone(),
+            request_limiter: per_minute(limits.requests_per_minute),
+            sign_in_limiter: per_minute(limits.sign_ins_per_minute),
+            suggestion_limiter: per_minute(limits.suggestions_per_minute),
+            referral_lookup_limiter: per_minute(limits.referral_lookups_per_minute),
         }
     }
 }

@@ -7,7 +7,6 @@ use super::context::{fail, state};
 use crate::accounts::{self, SignedIn};
 use crate::auth::{Account, caller};
 use crate::error::ApiError;
-use crate::http::ClientAddress;
 
 /// An account's role.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -80,8 +79,7 @@ impl From<&Account> for Me {
 /// Counts a sign-in attempt against the client's limit.
 fn check_sign_in_rate(ctx: &Context<'_>) -> Result<(), ApiError> {
     let state = state(ctx)?;
-    let key = ctx.data_opt::<ClientAddress>().and_then(|c| c.0).map(|ip| ip.to_string()).unwrap_or_default();
-    if state.auth.sign_in_limiter.allow(&key) { Ok(()) } else { Err(ApiError::RateLimited) }
+    crate::rate_limit::check(ctx, &state.auth.sign_in_limiter)
 }
 
 #[derive(Default)]

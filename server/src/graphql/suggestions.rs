@@ -11,7 +11,6 @@ use super::context::state;
 use super::stewardship::steward;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::http::ClientAddress;
 use crate::pagination::{List, PageRequest};
 use crate::suggestions::{self as domain, NamedSuggestion, NewSuggestion};
 
@@ -163,11 +162,8 @@ impl SuggestionMutation {
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<EditSuggestion> {
         let state = state(ctx)?;
-        // The address is counted in memory for a minute and never stored.
-        let client = ctx.data_opt::<ClientAddress>().and_then(|c| c.0).map(|ip| ip.to_string()).unwrap_or_default();
-        if !state.auth.suggestion_limiter.allow(&client) {
-            return Err(ApiError::RateLimited.into());
-        }
+        // The client (address or account) is counted in memory for a minute and never stored.
+        crate::rate_limit::check(ctx, &state.auth.suggestion_limiter)?;
         // Keyed, so the stored key names no account: only this server can tell whose it is.
         let caller_scope = crate::auth::caller(ctx)
             .account()
