@@ -23,6 +23,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for the catalogue check.
+    pub const ALL: [Self; 7] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::RateLimited,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unauthenticated => "UNAUTHENTICATED",
@@ -135,3 +146,31 @@ pub fn error_chain(error: &BoxError) -> String {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The catalogue of codes in `mobile-client-spec/README.md` ("Errors": a table row per code) and the code
+    /// agree: every code the server sends is documented, and the table lists no other.
+    #[test]
+    fn the_error_catalogue_for_the_app_lists_exactly_the_codes_the_server_sends() {
+        let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mobile-client-spec/README.md");
+        let text = std::fs::read_to_string(&spec).unwrap_or_default();
+        // The table of the "## Errors" section.
+        let section = text.split("\n## ").find(|part| part.starts_with("Errors")).unwrap_or_default();
+        let documented: Vec<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split_once('`').map(|(code, _)| code))
+            .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        let sent: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+        for code in &sent {
+            assert!(documented.contains(code), "{code} is not in the catalogue of {}", spec.display());
+        }
+        for code in &documented {
+            assert!(sent.contains(code), "the catalogue lists {code}, which the server never sends");
+        }
+    }
+}
