@@ -1,7 +1,7 @@
 //! Prometheus metrics for `GET /metrics`.
 //!
 //! Crate: `prometheus-client`, the Prometheus project's own Rust client, rather than `metrics` +
-//! `metrics-exporter-prometheus`: it adds four small crates instead of about a dozen, and it keeps
+//! `metrics-exporter-prometheus`: it adds three small crates instead of about a dozen, and it keeps
 //! a registry per server instead of one process-wide recorder, so servers that share a process
 //! (the end-to-end tests) count apart.
 //!
