@@ -1,4 +1,5 @@
-//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL, development only), `GET /healthz`.
+//! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL, development only), `GET /healthz`,
+//! `GET /readyz` (database answers, index loaded) and `GET /metrics` (Prometheus text, see `metrics`).
 //!
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
@@ -15,16 +16,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::ServerError;
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -35,6 +39,7 @@ use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::language::{Language, RequestLanguage};
+use crate::metrics::{self as request_metrics, Metrics, Observed, Sample};
 use crate::rate_limit::{self, RequestClient};
 use qiao_schema::domain::Role;
 
@@ -46,16 +51,23 @@ pub use crate::config::{BodyLimits, MAX_BODY_BYTES};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn router(state: AppState) -> Router {
+    // One registry per router, so each server (and each end-to-end test) counts its own requests.
+    let metrics = Arc::new(Metrics::new());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
         .with_state(state)
+        .layer(Extension(metrics.clone()))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             internal_error_response()
         }))
+        // Outside the timeout and the panic catcher, so their 408 and 500 are counted too.
+        .layer(middleware::from_fn_with_state(metrics, observe))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -135,6 +147,8 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .and_then(|value| value.to_str().ok())
         .map(Language::from_accept_language)
         .unwrap_or_default();
+    let operation =
+        Observed::new(request_metrics::operation_name(request.operation_name.as_deref(), &request.query), None);
     let request =
         request.data(RequestLanguage(language)).data(caller).data(ClientAddress(address)).data(client.clone());
     let mut response = state.schema.execute(request).await;
@@ -160,21 +174,61 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
                 extensions.set("retryAfterSeconds", seconds);
             }
         }
-        return with_retry_after(StatusCode::TOO_MANY_REQUESTS, seconds, axum::Json(response).into_response());
+        let mut answer = with_retry_after(StatusCode::TOO_MANY_REQUESTS, seconds, axum::Json(response).into_response());
+        answer.extensions_mut().insert(operation.with_code(Some(ErrorCode::RateLimited.as_str())));
+        return answer;
     }
+    let observed = operation.with_code(first_error_code(&response));
     let media_type = if accepts_graphql_response(&headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
-    match serialize_capped(&response, state.body_limits.query.response_bytes) {
+    let mut answer = match serialize_capped(&response, state.body_limits.query.response_bytes) {
         Some(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
         None => {
             let mb = state.body_limits.query.response_bytes / (1024 * 1024);
-            error_response(
+            let mut answer = error_response(
                 StatusCode::OK,
                 &format!(
                     "the answer would be over {mb} MiB; ask for fewer items or fields (结果超过 {mb} MiB，请减少条目或字段)"
                 ),
-            )
+            );
+            answer.extensions_mut().insert(operation.with_code(Some(ErrorCode::BadUserInput.as_str())));
+            return answer;
         }
+    };
+    answer.extensions_mut().insert(observed);
+    answer
+}
+
+/// The code of the first error (every error has one by then), None when there is no error.
+fn first_error_code(response: &async_graphql::Response) -> Option<&str> {
+    let code = response.errors.first()?.extensions.as_ref()?.get("code")?;
+    match code {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => Some(""),
     }
+}
+
+/// Counts each `POST /graphql` by operation and outcome, and times it. The GraphQL handler
+/// leaves what it learnt in the response's extensions; answers given before it knew anything
+/// (refused early, timed out, panicked) are counted from their status under `other`.
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::POST || request.uri().path() != "/graphql" {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let observed = response.extensions().get::<Observed>().copied().unwrap_or_else(|| {
+        let code = match response.status() {
+            status if status.is_success() => None,
+            StatusCode::TOO_MANY_REQUESTS => Some(ErrorCode::RateLimited.as_str()),
+            StatusCode::UNAUTHORIZED => Some(ErrorCode::Unauthenticated.as_str()),
+            StatusCode::REQUEST_TIMEOUT => Some(request_metrics::TIMEOUT),
+            status if status.is_client_error() => Some(ErrorCode::BadUserInput.as_str()),
+            _ => Some(ErrorCode::Internal.as_str()),
+        };
+        Observed::new(None, code)
+    });
+    metrics.record(observed, started.elapsed());
+    response
 }
 
 /// The GraphQL-over-HTTP media type of answers, for clients that ask for it.
@@ -314,6 +368,60 @@ async fn healthz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "database unavailable" })))
                 .into_response()
         }
+    }
+}
+
+/// Longest readiness waits for the database before saying it is not ready.
+const READY_DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// 200 `ok` when the server can answer: the database answers a trivial query within
+/// [`READY_DATABASE_TIMEOUT`] and the directory index is loaded. Otherwise 503 with a short
+/// reason; the detail goes to the log only.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let not_ready = |reason: &'static str| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    match tokio::time::timeout(READY_DATABASE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: the database did not answer");
+            return not_ready("database unavailable");
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer in time");
+            return not_ready("database unavailable");
+        }
+    }
+    // `prepare` builds the index before the state exists and later rebuilds swap a whole new one
+    // in, so a state always holds a loaded index: reading it is the whole check.
+    let _index = state.directory.current();
+    (StatusCode::OK, "ok").into_response()
+}
+
+/// Prometheus text exposition (see `metrics` for what is counted and why nothing personal is).
+async fn metrics_page(State(state): State<AppState>, Extension(metrics): Extension<Arc<Metrics>>) -> Response {
+    let directory = state.directory.current();
+    let (pool_connections, pool_idle_connections) = pool_size(&state.db);
+    let text = metrics.render(Sample {
+        services: directory.services.len(),
+        places: directory.places.len(),
+        pool_connections,
+        pool_idle_connections,
+    });
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(request_metrics::CONTENT_TYPE))], text).into_response()
+}
+
+/// Open and idle connections of the database pool.
+fn pool_size(db: &DatabaseConnection) -> (usize, usize) {
+    // The pool getters panic on the wrong backend, so ask for the one the connection says it is.
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        _ => (0, 0),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod hsds;
 pub mod http;
 pub mod kernel;
 pub mod language;
+pub mod metrics;
 #[cfg(test)]
 mod module_cycles;
 pub mod pagination;
