@@ -389,6 +389,11 @@ impl Adcode {
         &self.0
     }
 
+    /// The code as a number (`520524`): six digits always fit, and codes compare as numbers.
+    pub fn number(&self) -> u32 {
+        self.0.parse().unwrap_or_default()
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }

@@ -185,9 +185,10 @@ pub struct AreaService {
 /// numbers and take four bytes per place instead of a string.
 pub type DistrictCode = u32;
 
-/// The numeric form of a six-digit adcode text; `None` for anything else (hand-imported data).
+/// The numeric form of an adcode text (the rule is `values::Adcode`'s); `None` for anything else
+/// (hand-imported data).
 pub fn district_code(adcode: &str) -> Option<DistrictCode> {
-    (adcode.len() == 6 && adcode.bytes().all(|b| b.is_ascii_digit())).then(|| adcode.parse().ok()).flatten()
+    crate::values::Adcode::parse(crate::values::Field::LocationAdcode, adcode).ok().map(|code| code.number())
 }
 
 /// The county-level districts whose centre `area` covers (sorted), from the district centroids
