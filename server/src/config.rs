@@ -28,7 +28,7 @@ pub enum Environment {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `QIAO_ENV`: `development` (default) or `production`. Production refuses to start without
-    /// `QIAO_JWT_KEYS` and `QIAO_PHONE_PEPPER`, and never seeds demo data or demo accounts.
+    /// `QIAO_JWT_KEYS`, `QIAO_PHONE_PEPPER` and `QIAO_DATA_KEYS`, and never seeds demo data or demo accounts.
     pub environment: Environment,
     /// `QIAO_DATA_DIR`: where development secrets are kept. Default: the working directory.
     pub data_dir: PathBuf,
@@ -39,6 +39,10 @@ pub struct Config {
     /// `QIAO_PHONE_PEPPER`: base64 key of the HMAC that turns sign-in phone numbers into lookup
     /// digests (the numbers are never stored). Unset in development: generated like the JWT key.
     pub phone_pepper: Option<Secret>,
+    /// `QIAO_DATA_KEYS`: keys that seal personal data at rest (clients, consents, referral
+    /// notes), `kid:base64key[,kid:base64key…]` of 32 bytes each; the first seals, all open (keep
+    /// the old key listed after a rotation). Unset in development: generated like the JWT key.
+    pub data_keys: Option<Secret>,
     /// `QIAO_DATABASE_URL`: `sqlite://path?mode=rwc` or `postgres://…`.
     /// Default: `sqlite://qiao.db?mode=rwc` (a file in the working directory, created if missing).
     pub database_url: String,
@@ -253,6 +257,7 @@ impl Config {
         };
         let jwt_keys = lookup("QIAO_JWT_KEYS").filter(|v| !v.is_empty()).map(Secret);
         let phone_pepper = lookup("QIAO_PHONE_PEPPER").filter(|v| !v.is_empty()).map(Secret);
+        let data_keys = lookup("QIAO_DATA_KEYS").filter(|v| !v.is_empty()).map(Secret);
         if environment == Environment::Production {
             if jwt_keys.is_none() {
                 return Err(ConfigError {
@@ -264,6 +269,12 @@ impl Config {
                 return Err(ConfigError {
                     variable: "QIAO_PHONE_PEPPER",
                     reason: "production needs a pepper".to_owned(),
+                });
+            }
+            if data_keys.is_none() {
+                return Err(ConfigError {
+                    variable: "QIAO_DATA_KEYS",
+                    reason: "production needs keys to seal personal data".to_owned(),
                 });
             }
             if lookup("QIAO_SEED_DEMO").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")) {
@@ -278,6 +289,7 @@ impl Config {
             data_dir: lookup("QIAO_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
             jwt_keys,
             phone_pepper,
+            data_keys,
             database_url: lookup("QIAO_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen,
             seed_demo: parse_bool(&lookup, "QIAO_SEED_DEMO", environment == Environment::Development)?,
@@ -371,6 +383,8 @@ mod tests {
         };
         assert_eq!(production(vec![]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
         let keys = vec![("QIAO_JWT_KEYS", "k1:c2VjcmV0"), ("QIAO_PHONE_PEPPER", "cGVwcGVy")];
+        assert_eq!(production(keys.clone()).err().map(|e| e.variable), Some("QIAO_DATA_KEYS"));
+        let keys = [keys, vec![("QIAO_DATA_KEYS", "d1:c2VjcmV0")]].concat();
         assert!(production(keys.clone()).is_ok_and(|c| !c.seed_demo));
         let with_demo = [keys, vec![("QIAO_SEED_DEMO", "true")]].concat();
         assert_eq!(production(with_demo).err().map(|e| e.variable), Some("QIAO_SEED_DEMO"));

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +38,7 @@ use tracing::Level;
 use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
+use crate::graphql::context::RequestId;
 use crate::language::{Language, RequestLanguage};
 use crate::metrics::{self as request_metrics, Metrics, Observed, Sample};
 use crate::rate_limit::{self, RequestClient};
@@ -149,8 +150,14 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .unwrap_or_default();
     let operation =
         Observed::new(request_metrics::operation_name(request.operation_name.as_deref(), &request.query), None);
-    let request =
-        request.data(RequestLanguage(language)).data(caller).data(ClientAddress(address)).data(client.clone());
+    let request_id = RequestId::generate();
+    let request_id_header = HeaderValue::from_str(&request_id.0).ok();
+    let request = request
+        .data(RequestLanguage(language))
+        .data(caller)
+        .data(ClientAddress(address))
+        .data(client.clone())
+        .data(request_id);
     let mut response = state.schema.execute(request).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
     // caller's to fix.
@@ -195,8 +202,14 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         }
     };
     answer.extensions_mut().insert(observed);
+    if let Some(value) = request_id_header {
+        answer.headers_mut().insert(REQUEST_ID, value);
+    }
     answer
 }
+
+/// The response header naming the request (see [`RequestId`]).
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The code of the first error (every error has one by then), None when there is no error.
 fn first_error_code(response: &async_graphql::Response) -> Option<&str> {

@@ -20,6 +20,7 @@ pub mod metrics;
 #[cfg(test)]
 mod module_cycles;
 pub mod pagination;
+pub mod privacy;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
@@ -90,7 +91,8 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
             let report = qiao_seed::load_demo_directory(&db).await?;
             tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
         }
-        let generated_secrets = config.jwt_keys.is_none() || config.phone_pepper.is_none();
+        let generated_secrets =
+            config.jwt_keys.is_none() || config.phone_pepper.is_none() || config.data_keys.is_none();
         if empty_database || (no_account && generated_secrets) {
             accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
             tracing::warn!("created the demo accounts (public password): development only");

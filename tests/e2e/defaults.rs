@@ -38,6 +38,7 @@ async fn a_restart_with_configured_keys_on_a_database_in_use_creates_no_demo_acc
             "QIAO_DATABASE_URL" => Some(database_url.clone()),
             "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(STANDARD.encode(b"qiao-test-phone-pepper")),
+            "QIAO_DATA_KEYS" => Some(qiao_tests::test_data_keys()),
             "QIAO_SEED_DEMO" => Some("true".to_owned()),
             _ => None,
         })

@@ -22,6 +22,15 @@ pub const POSTGRES_URL_VARIABLE: &str = "QIAO_TEST_POSTGRES_URL";
 /// The signing key test servers use (`kid` and 32-byte secret), so tests can forge tokens.
 pub const TEST_KEY_ID: &str = "test-key-1";
 pub const TEST_KEY_SECRET: [u8; 32] = *b"qiao-test-signing-secret-32bytes";
+
+/// The key that seals personal data in tests (`QIAO_DATA_KEYS`): fixed, so a test can open what
+/// the server sealed.
+pub const TEST_DATA_KEY: [u8; 32] = *b"qiao-test-data-key-32-bytes-long";
+
+/// `QIAO_DATA_KEYS` as the tests configure it.
+pub fn test_data_keys() -> String {
+    format!("test:{}", base64_encode(&TEST_DATA_KEY))
+}
 /// The demo accounts' password.
 pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
 
@@ -123,6 +132,7 @@ impl TestApp {
             "QIAO_LISTEN" => Some("127.0.0.1:0".to_owned()),
             "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
+            "QIAO_DATA_KEYS" => Some(test_data_keys()),
             "QIAO_SEED_DEMO" => Some(seed_demo.to_string()),
             _ => settings.iter().find(|(name, _)| *name == variable).map(|(_, value)| (*value).to_owned()),
         })
