@@ -641,6 +641,8 @@ pub mod notification_outbox {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub referral_id: String,
+        /// The referral event the message tells of (the outbox worker's cursor).
+        pub event_id: i64,
         pub recipient: NotificationRecipient,
         /// The social worker's account, when the recipient is one.
         pub account_id: Option<String>,

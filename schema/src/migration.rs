@@ -646,6 +646,7 @@ mod m0004_referrals {
                 .to_owned(),
             log_table("notification_outbox")
                 .col(string("referral_id"))
+                .col(big_integer("event_id"))
                 .col(string("recipient"))
                 .col(string_null("account_id"))
                 .col(string_null("client_id"))
@@ -688,6 +689,13 @@ mod m0004_referrals {
             index("referral", &["retain_until"]),
             index("referral_event", &["referral_id"]),
             index("notification_outbox", &["sent_at"]),
+            Index::create()
+                .name("ux_notification_outbox_event_recipient")
+                .table("notification_outbox")
+                .col("event_id")
+                .col("recipient")
+                .unique()
+                .to_owned(),
         ]
     }
 }
