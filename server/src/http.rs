@@ -33,7 +33,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tracing::{Instrument, Level};
 
 use crate::AppState;
 use crate::auth::{self, Caller};
@@ -152,19 +152,26 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         Observed::new(request_metrics::operation_name(request.operation_name.as_deref(), &request.query), None);
     let request_id = RequestId::generate();
     let request_id_header = HeaderValue::from_str(&request_id.0).ok();
+    // Every log line written while resolving (an internal error's cause, say) carries the id.
+    let span = tracing::info_span!("graphql", request_id = %request_id.0);
+    let request_id_value = async_graphql::Value::String(request_id.0.clone());
     let request = request
         .data(RequestLanguage(language))
         .data(caller)
         .data(ClientAddress(address))
         .data(client.clone())
         .data(request_id);
-    let mut response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).instrument(span).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
-    // caller's to fix.
+    // caller's to fix. An internal error carries the request id (and nothing else), so a report
+    // from the field can be matched to the log line with its cause.
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+        if extensions.get("code") == Some(&async_graphql::Value::from(ErrorCode::Internal.as_str())) {
+            extensions.set("requestId", request_id_value.clone());
         }
     }
     // A limiter inside a resolver refused: the same 429 and retry hint as the general limit.
