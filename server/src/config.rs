@@ -58,6 +58,9 @@ pub struct Config {
     /// signed-in caller (an admin's HSDS import carries the whole directory). Default 8 MiB
     /// (8388608); at least 64 KiB, at most 1 GiB. Anonymous requests always get 64 KiB.
     pub max_authenticated_body_bytes: usize,
+    /// `QIAO_TRUSTED_DOCUMENTS`: only the published operations are executed (see
+    /// `trusted_documents`). Default: off.
+    pub trusted_documents_only: bool,
     /// What one GraphQL operation may ask for (`QIAO_MAX_QUERY_*`, `QIAO_MAX_RESPONSE_BYTES`).
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
@@ -81,6 +84,9 @@ pub struct BodyLimits {
     pub authenticated: usize,
     /// The query cost limits, carried here so that every request path sees the same numbers.
     pub query: QueryLimits,
+    /// `QIAO_TRUSTED_DOCUMENTS`: accept only the operations published in
+    /// `mobile-client-spec/operations/` (by text or by hash). Default: off.
+    pub trusted_documents_only: bool,
 }
 
 impl Default for BodyLimits {
@@ -89,6 +95,7 @@ impl Default for BodyLimits {
             anonymous: MAX_BODY_BYTES,
             authenticated: DEFAULT_MAX_AUTHENTICATED_BODY_BYTES,
             query: QueryLimits::default(),
+            trusted_documents_only: false,
         }
     }
 }
@@ -142,6 +149,7 @@ impl Config {
             anonymous: MAX_BODY_BYTES,
             authenticated: self.max_authenticated_body_bytes,
             query: self.query_limits,
+            trusted_documents_only: self.trusted_documents_only,
         }
     }
 }
@@ -304,6 +312,7 @@ impl Config {
                 }
             },
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
+            trusted_documents_only: parse_bool(&lookup, "QIAO_TRUSTED_DOCUMENTS", false)?,
             query_limits: parse_query_limits(&lookup, environment)?,
             rate_limits: RateLimits::from_lookup(&lookup)?,
         })

@@ -42,6 +42,7 @@ use crate::graphql::context::RequestId;
 use crate::language::{Language, RequestLanguage};
 use crate::metrics::{self as request_metrics, Metrics, Observed, Sample};
 use crate::rate_limit::{self, RequestClient};
+use crate::trusted_documents;
 use qiao_schema::domain::Role;
 
 // The limits are configuration (read and range-checked in `config`); HTTP only applies them.
@@ -134,7 +135,7 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             "batched requests are not supported; send one operation per request (不支持批量请求)",
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(_) => {
             return error_response(
@@ -143,6 +144,10 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             );
         }
     };
+    // A published operation may come as a hash; with trusted documents on, nothing else runs.
+    if let Err(refusal) = trusted_documents::resolve(&mut request, state.body_limits.trusted_documents_only) {
+        return refused_document(refusal);
+    }
     let language = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
@@ -372,6 +377,15 @@ fn coded_error_response(status: StatusCode, code: ErrorCode, message: &str) -> R
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
     (status, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
+}
+
+/// A document refused by [`trusted_documents`]: `BAD_USER_INPUT` with the reason the app acts on.
+fn refused_document(refusal: trusted_documents::Refusal) -> Response {
+    let mut error = ServerError::new(refusal.message(), None);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", ErrorCode::BadUserInput.as_str());
+    extensions.set("reason", refusal.reason());
+    (StatusCode::OK, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
 }
 
 fn internal_error_response() -> Response {

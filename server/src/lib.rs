@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
+pub mod trusted_documents;
 pub mod values;
 
 use std::future::Future;
