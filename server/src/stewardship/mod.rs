@@ -35,7 +35,7 @@ pub use organizations::{
 };
 pub use service_facts::{
     ExceptionSpec, HoursSpec, RequirementSpec, set_service_alert, set_service_capacity, set_service_eligibility,
-    set_service_hours, set_service_phone,
+    service_hours, set_service_hours, set_service_phone,
 };
 pub use services::{
     Cost, ServiceFields, ServicePatch, StatusChange, change_service_status, create_service, update_service,
