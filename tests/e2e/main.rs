@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod console;
 mod contract;
 mod core;
 mod defaults;

@@ -6,15 +6,22 @@ import { lang, serverMessage, t } from '../i18n.js';
 import { drawMap } from '../map.js';
 import { act, field, formatTime, h, heading, loadFailure, statusLine, table } from '../ui.js';
 
-const LISTINGS = `query ConsoleAreaListings($first: Int, $after: String, $datum: Datum!) {
+// The same operations as mobile-client-spec/operations/MyListings.graphql and MyAreaBoundaries.graphql.
+const LISTINGS = `query MyListings($first: Int, $after: String, $datum: Datum!) {
   myListings(first: $first, after: $after) {
-    nodes { id nameZh nameEn status lastVerifiedOn
-      places { id nameZh nameEn point { lat(datum: $datum) lon(datum: $datum) } } }
+    nodes {
+      id
+      nameZh
+      nameEn
+      status
+      lastVerifiedOn
+      places { id nameZh nameEn point { lat(datum: $datum) lon(datum: $datum) } }
+    }
     pageInfo { hasNextPage endCursor }
   }
 }`;
 
-const BOUNDARIES = `query ConsoleAreaBoundaries($datum: Datum!) {
+const BOUNDARIES = `query MyAreaBoundaries($datum: Datum!) {
   myAreaBoundaries { ring { lat(datum: $datum) lon(datum: $datum) } }
 }`;
 

@@ -126,7 +126,11 @@ mod tests {
             let (Some(digest), Some(path)) = (parts.next(), parts.next()) else { panic!("bad manifest line {line}") };
             let asset = ConsoleAssets::get(&format!("vendor/graphiql/{path}"))
                 .unwrap_or_else(|| panic!("{path} is in the manifest but not embedded"));
-            assert_eq!(hex_sha256(asset.bytes), digest, "{path} differs from the manifest: rerun scripts/vendor-graphiql.sh");
+            assert_eq!(
+                hex_sha256(asset.bytes),
+                digest,
+                "{path} differs from the manifest: rerun scripts/vendor-graphiql.sh"
+            );
             listed.push(path.to_owned());
         }
         let vendored = ConsoleAssets::all().iter().filter_map(|a| a.path.strip_prefix("vendor/graphiql/"));

@@ -12,6 +12,7 @@
 //! from this server, no inline script, no `eval`, no framing.
 
 mod assets;
+mod headers;
 mod session;
 
 use axum::Router;
@@ -23,17 +24,8 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 pub use assets::{Asset, ConsoleAssets};
-
-/// The console's policy: only this server's scripts, styles and connections; images from this
-/// server or drawn inline (`data:` for the SVG map's exports); no plugins, no framing.
-pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// GraphiQL's policy: as the console's, except that its editor sets `<style>` elements at run
-/// time (CodeMirror), and its bundled fonts are `data:` URIs.
-pub const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
-     base-uri 'none'";
+use headers::security_headers;
+pub use headers::{CONSOLE_CSP, GRAPHIQL_CSP};
 
 /// The console's routes, to be merged into the server's router.
 pub fn router() -> Router<AppState> {
@@ -101,14 +93,6 @@ fn serve(asset: Option<&'static Asset>, request: &HeaderMap, csp: &'static str) 
     }
     security_headers(headers, csp);
     response
-}
-
-/// The headers every console page, file and session answer carries.
-fn security_headers(headers: &mut HeaderMap, csp: &'static str) {
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
 }
 
 fn not_found() -> Response {

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CONSOLE_CSP, security_headers};
+use super::headers::{CONSOLE_CSP, security_headers};
 use crate::AppState;
 use crate::accounts::{self, SignedIn};
 use crate::auth::tokens::{REFRESH_TOKEN_DAYS, revoke_refresh_token};
@@ -71,7 +71,7 @@ pub async fn sign_in(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(refusal) = same_origin_json(&headers) {
-        return refusal;
+        return refusal.response();
     }
     let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let forwarded_for = headers.get_all("x-forwarded-for").into_iter().filter_map(|value| value.to_str().ok());
@@ -95,7 +95,7 @@ pub async fn sign_in(
 /// one stops working, and replaying it signs the whole session out).
 pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(refusal) = same_origin_json(&headers) {
-        return refusal;
+        return refusal.response();
     }
     let Some(token) = cookie_value(&headers) else {
         return failure(StatusCode::UNAUTHORIZED, &ApiError::Unauthenticated);
@@ -116,7 +116,7 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
 /// `POST /console/session/sign-out`: revokes the session's refresh tokens and drops the cookie.
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(refusal) = same_origin_json(&headers) {
-        return refusal;
+        return refusal.response();
     }
     if let Some(token) = cookie_value(&headers)
         && let Err(error) = revoke_refresh_token(&state.db, &token, state.clock.now()).await
@@ -128,34 +128,51 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
     answer
 }
 
+/// Why a session request was refused before anything was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Not `application/json`: a form or `text/plain`, which any page can make a browser send.
+    NotJson,
+    /// Not from this server's own pages.
+    OtherSite,
+}
+
+impl Refusal {
+    fn response(self) -> Response {
+        match self {
+            Self::NotJson => failure_with(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::BadUserInput,
+                "send the request as Content-Type: application/json (请求须为 application/json)",
+            ),
+            Self::OtherSite => failure_with(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "the console's session can only be used from the console's own pages (只能在本站控制台页面中登录)",
+            ),
+        }
+    }
+}
+
 /// Refuses anything but a same-origin JSON request (see the module comment).
-fn same_origin_json(headers: &HeaderMap) -> Result<(), Response> {
+fn same_origin_json(headers: &HeaderMap) -> Result<(), Refusal> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     let is_json = text(header::CONTENT_TYPE)
         .and_then(|value| value.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(failure_with(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::BadUserInput,
-            "send the request as Content-Type: application/json (请求须为 application/json)",
-        ));
+        return Err(Refusal::NotJson);
     }
-    let forbidden = || {
-        failure_with(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            "the console's session can only be used from the console's own pages (只能在本站控制台页面中登录)",
-        )
-    };
     if text(header::HeaderName::from_static("sec-fetch-site")).is_some_and(|site| site != "same-origin") {
-        return Err(forbidden());
+        return Err(Refusal::OtherSite);
     }
-    let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) else { return Err(forbidden()) };
+    let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) else {
+        return Err(Refusal::OtherSite);
+    };
     // Origin is scheme://host[:port]; the Host header is host[:port] as the browser addressed us.
     let origin_host = origin.split_once("://").map(|(_, rest)| rest);
     if origin_host.is_none_or(|origin_host| !origin_host.eq_ignore_ascii_case(host)) {
-        return Err(forbidden());
+        return Err(Refusal::OtherSite);
     }
     Ok(())
 }

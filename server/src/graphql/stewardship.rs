@@ -10,8 +10,8 @@ use super::common::{
 };
 use super::context::state;
 use crate::AppState;
-use crate::auth::policy::StaffReader;
 use crate::auth::caller;
+use crate::auth::policy::StaffReader;
 use crate::directory::hours::local_date;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{List, PageRequest};

@@ -155,10 +155,8 @@ pub async fn kept_listings(
     let mut page = page.page_of_fetched(services);
     let services = std::mem::take(&mut page.items);
     let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
-    let links = service_at_location::Entity::find()
-        .filter(service_at_location::Column::ServiceId.is_in(ids))
-        .all(db)
-        .await?;
+    let links =
+        service_at_location::Entity::find().filter(service_at_location::Column::ServiceId.is_in(ids)).all(db).await?;
     let location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
     let places: HashMap<String, location::Model> = location::Entity::find()
         .filter(location::Column::Id.is_in(location_ids))
