@@ -235,6 +235,11 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
 def graphiql_flow(page: Page, base: str, out: Path) -> None:
     page.goto(f"{base}/graphql")
     expect(page.locator(".graphiql-container")).to_be_visible(timeout=20_000)
+    # The schema loaded (introspection answered): the documentation explorer shows the root type.
+    page.click("[aria-label='Show Documentation Explorer']")
+    expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Query", timeout=20_000)
+    page.click(".graphiql-execute-button")
+    expect(page.locator(".result-window")).to_contain_text("distanceMeters", timeout=20_000)
     page.screenshot(path=out / "graphiql.png")
 
 
@@ -248,7 +253,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     problems = Problems(args.base)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--lang=zh-CN"])
         for name, flow in [("committee", committee_flows), ("provider", provider_flows), ("graphiql", graphiql_flow)]:
             context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
             page = context.new_page()
