@@ -77,7 +77,11 @@ export async function signIn(username, password) {
 export function renew() {
   if (!refreshing) {
     refreshing = sessionRequest('/console/session/refresh')
-      .then(remember)
+      .then((answer) => {
+        if (answer.accessToken) return remember(answer);
+        forget();
+        return null;
+      })
       .catch((error) => {
         if (error.code === 'UNAUTHENTICATED') {
           forget();

@@ -124,6 +124,11 @@ async fn signing_in_sets_an_http_only_strict_cookie_for_the_session_endpoints_on
         let replayed = session_post(&app, "/console/session/refresh", json!({}), &[("cookie", &pair)]).await;
         assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
         assert!(set_cookie(replayed.headers()).contains("Max-Age=0"), "a refused cookie is dropped");
+        // No cookie at all: not signed in, which a page opened before signing in is.
+        let without = session_post(&app, "/console/session/refresh", json!({}), &[]).await;
+        assert_eq!(without.status(), StatusCode::OK);
+        let without: Value = without.json().await.expect("json");
+        assert_eq!(without["accessToken"], Value::Null);
         let after_replay =
             session_post(&app, "/console/session/refresh", json!({}), &[("cookie", &cookie_pair(&new_cookie))]).await;
         assert_eq!(after_replay.status(), StatusCode::UNAUTHORIZED, "replaying a spent token ends the session");

@@ -70,7 +70,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(refusal) = same_origin_json(&headers) {
+    if let Err(refusal) = same_origin_json(&headers, public_host(&state, &extensions, &headers)) {
         return refusal.response();
     }
     let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
@@ -92,13 +92,14 @@ pub async fn sign_in(
 }
 
 /// `POST /console/session/refresh`: new tokens for the cookie's refresh token (rotated: the old
-/// one stops working, and replaying it signs the whole session out).
-pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = same_origin_json(&headers) {
+/// one stops working, and replaying it signs the whole session out). Without a cookie the answer
+/// is `{"accessToken": null}`: a page opened before signing in is normal, not an error.
+pub async fn refresh(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap) -> Response {
+    if let Err(refusal) = same_origin_json(&headers, public_host(&state, &extensions, &headers)) {
         return refusal.response();
     }
     let Some(token) = cookie_value(&headers) else {
-        return failure(StatusCode::UNAUTHORIZED, &ApiError::Unauthenticated);
+        return answer(StatusCode::OK, serde_json::json!({ "accessToken": null }));
     };
     match accounts::refresh(&state.db, &state.auth, &token, state.clock.now()).await {
         Ok(signed_in) => signed_in_answer(signed_in, &headers),
@@ -114,8 +115,8 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 /// `POST /console/session/sign-out`: revokes the session's refresh tokens and drops the cookie.
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = same_origin_json(&headers) {
+pub async fn sign_out(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap) -> Response {
+    if let Err(refusal) = same_origin_json(&headers, public_host(&state, &extensions, &headers)) {
         return refusal.response();
     }
     if let Some(token) = cookie_value(&headers)
@@ -154,8 +155,25 @@ impl Refusal {
     }
 }
 
-/// Refuses anything but a same-origin JSON request (see the module comment).
-fn same_origin_json(headers: &HeaderMap) -> Result<(), Refusal> {
+/// The host (and port) the browser addressed: `Host`, or, from a trusted proxy
+/// (`QIAO_TRUSTED_PROXIES`), the `X-Forwarded-Host` it set, since proxies often rewrite `Host`.
+fn public_host<'a>(state: &AppState, extensions: &Extensions, headers: &'a HeaderMap) -> Option<&'a str> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let from_proxy = peer.is_some_and(|peer| state.auth.trusted_proxies.iter().any(|cidr| cidr.contains(peer)));
+    let forwarded = headers
+        .get("x-forwarded-host")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|hosts| hosts.split(',').next())
+        .map(str::trim);
+    match forwarded {
+        Some(host) if from_proxy => Some(host),
+        _ => headers.get(header::HOST).and_then(|value| value.to_str().ok()),
+    }
+}
+
+/// Refuses anything but a same-origin JSON request (see the module comment): `host` is what
+/// the browser addressed (see [`public_host`]).
+fn same_origin_json(headers: &HeaderMap, host: Option<&str>) -> Result<(), Refusal> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     let is_json = text(header::CONTENT_TYPE)
         .and_then(|value| value.split(';').next())
@@ -166,7 +184,7 @@ fn same_origin_json(headers: &HeaderMap) -> Result<(), Refusal> {
     if text(header::HeaderName::from_static("sec-fetch-site")).is_some_and(|site| site != "same-origin") {
         return Err(Refusal::OtherSite);
     }
-    let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) else {
+    let (Some(origin), Some(host)) = (text(header::ORIGIN), host) else {
         return Err(Refusal::OtherSite);
     };
     // Origin is scheme://host[:port]; the Host header is host[:port] as the browser addressed us.
@@ -301,23 +319,25 @@ mod tests {
     fn only_same_origin_json_requests_reach_the_session() {
         let json = ("content-type", "application/json");
         let host = ("host", "127.0.0.1:8080");
-        assert!(same_origin_json(&headers(&[json, host, ("origin", "http://127.0.0.1:8080")])).is_ok());
-        assert!(
-            same_origin_json(&headers(&[
-                json,
-                host,
-                ("origin", "http://127.0.0.1:8080"),
-                ("sec-fetch-site", "same-origin")
-            ]))
-            .is_ok()
-        );
-        let refused = |pairs: &[(&'static str, &'static str)]| same_origin_json(&headers(pairs)).is_err();
+        let check = |pairs: &[(&'static str, &'static str)]| {
+            let map = headers(pairs);
+            let host = map.get("host").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            same_origin_json(&map, host.as_deref())
+        };
+        assert!(check(&[json, host, ("origin", "http://127.0.0.1:8080")]).is_ok());
+        assert!(check(&[json, host, ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-origin")]).is_ok());
+        let refused = |pairs: &[(&'static str, &'static str)]| check(pairs).is_err();
         assert!(refused(&[json, host]), "no Origin");
         assert!(refused(&[json, host, ("origin", "http://evil.example")]));
         assert!(refused(&[json, host, ("origin", "http://127.0.0.1:8080.evil.example")]));
         assert!(refused(&[json, host, ("origin", "null")]));
         assert!(refused(&[("content-type", "text/plain"), host, ("origin", "http://127.0.0.1:8080")]));
         assert!(refused(&[json, host, ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-site")]));
+        assert_eq!(check(&[("content-type", "text/plain"), host]), Err(Refusal::NotJson));
+        // Behind a proxy that rewrote Host, the forwarded host it vouches for is compared.
+        let map = headers(&[json, ("host", "10.0.0.5:8080"), ("origin", "https://qiao.example.cn")]);
+        assert!(same_origin_json(&map, Some("qiao.example.cn")).is_ok());
+        assert!(same_origin_json(&map, Some("10.0.0.5:8080")).is_err());
     }
 
     #[test]
