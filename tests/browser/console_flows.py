@@ -98,6 +98,7 @@ def committee_flows(page: Page, base: str, out: Path) -> None:
     expect(page.locator("#edit-title")).to_be_visible()
     name_en = page.locator("input[name=name-en]")
     name_en.fill(name_en.input_value() + " (checked)")
+    page.select_option("select[name=category]", "COMMUNITY")
     page.click("form[aria-labelledby=edit-title] button[type=submit]")
     expect(page.locator("form[aria-labelledby=edit-title] .feedback")).to_have_text("已保存")
     page.click("section[aria-labelledby=verify-title] button")
@@ -110,6 +111,7 @@ def committee_flows(page: Page, base: str, out: Path) -> None:
     page.click("section[aria-labelledby=state-title] >> text=恢复服务")
     expect(page.locator(".meta .badge")).to_have_text("正常")
     expect(page.locator("section[aria-labelledby=history-title] table")).to_contain_text("(checked)")
+    expect(page.locator("section[aria-labelledby=history-title] table")).to_contain_text("类别")
     page.screenshot(path=out / "committee-listing.png", full_page=True)
 
     # A failed save keeps what was typed and shows the server's message.
@@ -188,6 +190,12 @@ def committee_flows(page: Page, base: str, out: Path) -> None:
     page.set_viewport_size({"width": 683, "height": 384})
     expect(page.locator("svg.area-map")).to_be_visible()
     no_horizontal_overflow(page, "area at 200 % zoom")
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("#edit-title")).to_be_visible()
+    no_horizontal_overflow(page, "listing at 200 % zoom")
+    page.click("text=Hours, capacity and notice →")
+    expect(page.locator("#hours-title")).to_be_visible()
+    no_horizontal_overflow(page, "hours at 200 % zoom")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.click("text=中文")
 

@@ -9,7 +9,9 @@ const LISTING = `query ConsoleListing($id: ID!) {
   zh: service(id: $id, language: ZH) {
     id name description feesDescription applicationProcess status alert lastVerifiedOn
     organization { name }
+    category { code }
   }
+  categories { code name children { code name } }
   en: service(id: $id, language: EN) { name description feesDescription applicationProcess }
 }`;
 
@@ -89,6 +91,7 @@ export async function listingPage(container, id) {
           input[patch] = { zh: zhInput.value, en: enInput.value };
         }
       }
+      if (category.value && category.value !== (zh.category && zh.category.code)) input.category = category.value;
       if (!Object.keys(input).length) {
         editStatus.className = 'feedback ok';
         editStatus.textContent = t('nothingChanged');
@@ -101,6 +104,7 @@ export async function listingPage(container, id) {
           en[source] = inputs[patch][1].value;
         }
         title.textContent = zh.name;
+        zh.category = { code: category.value };
         loadHistory();
       }
     },
@@ -113,6 +117,14 @@ export async function listingPage(container, id) {
     inputs[patch] = pair;
     editForm.append(h('div', { class: 'pair' }, field(zhKey, pair[0]), field(enKey, pair[1])));
   }
+  // The primary category, from the category tree (children indented under their parent).
+  const category = h('select', { name: 'category' });
+  for (const parent of data.categories) {
+    category.append(h('option', { value: parent.code }, parent.name));
+    for (const child of parent.children) category.append(h('option', { value: child.code }, `— ${child.name}`));
+  }
+  category.value = zh.category ? zh.category.code : '';
+  editForm.insertBefore(field('category', category), editForm.children[1]);
   editForm.append(save, editStatus);
 
   // Check (verify).

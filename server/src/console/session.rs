@@ -13,11 +13,13 @@
 //!   `Sec-Fetch-Site` header, when present, must say `same-origin`;
 //! - the cookie is `SameSite=Strict`, so another site's request carries no session anyway.
 //!
-//! Sign-in is counted against the same per-address limiter as the `login` mutation.
+//! Sign-in is counted against the same per-address limiter as the `login` mutation, a refresh
+//! against the general per-address request limit.
 
 use std::net::SocketAddr;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -68,20 +70,19 @@ pub async fn sign_in(
     State(state): State<AppState>,
     extensions: Extensions,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Body,
 ) -> Response {
     if let Err(refusal) = same_origin_json(&headers, public_host(&state, &extensions, &headers)) {
         return refusal.response();
     }
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-    let forwarded_for = headers.get_all("x-forwarded-for").into_iter().filter_map(|value| value.to_str().ok());
-    let address = rate_limit::client_address(peer, forwarded_for, &state.auth.trusted_proxies);
-    let client = RequestClient::new(None, address);
+    let client = client_of(&state, &extensions, &headers);
     if client.check(&state.auth.sign_in_limiter).is_err() {
-        let mut answer = failure(StatusCode::TOO_MANY_REQUESTS, &ApiError::RateLimited);
-        answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(client.retry_after_seconds()));
-        return answer;
+        return rate_limited(&client);
     }
+    // A name and a password: a few hundred bytes. Nothing longer is read.
+    let Ok(body) = axum::body::to_bytes(body, MAX_SIGN_IN_BYTES).await else {
+        return bad_request("the request body is too long (请求体过长)");
+    };
     let Ok(body) = serde_json::from_slice::<SignInBody>(&body) else {
         return bad_request("send {\"username\": \"…\", \"password\": \"…\"} (请填写用户名和密码)");
     };
@@ -97,6 +98,10 @@ pub async fn sign_in(
 pub async fn refresh(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap) -> Response {
     if let Err(refusal) = same_origin_json(&headers, public_host(&state, &extensions, &headers)) {
         return refusal.response();
+    }
+    let client = client_of(&state, &extensions, &headers);
+    if client.check(&state.auth.request_limiter).is_err() {
+        return rate_limited(&client);
     }
     let Some(token) = cookie_value(&headers) else {
         return answer(StatusCode::OK, serde_json::json!({ "accessToken": null }));
@@ -126,6 +131,22 @@ pub async fn sign_out(State(state): State<AppState>, extensions: Extensions, hea
     }
     let mut answer = answer(StatusCode::OK, serde_json::json!({ "signedOut": true }));
     set_cookie(&mut answer, &clear_cookie(&headers));
+    answer
+}
+
+/// Longest sign-in body read.
+const MAX_SIGN_IN_BYTES: usize = 4096;
+
+/// Whom a request counts against: its address (after trusted proxies), as for anonymous GraphQL.
+fn client_of(state: &AppState, extensions: &Extensions, headers: &HeaderMap) -> RequestClient {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let forwarded_for = headers.get_all("x-forwarded-for").into_iter().filter_map(|value| value.to_str().ok());
+    RequestClient::new(None, rate_limit::client_address(peer, forwarded_for, &state.auth.trusted_proxies))
+}
+
+fn rate_limited(client: &RequestClient) -> Response {
+    let mut answer = failure(StatusCode::TOO_MANY_REQUESTS, &ApiError::RateLimited);
+    answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(client.retry_after_seconds()));
     answer
 }
 
