@@ -184,12 +184,19 @@ export async function listingPage(container, id) {
   await loadHistory();
 }
 
+/** A recorded value in words where there are some (a status), else as recorded. */
+function valueText(field, value) {
+  if (value === null || value === undefined) return '';
+  if (field === 'status') return t(value.toUpperCase());
+  return value;
+}
+
 async function showHistory(section, id) {
   try {
     const data = await gql(HISTORY, { id, first: 50 });
     // The modification stamp changes with every edit and says nothing the time column does not.
     const rows = data.listingHistory.nodes.filter((n) => n.field !== 'last_modified').map((n) => [
-      formatTime(n.changedAt), fieldName(n.field), n.previousValue ?? '', n.newValue ?? '', n.changedBy,
+      formatTime(n.changedAt), fieldName(n.field), valueText(n.field, n.previousValue), valueText(n.field, n.newValue), n.changedBy,
     ]);
     section.replaceChildren(
       h('h2', { id: 'history-title' }, t('historyTitle')),
