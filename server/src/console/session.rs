@@ -362,6 +362,12 @@ mod tests {
     }
 
     #[test]
+    fn the_cookie_is_secure_when_the_page_came_over_https() {
+        assert!(clear_cookie(&headers(&[("origin", "https://qiao.example.cn")])).ends_with("; Secure"));
+        assert!(!clear_cookie(&headers(&[("origin", "http://127.0.0.1:8080")])).contains("Secure"));
+    }
+
+    #[test]
     fn the_cookie_is_read_among_others() {
         let map = headers(&[("cookie", "a=1; qiao_console_refresh=qrt_abc; b=2")]);
         assert_eq!(cookie_value(&map).as_deref(), Some("qrt_abc"));
