@@ -26,7 +26,7 @@ use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
+        .merge(crate::console::router())
         .with_state(state)
         .layer(Extension(metrics.clone()))
         .layer(CompressionLayer::new().gzip(true))
@@ -459,40 +460,10 @@ fn pool_size(db: &DatabaseConnection) -> (usize, usize) {
     }
 }
 
-async fn graphiql(State(state): State<AppState>) -> Response {
-    // Production publishes the SDL in mobile-client-spec/ instead of a browsable schema.
-    if !state.body_limits.query.introspection {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GRAPHIQL_PAGE).into_response()
+/// GraphiQL, from files embedded in the binary (see `console`), development only.
+async fn graphiql(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    crate::console::graphiql_page(&state, &headers)
 }
-
-/// GraphiQL, loaded from a CDN by the developer's browser (the server ships no JavaScript).
-const GRAPHIQL_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Qiao 桥 GraphQL</title>
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL… (POST /graphql works without this page)</div>
-  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultQuery: '{\n  nearbyServices(near: {lat: 31.105, lon: 121.355}, radiusMeters: 3000, first: 5) {\n    edges { distanceMeters node { id name category openNow } }\n  }\n}\n',
-      }),
-    );
-  </script>
-</body>
-</html>
-"#;
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod directory;
 pub mod error;

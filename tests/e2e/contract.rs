@@ -94,6 +94,9 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
         "Categories" => (None, json!({})),
         "ListingHistory" => (Some("committee.tvillage"), json!({ "id": library })),
         "StaleListings" => (Some("committee.tvillage"), json!({ "olderThanDays": 20 })),
+        "MyListings" => (Some("committee.tvillage"), json!({ "first": 5, "datum": "GCJ02" })),
+        "MyAreaBoundaries" => (Some("committee.tvillage"), json!({ "datum": "WGS84" })),
+        "ServiceHours" => (Some("provider.legalaid"), json!({ "id": id("service", "sh-minhang-legal-aid") })),
         "CreateOrganization" => (
             Some("committee.tvillage"),
             json!({ "input": { "name": text(), "description": text() }, "location": location_input() }),

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod concurrency;
+mod console;
 mod contract;
 mod core;
 mod defaults;

@@ -6,17 +6,20 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::category::ServiceCategory;
 use super::common::{
-    CapacityStatus, ChangeRecord, ChangeRecordConnection, Date, EligibilityKind, GeoPointInput, PageInfo,
+    CapacityStatus, ChangeRecord, ChangeRecordConnection, Date, Datum, EligibilityKind, GeoPointInput, PageInfo,
+    ServiceStatus, output_point,
 };
 use super::context::state;
 use crate::AppState;
 use crate::auth::caller;
+use crate::auth::policy::StaffReader;
 use crate::directory::hours::local_date;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{List, PageRequest};
 use crate::stewardship::reads;
 use crate::stewardship::{self as domain, Keeper, Outcome, StatusChange, Steward, Text};
 use crate::values::{Field, Money};
+use qiao_schema::datum::LatLon;
 
 /// The caller as a steward of listings (committee staff, admins), checked against the database.
 pub(super) async fn steward<'a>(ctx: &Context<'a>) -> ApiResult<(Steward, &'a AppState)> {
@@ -28,6 +31,12 @@ pub(super) async fn steward<'a>(ctx: &Context<'a>) -> ApiResult<(Steward, &'a Ap
 pub(super) async fn keeper<'a>(ctx: &Context<'a>) -> ApiResult<(Keeper, &'a AppState)> {
     let state = state(ctx)?;
     Ok((Keeper::of(&state.db, caller(ctx), state.clock.now()).await?, state))
+}
+
+/// The caller as staff who may read listing internals within their scope.
+async fn staff_reader<'a>(ctx: &Context<'a>) -> ApiResult<(StaffReader, &'a AppState)> {
+    let state = state(ctx)?;
+    Ok((StaffReader::of(&state.db, caller(ctx), state.clock.now()).await?, state))
 }
 
 /// Bilingual text.
@@ -295,6 +304,129 @@ impl From<Outcome> for ChangeResult {
     }
 }
 
+/// A point of a kept listing or an area boundary, readable in any datum, so a map drawn from
+/// several of them puts everything in one datum.
+pub struct MapPoint(LatLon);
+
+/// A point, readable in any datum.
+#[Object]
+impl MapPoint {
+    /// Latitude in the requested datum (default WGS84).
+    async fn lat(&self, #[graphql(desc = "Datum of the result.", default_with = "Datum::Wgs84")] datum: Datum) -> f64 {
+        output_point(self.0, datum).lat
+    }
+
+    /// Longitude in the requested datum (default WGS84).
+    async fn lon(&self, #[graphql(desc = "Datum of the result.", default_with = "Datum::Wgs84")] datum: Datum) -> f64 {
+        output_point(self.0, datum).lon
+    }
+}
+
+/// A current place of a kept listing.
+#[derive(SimpleObject)]
+pub struct KeptPlace {
+    /// The location's id.
+    pub id: ID,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Where it is; null for a place without coordinates (a virtual one).
+    pub point: Option<MapPoint>,
+}
+
+/// A listed service you keep (committee: in your areas; provider: your organisation's).
+#[derive(SimpleObject)]
+pub struct KeptListing {
+    /// The service's id.
+    pub id: ID,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Active or temporarily closed.
+    pub status: ServiceStatus,
+    /// Last verified (null: never).
+    pub last_verified_on: Option<Date>,
+    /// Its current places, by Chinese name.
+    pub places: Vec<KeptPlace>,
+}
+
+impl From<reads::KeptListing> for KeptListing {
+    fn from(listing: reads::KeptListing) -> Self {
+        let places = listing
+            .places
+            .into_iter()
+            .map(|place| KeptPlace {
+                point: place.latitude.zip(place.longitude).map(|(lat, lon)| MapPoint(LatLon::new(lat, lon))),
+                id: ID(place.id),
+                name_zh: place.name_zh,
+                name_en: place.name_en,
+            })
+            .collect();
+        let service = listing.service;
+        Self {
+            id: ID(service.id),
+            name_zh: service.name_zh,
+            name_en: service.name_en,
+            status: service.status.into(),
+            last_verified_on: service.assured_date.map(Date),
+            places,
+        }
+    }
+}
+
+/// A page of kept listings.
+#[derive(SimpleObject)]
+pub struct KeptListingConnection {
+    /// Listings of this page, by Chinese name.
+    pub nodes: Vec<KeptListing>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// The boundary of a stewardship area (or one of its urban villages).
+#[derive(SimpleObject)]
+pub struct AreaBoundary {
+    /// The outer ring, first point repeated last.
+    pub ring: Vec<MapPoint>,
+}
+
+/// Weekly hours on some days, as stored.
+#[derive(SimpleObject)]
+pub struct WeeklyHours {
+    /// The days.
+    pub days: Vec<Weekday>,
+    /// Opening time, "HH:MM".
+    pub opens: String,
+    /// Closing time, "HH:MM".
+    pub closes: String,
+}
+
+/// A dated exception to the weekly hours.
+#[derive(SimpleObject)]
+pub struct HoursException {
+    /// The date.
+    pub date: Date,
+    /// Special opening time; null with `closes` for closed all day.
+    pub opens: Option<String>,
+    /// Special closing time.
+    pub closes: Option<String>,
+    /// Why, in Chinese.
+    pub reason_zh: String,
+    /// Why, in English.
+    pub reason_en: String,
+}
+
+/// A service's own weekly hours and exceptions, in the shape `setServiceHours` takes.
+#[derive(SimpleObject)]
+pub struct ServiceHours {
+    /// Weekly hours; empty: by appointment only.
+    pub weekly: Vec<WeeklyHours>,
+    /// Dated exceptions, by date.
+    pub exceptions: Vec<HoursException>,
+}
+
 /// A listing due for re-verification.
 #[derive(SimpleObject)]
 pub struct StaleListing {
@@ -336,6 +468,66 @@ impl StewardshipQuery {
         let page = reads::history_page(&state.db, &actor.scope, &id, &request).await?;
         let page_info = PageInfo::from(&page);
         Ok(ChangeRecordConnection { nodes: page.items.into_iter().map(ChangeRecord::from).collect(), page_info })
+    }
+
+    /// The listed services you keep, by Chinese name: a committee's areas, a provider's
+    /// organisation, everything for an admin (staff).
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
+    async fn my_listings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
+    ) -> async_graphql::Result<KeptListingConnection> {
+        let (reader, state) = staff_reader(ctx).await?;
+        let request = PageRequest::new(List::MyListings, first, after.as_deref())?;
+        let page = reads::kept_listings(&state.db, &reader, &request).await?;
+        let page_info = PageInfo::from(&page);
+        Ok(KeptListingConnection { nodes: page.items.into_iter().map(KeptListing::from).collect(), page_info })
+    }
+
+    /// The boundaries of your stewardship areas and their urban villages, to draw them (staff;
+    /// empty for provider staff and admins, who have no area).
+    #[graphql(complexity = 50)]
+    async fn my_area_boundaries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AreaBoundary>> {
+        let (reader, _) = staff_reader(ctx).await?;
+        Ok(reads::area_boundaries(&reader)
+            .into_iter()
+            .map(|polygon| AreaBoundary {
+                ring: polygon.exterior().coords().map(|c| MapPoint(LatLon::new(c.y, c.x))).collect(),
+            })
+            .collect())
+    }
+
+    /// A service's own weekly hours and dated exceptions, to start an hours form from (provider
+    /// staff for their own services, committee staff in their areas; NOT_FOUND otherwise).
+    async fn service_hours(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Service id.")] id: ID,
+    ) -> async_graphql::Result<ServiceHours> {
+        let (actor, state) = keeper(ctx).await?;
+        let (weekly, exceptions) = domain::service_hours(&state.db, &actor, &id).await?;
+        Ok(ServiceHours {
+            weekly: weekly
+                .into_iter()
+                .map(|spec| WeeklyHours {
+                    days: spec.days.into_iter().map(Weekday::from).collect(),
+                    opens: spec.opens,
+                    closes: spec.closes,
+                })
+                .collect(),
+            exceptions: exceptions
+                .into_iter()
+                .map(|e| HoursException {
+                    date: Date(e.date),
+                    opens: e.opens,
+                    closes: e.closes,
+                    reason_zh: e.reason.zh,
+                    reason_en: e.reason.en,
+                })
+                .collect(),
+        })
     }
 
     /// Listings in your area not verified for `olderThanDays` days (or never), least recently

@@ -34,8 +34,8 @@ pub use organizations::{
     OrganizationFields, OrganizationPatch, archive_organization, create_organization, update_organization,
 };
 pub use service_facts::{
-    ExceptionSpec, HoursSpec, RequirementSpec, set_service_alert, set_service_capacity, set_service_eligibility,
-    set_service_hours, set_service_phone,
+    ExceptionSpec, HoursSpec, RequirementSpec, service_hours, set_service_alert, set_service_capacity,
+    set_service_eligibility, set_service_hours, set_service_phone,
 };
 pub use services::{
     Cost, ServiceFields, ServicePatch, StatusChange, change_service_status, create_service, update_service,

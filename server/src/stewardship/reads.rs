@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use qiao_schema::entity::{account, metadata, service};
+use geo::Polygon;
+use qiao_schema::entity::{account, location, metadata, service, service_at_location};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::auth::policy::{Scope, StaffReader, may_change_listing, may_change_service};
 use crate::directory::hours::local_date;
-use crate::directory::rules::listed_statuses;
+use crate::directory::rules::{listed_location_condition, listed_statuses};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Page, PageRequest};
 
@@ -120,4 +121,66 @@ pub async fn stale_listings(
     }
     let rows = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
     Ok(page.page_of_fetched(rows))
+}
+
+/// A listing a staff member keeps, with its current places (for the console's map and lists).
+#[derive(Debug, Clone)]
+pub struct KeptListing {
+    pub service: service::Model,
+    /// Current (not archived) places, by Chinese name.
+    pub places: Vec<location::Model>,
+}
+
+/// One page of the listed (active or temporarily closed) services in scope, by Chinese name:
+/// a committee's area, a provider's organisation, everything for an admin.
+pub async fn kept_listings(
+    db: &DatabaseConnection,
+    reader: &StaffReader,
+    page: &PageRequest,
+) -> ApiResult<Page<KeptListing>> {
+    let mut query = service::Entity::find()
+        .filter(service::Column::Status.is_in(listed_statuses()))
+        .order_by_asc(service::Column::NameZh)
+        .order_by_asc(service::Column::Id);
+    if let Some(in_scope) = reader.scope.services_condition(db).await? {
+        query = query.filter(in_scope);
+    }
+    let services = query.offset(page.sql_offset()).limit(page.sql_limit()).all(db).await?;
+    let mut page = page.page_of_fetched(services);
+    let services = std::mem::take(&mut page.items);
+    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
+    let links =
+        service_at_location::Entity::find().filter(service_at_location::Column::ServiceId.is_in(ids)).all(db).await?;
+    let location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
+    let places: HashMap<String, location::Model> = location::Entity::find()
+        .filter(location::Column::Id.is_in(location_ids))
+        .filter(listed_location_condition())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|place| (place.id.clone(), place))
+        .collect();
+    let items = services
+        .into_iter()
+        .map(|service| {
+            let mut own: Vec<location::Model> = links
+                .iter()
+                .filter(|link| link.service_id == service.id)
+                .filter_map(|link| places.get(&link.location_id).cloned())
+                .collect();
+            own.sort_by(|a, b| a.name_zh.cmp(&b.name_zh).then_with(|| a.id.cmp(&b.id)));
+            own.dedup_by(|a, b| a.id == b.id);
+            KeptListing { service, places: own }
+        })
+        .collect();
+    Ok(page.with_items(items))
+}
+
+/// The boundaries of the caller's stewardship areas (their own and their villages'): empty for
+/// anyone without areas (provider staff; admins, whose scope has no boundary).
+pub fn area_boundaries(reader: &StaffReader) -> Vec<Polygon<f64>> {
+    match &reader.scope {
+        Scope::Areas(areas) => areas.polygons.clone(),
+        Scope::Everything | Scope::Organization(_) | Scope::Nothing => Vec::new(),
+    }
 }

@@ -44,6 +44,54 @@ fn check_interval(field: Field, opens: &str, closes: &str) -> ApiResult<()> {
     }
 }
 
+/// The service-wide weekly hours and dated exceptions of a service in the keeper's scope (out of
+/// scope reads as NOT_FOUND), as `set_service_hours` takes them: so a form can start from them.
+pub async fn service_hours(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Keeper,
+    id: &str,
+) -> ApiResult<(Vec<HoursSpec>, Vec<ExceptionSpec>)> {
+    service_in_scope(db, &actor.scope, id).await?;
+    current_hours(db, id).await
+}
+
+/// The service-wide (not per-place) hours and exceptions as stored, exceptions by date.
+async fn current_hours(
+    db: &impl sea_orm::ConnectionTrait,
+    id: &str,
+) -> ApiResult<(Vec<HoursSpec>, Vec<ExceptionSpec>)> {
+    let schedules = schedule::Entity::find()
+        .filter(schedule::Column::ServiceId.eq(id))
+        .filter(schedule::Column::ServiceAtLocationId.is_null())
+        .order_by_asc(schedule::Column::Id)
+        .all(db)
+        .await?;
+    let exceptions = schedule_exception::Entity::find()
+        .filter(schedule_exception::Column::ServiceId.eq(id))
+        .filter(schedule_exception::Column::ServiceAtLocationId.is_null())
+        .order_by_asc(schedule_exception::Column::Date)
+        .all(db)
+        .await?;
+    let hours = schedules
+        .iter()
+        .map(|s| HoursSpec {
+            days: s.byday.split(',').filter_map(|code| Weekday::from_code(code.trim())).collect(),
+            opens: s.opens_at.clone(),
+            closes: s.closes_at.clone(),
+        })
+        .collect();
+    let exceptions = exceptions
+        .iter()
+        .map(|e| ExceptionSpec {
+            date: e.date,
+            opens: e.opens_at.clone().filter(|_| !e.closed),
+            closes: e.closes_at.clone().filter(|_| !e.closed),
+            reason: Text { zh: e.reason_zh.clone(), en: e.reason_en.clone() },
+        })
+        .collect();
+    Ok((hours, exceptions))
+}
+
 /// Replaces a service's weekly hours and dated exceptions.
 pub async fn set_service_hours(
     db: &impl Db,
@@ -77,35 +125,7 @@ pub async fn set_service_hours(
     }
     let txn = db.begin().await?;
     let before = service_in_scope(&txn, &actor.scope, id).await?;
-    let old_schedules = schedule::Entity::find()
-        .filter(schedule::Column::ServiceId.eq(id))
-        .filter(schedule::Column::ServiceAtLocationId.is_null())
-        .order_by_asc(schedule::Column::Id)
-        .all(&txn)
-        .await?;
-    let old_exceptions = schedule_exception::Entity::find()
-        .filter(schedule_exception::Column::ServiceId.eq(id))
-        .filter(schedule_exception::Column::ServiceAtLocationId.is_null())
-        .order_by_asc(schedule_exception::Column::Date)
-        .all(&txn)
-        .await?;
-    let old_hours: Vec<HoursSpec> = old_schedules
-        .iter()
-        .map(|s| HoursSpec {
-            days: s.byday.split(',').filter_map(|code| Weekday::from_code(code.trim())).collect(),
-            opens: s.opens_at.clone(),
-            closes: s.closes_at.clone(),
-        })
-        .collect();
-    let old_exception_specs: Vec<ExceptionSpec> = old_exceptions
-        .iter()
-        .map(|e| ExceptionSpec {
-            date: e.date,
-            opens: e.opens_at.clone().filter(|_| !e.closed),
-            closes: e.closes_at.clone().filter(|_| !e.closed),
-            reason: Text { zh: e.reason_zh.clone(), en: e.reason_en.clone() },
-        })
-        .collect();
+    let (old_hours, old_exception_specs) = current_hours(&txn, id).await?;
     let mut changes = Vec::new();
     if let Some(change) = list_change("hours", &old_hours, &hours)? {
         schedule::Entity::delete_many()
