@@ -42,6 +42,10 @@ pub enum List {
     StaleListings,
     /// `servicesInRegion`: by position in its fixed order, see `directory::region`.
     ServicesInRegion,
+    /// `myCaseload` (a social worker's referrals).
+    Caseload,
+    /// `referralInbox` (a provider's referrals).
+    ReferralInbox,
 }
 
 impl List {
@@ -55,6 +59,8 @@ impl List {
             Self::ListingHistory => "h1",
             Self::StaleListings => "r1",
             Self::ServicesInRegion => "g1",
+            Self::Caseload => "c1",
+            Self::ReferralInbox => "i1",
         }
     }
 }
