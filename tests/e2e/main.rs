@@ -18,6 +18,7 @@ mod limits;
 mod observability;
 mod pagination;
 mod ratelimits;
+mod referrals;
 mod region;
 mod rules;
 mod search;

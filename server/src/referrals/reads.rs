@@ -126,26 +126,35 @@ async fn reads_personal_texts(env: &Env<'_>, party: &Party, row: &referral::Mode
     })
 }
 
-/// The needs text and the outcome, when `party` may read them (audited when anything is opened).
+/// The needs text (when `party` may read the referral's personal texts) and the outcome (also
+/// always to the provider, who wrote it). Audited when anything is opened.
 pub async fn texts_of(
     env: &Env<'_>,
     party: &Party,
     row: &referral::Model,
 ) -> ApiResult<(Option<String>, Option<String>)> {
-    if (row.needs_sealed.is_none() && row.outcome_sealed.is_none()) || !reads_personal_texts(env, party, row).await? {
+    if !party.sees(row) || (row.needs_sealed.is_none() && row.outcome_sealed.is_none()) {
         return Ok((None, None));
     }
-    let needs = env.cipher.open_optional(needs_slot(&row.id), row.needs_sealed.as_deref())?;
-    let outcome = env.cipher.open_optional(outcome_slot(&row.id), row.outcome_sealed.as_deref())?;
-    let entry = party.who().audit(
-        env,
-        ("referral", &row.id),
-        vec!["needs", "outcome"],
-        AuditAction::Read,
-        "view referral",
-        true,
-    );
-    audit::record(env.db, &[entry]).await?;
+    let personal = reads_personal_texts(env, party, row).await?;
+    let needs =
+        if personal { env.cipher.open_optional(needs_slot(&row.id), row.needs_sealed.as_deref())? } else { None };
+    let outcome = if personal || party.side() == super::Side::Provider {
+        env.cipher.open_optional(outcome_slot(&row.id), row.outcome_sealed.as_deref())?
+    } else {
+        None
+    };
+    let mut fields = Vec::new();
+    if needs.is_some() {
+        fields.push("needs");
+    }
+    if outcome.is_some() {
+        fields.push("outcome");
+    }
+    if !fields.is_empty() {
+        let entry = party.who().audit(env, ("referral", &row.id), fields, AuditAction::Read, "view referral", true);
+        audit::record(env.db, &[entry]).await?;
+    }
     Ok((needs, outcome))
 }
 

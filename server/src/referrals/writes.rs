@@ -408,13 +408,16 @@ async fn apply_move(
     if outcome.is_some() {
         next.outcome_sealed = env.cipher.seal_optional(outcome_slot(&current.id), outcome)?;
     }
-    let mut active = referral::ActiveModel::from(next.clone());
     // Only what a move changes is written, and only while the status is still the one read.
-    for column in [referral::Column::Id, referral::Column::Code, referral::Column::ClientId] {
-        sea_orm::ActiveModelTrait::not_set(&mut active, column);
-    }
     let updated = referral::Entity::update_many()
-        .set(active)
+        .col_expr(referral::Column::Status, Expr::value(next.status))
+        .col_expr(referral::Column::UpdatedAt, Expr::value(next.updated_at))
+        .col_expr(referral::Column::ReasonCode, Expr::value(next.reason_code.clone()))
+        .col_expr(referral::Column::SentAt, Expr::value(next.sent_at))
+        .col_expr(referral::Column::AcceptedAt, Expr::value(next.accepted_at))
+        .col_expr(referral::Column::EndedAt, Expr::value(next.ended_at))
+        .col_expr(referral::Column::RetainUntil, Expr::value(next.retain_until))
+        .col_expr(referral::Column::OutcomeSealed, Expr::value(next.outcome_sealed.clone()))
         .filter(referral::Column::Id.eq(current.id.as_str()))
         .filter(referral::Column::Status.eq(current.status))
         .exec(txn)
