@@ -11,7 +11,9 @@ use qiao_schema::domain::{ConsentMethod, Role};
 use qiao_schema::entity::{account, audit_log, client, consent, idempotency_key, referral, referral_event};
 use qiao_server::privacy::crypto::{DataCipher, Slot, parse_data_keys};
 use qiao_tests::{DEMO_PASSWORD, TestApp, error_code, on_every_database, test_data_keys};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use serde_json::{Value, json};
 
 pub(crate) fn id(kind: &str, key: &str) -> String {
@@ -38,9 +40,18 @@ fn cipher() -> DataCipher {
 
 /// Inserts a client of `organization_id`, sealed as the server seals it; returns its id.
 pub(crate) async fn insert_client(app: &TestApp, organization_id: &str, name: &str, phone: Option<&str>) -> String {
+    insert_client_with_id(app, uuid::Uuid::now_v7().to_string(), organization_id, name, phone).await
+}
+
+async fn insert_client_with_id(
+    app: &TestApp,
+    client_id: String,
+    organization_id: &str,
+    name: &str,
+    phone: Option<&str>,
+) -> String {
     let db = app.database().await;
     let cipher = cipher();
-    let client_id = uuid::Uuid::now_v7().to_string();
     let slot = |field| Slot { table: "client", id: &client_id, field };
     let now = Utc::now();
     client::Entity::insert(client::ActiveModel {
@@ -149,9 +160,8 @@ async fn move_to(app: &TestApp, token: &str, referral_id: &str, to: &str, reason
 }
 
 /// Everything a refused request could have changed.
-async fn fingerprint(app: &TestApp) -> String {
-    let db = app.database().await;
-    let referrals = referral::Entity::find().order_by_asc(referral::Column::Id).all(&db).await.expect("referrals");
+async fn fingerprint(db: &DatabaseConnection) -> String {
+    let referrals = referral::Entity::find().order_by_asc(referral::Column::Id).all(db).await.expect("referrals");
     let rows: Vec<String> = referrals
         .iter()
         .map(|r| {
@@ -161,10 +171,9 @@ async fn fingerprint(app: &TestApp) -> String {
             )
         })
         .collect();
-    let events = referral_event::Entity::find().count(&db).await.expect("events");
-    let audit = audit_log::Entity::find().count(&db).await.expect("audit");
-    let keys = idempotency_key::Entity::find().count(&db).await.expect("keys");
-    db.close().await.ok();
+    let events = referral_event::Entity::find().count(db).await.expect("events");
+    let audit = audit_log::Entity::find().count(db).await.expect("audit");
+    let keys = idempotency_key::Entity::find().count(db).await.expect("keys");
     format!("{rows:?}|{events}|{audit}|{keys}")
 }
 
@@ -225,6 +234,7 @@ async fn every_move_of_the_machine_succeeds_for_the_right_side_and_every_other_f
         let worker = app.token_of("worker.tvillage").await;
         let provider = app.token_of("provider.legalaid").await;
         let client_id = insert_client(&app, &station(), "状态机测试", Some("13800000001")).await;
+        let db = app.database().await;
         // A referral in `status`, made through the API.
         let referral_in = |status: &'static str| {
             let (app, worker, provider, client_id) = (app.clone(), worker.clone(), provider.clone(), client_id.clone());
@@ -247,44 +257,38 @@ async fn every_move_of_the_machine_succeeds_for_the_right_side_and_every_other_f
                     let allowed = mover(from, to).is_some_and(|who| who == "either" || who == side);
                     let referral_id = referral_in(from).await;
                     if allowed && needs_reason(to) {
-                        let before = fingerprint(&app).await;
+                        let before = fingerprint(&db).await;
                         let refused = move_to(&app, token, &referral_id, to, None).await;
                         assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{from} -> {to} by {side}: {refused}");
-                        assert_eq!(
-                            fingerprint(&app).await,
-                            before,
-                            "{from} -> {to} without a reason changed something"
-                        );
+                        assert_eq!(fingerprint(&db).await, before, "{from} -> {to} without a reason changed something");
                     }
-                    let events_before = events_of(&app, &referral_id).await;
-                    let before = fingerprint(&app).await;
+                    let events_before = events_of(&db, &referral_id).await;
+                    let before = fingerprint(&db).await;
                     let response = move_to(&app, token, &referral_id, to, Some("原因 / reason")).await;
                     if allowed {
                         legal += 1;
                         assert_eq!(response["data"]["transitionReferral"]["status"], to, "{from} -> {to} by {side}");
-                        assert_eq!(events_of(&app, &referral_id).await, events_before + 1, "an event per move");
+                        assert_eq!(events_of(&db, &referral_id).await, events_before + 1, "an event per move");
                     } else {
                         let want = if mover(from, to).is_some() { "FORBIDDEN" } else { "CONFLICT" };
                         assert_eq!(error_code(&response), Some(want), "{from} -> {to} by {side}: {response}");
-                        assert_eq!(fingerprint(&app).await, before, "{from} -> {to} by {side} changed something");
+                        assert_eq!(fingerprint(&db).await, before, "{from} -> {to} by {side} changed something");
                     }
                 }
             }
         }
         assert_eq!(legal, 30, "17 moves of the table (4 by either side) and 9 into entered-in-error");
+        db.close().await.ok();
         app.finish().await;
     }
 }
 
-async fn events_of(app: &TestApp, referral_id: &str) -> u64 {
-    let db = app.database().await;
-    let count = referral_event::Entity::find()
+async fn events_of(db: &DatabaseConnection, referral_id: &str) -> u64 {
+    referral_event::Entity::find()
         .filter(referral_event::Column::ReferralId.eq(referral_id))
-        .count(&db)
+        .count(db)
         .await
-        .expect("count events");
-    db.close().await.ok();
-    count
+        .expect("count events")
 }
 
 #[tokio::test]
@@ -478,7 +482,9 @@ async fn a_retried_create_referral_makes_one_referral_and_another_payload_under_
         let once = app.data_as(&provider, accept, referral_id.clone()).await;
         let twice = app.data_as(&provider, accept, referral_id.clone()).await;
         assert_eq!(once, twice);
-        assert_eq!(events_of(&app, first["createReferral"]["id"].as_str().expect("id")).await, 2);
+        let db = app.database().await;
+        assert_eq!(events_of(&db, first["createReferral"]["id"].as_str().expect("id")).await, 2);
+        db.close().await.ok();
     })
     .await;
 }
@@ -618,4 +624,63 @@ async fn the_caseload_puts_overdue_follow_ups_first_and_pages_without_repeats() 
         assert_eq!(error_code(&bad), Some("BAD_USER_INPUT"));
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_demo_referral_is_seeded_once_and_live_when_the_demo_client_has_consented() {
+    on_every_database(|app| async move {
+        // Until the clients helper's demo client is merged, it is written here as it will be.
+        let client_id = insert_client_with_id(
+            &app,
+            id("client", "demo-client"),
+            &station(),
+            "演示客户 / Demo Client",
+            Some("13912345678"),
+        )
+        .await;
+        insert_consent(&app, &client_id, &legal_aid_centre(), "display_name,phone,preferred_language").await;
+        let db = app.database().await;
+        let seeded =
+            qiao_server::referrals::demo::seed(&db, &cipher(), Utc::now()).await.expect("seed the demo referral");
+        assert!(seeded);
+        let again = qiao_server::referrals::demo::seed(&db, &cipher(), Utc::now()).await.expect("seed again");
+        assert!(!again, "seeding is idempotent");
+        db.close().await.ok();
+        let provider = app.token_of("provider.legalaid").await;
+        let inbox = app
+            .data_as(
+                &provider,
+                "{ referralInbox { edges { node { live needs client { displayName phone } } } } }",
+                json!({}),
+            )
+            .await;
+        let edges = inbox["referralInbox"]["edges"].as_array().cloned().unwrap_or_default();
+        assert_eq!(edges.len(), 1, "{inbox}");
+        assert_eq!(edges[0]["node"]["live"], true);
+        assert_eq!(edges[0]["node"]["client"]["phone"], "13912345678");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn referral_texts_are_nowhere_in_plain_text_in_the_sqlite_file() {
+    let app = TestApp::spawn(qiao_tests::Backend::Sqlite).await;
+    let worker = app.token_of("worker.tvillage").await;
+    let client_id = insert_client(&app, &station(), "明文检查", None).await;
+    let variables = json!({ "clientId": client_id, "serviceId": legal_aid_service(), "live": false,
+                            "needs": "canary-needs-text 欠薪金丝雀", "key": "plain" });
+    let made = app.data_as(&worker, CREATE, variables).await["createReferral"].clone();
+    let note = "mutation($id: ID!) { addReferralNote(id: $id, note: \"plaintext-canary-note\") { id } }";
+    app.data_as(&worker, note, json!({ "id": made["id"] })).await;
+    let path = app.database_url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default().to_owned();
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        bytes.extend(std::fs::read(format!("{path}{suffix}")).unwrap_or_default());
+    }
+    assert!(!bytes.is_empty(), "the database file at {path}");
+    for secret in ["canary-needs-text", "欠薪金丝雀", "plaintext-canary-note", "明文检查"] {
+        let found = bytes.windows(secret.len()).any(|window| window == secret.as_bytes());
+        assert!(!found, "{secret:?} is in the database file in plain text");
+    }
+    app.finish().await;
 }
