@@ -29,7 +29,7 @@ pub mod writes;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use qiao_schema::domain::Role;
+use qiao_schema::domain::{ReferralStatus, Role};
 use qiao_schema::entity::{consent, referral};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -92,20 +92,26 @@ impl Party {
         }
     }
 
-    /// The referrals this party may see, as a query condition.
+    /// The referrals this party may see, as a query condition: the referrer's organisation sees
+    /// what it made; the provider what was sent to it (a draft has not been sent).
     pub fn scope(&self) -> Condition {
-        let column = match self {
-            Self::Referrer(_) => referral::Column::ReferringOrganizationId,
-            Self::Provider(_) => referral::Column::TargetOrganizationId,
-        };
-        Condition::all().add(column.eq(self.organization_id()))
+        match self {
+            Self::Referrer(_) => {
+                Condition::all().add(referral::Column::ReferringOrganizationId.eq(self.organization_id()))
+            }
+            Self::Provider(_) => Condition::all()
+                .add(referral::Column::TargetOrganizationId.eq(self.organization_id()))
+                .add(referral::Column::Status.ne(ReferralStatus::Draft)),
+        }
     }
 
     /// Whether this party may see `row` (the same rule as [`scope`](Self::scope)).
     pub fn sees(&self, row: &referral::Model) -> bool {
         match self {
             Self::Referrer(_) => row.referring_organization_id == self.organization_id(),
-            Self::Provider(_) => row.target_organization_id == self.organization_id(),
+            Self::Provider(_) => {
+                row.target_organization_id == self.organization_id() && row.status != ReferralStatus::Draft
+            }
         }
     }
 
