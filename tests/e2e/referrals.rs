@@ -512,8 +512,19 @@ async fn a_shanghai_worker_refers_a_returning_family_to_the_zhijin_school_office
         assert_eq!(edges.len(), 1, "{inbox}");
         assert_eq!(edges[0]["node"]["id"], made["id"]);
         assert_eq!(edges[0]["node"]["client"]["displayName"], "返乡家长");
-        let accepted = move_to(&app, &zhijin, made["id"].as_str().expect("id"), "ACCEPTED", None).await;
-        assert_eq!(accepted["data"]["transitionReferral"]["status"], "ACCEPTED", "{accepted}");
+        let accept = "mutation($id: ID!) { transitionReferral(id: $id, to: ACCEPTED, note: \"周二上午来办理 / come Tuesday morning\") \
+                      { status events { status actorRole note } } }";
+        let accepted = app.data_as(&zhijin, accept, json!({ "id": made["id"] })).await;
+        let accepted = &accepted["transitionReferral"];
+        assert_eq!(accepted["status"], "ACCEPTED", "{accepted}");
+        assert_eq!(
+            accepted["events"],
+            json!([
+                { "status": "REQUESTED", "actorRole": "social_worker", "note": null },
+                { "status": "ACCEPTED", "actorRole": "provider_staff", "note": null },
+                { "status": null, "actorRole": "provider_staff", "note": "周二上午来办理 / come Tuesday morning" },
+            ])
+        );
         let counts = app.data_as(&worker, "{ referralCounts { status count } }", json!({})).await;
         assert_eq!(counts["referralCounts"], json!([{ "status": "ACCEPTED", "count": 1 }]));
         // The Minhang legal aid centre sees none of it.

@@ -574,6 +574,9 @@ impl ReferralMutation {
         #[graphql(desc = "The provider's outcome in words, with COMPLETED or FAILED (sealed).")] outcome: Option<
             String,
         >,
+        #[graphql(desc = "A note with the move, e.g. the appointment (sealed; its own history entry).")] note: Option<
+            String,
+        >,
         #[graphql(desc = "A key the phone picks once per move and resends on every retry.")] idempotency_key: Option<
             String,
         >,
@@ -581,7 +584,7 @@ impl ReferralMutation {
         let state = state(ctx)?;
         let party = party(ctx, state).await?;
         let ids = request_id(ctx);
-        let mv = Move { to: to.into(), reason_code: reason_code.map(Into::into), reason, outcome };
+        let mv = Move { to: to.into(), reason_code: reason_code.map(Into::into), reason, outcome, note };
         let row = writes::transition(
             &env(state, &ids),
             &party,

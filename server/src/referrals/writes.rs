@@ -276,6 +276,8 @@ pub struct Move {
     pub reason: Option<String>,
     /// The provider's outcome, with COMPLETED or FAILED (sealed).
     pub outcome: Option<String>,
+    /// A note with the move, e.g. the appointment (sealed; its own event after the move's).
+    pub note: Option<String>,
 }
 
 /// What a transition's idempotency key compares.
@@ -286,6 +288,7 @@ struct MovePayload<'a> {
     reason_code: Option<&'static str>,
     reason: Option<&'a str>,
     outcome: Option<&'a str>,
+    note: Option<&'a str>,
 }
 
 /// Moves a referral to `to` as `party`: illegal moves are CONFLICT, moves of the other side
@@ -301,6 +304,7 @@ pub async fn transition(
 ) -> ApiResult<referral::Model> {
     let reason = optional_text(Field::ReferralReason, mv.reason.as_deref(), TextLimit::DecisionReason)?;
     let outcome = optional_text(Field::ReferralOutcome, mv.outcome.as_deref(), TextLimit::LongText)?;
+    let note = optional_text(Field::ReferralNote, mv.note.as_deref(), TextLimit::LongText)?;
     let key = match idempotency_key {
         Some(key) => {
             let payload = MovePayload {
@@ -309,6 +313,7 @@ pub async fn transition(
                 reason_code: mv.reason_code.map(ReasonCode::as_str),
                 reason: reason.as_deref(),
                 outcome: outcome.as_deref(),
+                note: note.as_deref(),
             };
             Some(IdempotencyKey::new("transitionReferral", party.account_id(), key, &payload)?)
         }
@@ -373,8 +378,19 @@ pub async fn transition(
     let model =
         apply_move(&txn, env, party, &current, mv.to, code, reason.as_deref(), outcome.as_deref(), retention_days)
             .await?;
+    if let Some(note) = &note {
+        write_note(&txn, env, party, id, note).await?;
+    }
     txn.commit().await?;
     Ok(model)
+}
+
+/// Appends a note event (audited first) in `txn`.
+async fn write_note(txn: &DatabaseTransaction, env: &Env<'_>, party: &Party, id: &str, note: &str) -> ApiResult<()> {
+    let who = party.who();
+    audit::append(txn, &who.audit(env, ("referral", id), vec!["note"], AuditAction::Update, "add referral note", true))
+        .await?;
+    append_event(txn, env, id, None, None, &who, None, Some(note)).await
 }
 
 /// Writes a checked move: the row (compare-and-set on the status read), the audit row, the event.
