@@ -596,6 +596,12 @@ pub async fn seed_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -> 
             Role::ProviderStaff,
             Some("sh-minhang-legal-aid-centre"),
         ),
+        (
+            "provider.zhijin",
+            "织金县教育局招生办 / Zhijin county school enrolment office",
+            Role::ProviderStaff,
+            Some("gz-zhijin-education-bureau"),
+        ),
         ("migrant.demo", "演示居民 / Demo resident", Role::Migrant, None),
     ];
     for (username, display_name, role, organization_key) in demo {
@@ -714,9 +720,9 @@ mod tests {
             }
         }
         let mut ids: Vec<&str> = seen.iter().map(|a| a.account.id.as_str()).collect();
-        assert_eq!(ids.len(), 5, "the five demo accounts");
+        assert_eq!(ids.len(), 6, "the six demo accounts");
         ids.dedup();
-        assert_eq!(ids.len(), 5, "no account on two pages");
+        assert_eq!(ids.len(), 6, "no account on two pages");
         for listed in &seen {
             let has_areas = !listed.area_ids.is_empty();
             assert_eq!(has_areas, listed.account.role == Role::CommitteeStaff, "{:?}", listed.account.username);

@@ -65,7 +65,13 @@ pub struct Config {
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
     pub rate_limits: RateLimits,
+    /// `QIAO_REFERRAL_RETENTION_DAYS`: how long a referral's personal data is kept after it ends
+    /// (its `retain_until`; `qiao purge-expired` removes it then). Default 180, 1 to 3650.
+    pub referral_retention_days: u32,
 }
+
+/// Default of `QIAO_REFERRAL_RETENTION_DAYS`.
+pub const DEFAULT_REFERRAL_RETENTION_DAYS: u32 = 180;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -315,6 +321,7 @@ impl Config {
             trusted_documents_only: parse_bool(&lookup, "QIAO_TRUSTED_DOCUMENTS", false)?,
             query_limits: parse_query_limits(&lookup, environment)?,
             rate_limits: RateLimits::from_lookup(&lookup)?,
+            referral_retention_days: parse_retention_days(&lookup)?,
         })
     }
 }
@@ -329,6 +336,17 @@ fn parse_bool(
         Some("1" | "true" | "yes") => Ok(true),
         Some("0" | "false" | "no") => Ok(false),
         Some(other) => Err(ConfigError { variable, reason: format!("{other:?} is not true or false") }),
+    }
+}
+
+fn parse_retention_days(lookup: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    const VARIABLE: &str = "QIAO_REFERRAL_RETENTION_DAYS";
+    let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_REFERRAL_RETENTION_DAYS) };
+    match text.trim().parse::<u32>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => {
+            Err(ConfigError { variable: VARIABLE, reason: format!("{text:?} is not a number of days from 1 to 3650") })
+        }
     }
 }
 

@@ -23,6 +23,7 @@ mod module_cycles;
 pub mod pagination;
 pub mod privacy;
 pub mod rate_limit;
+pub mod referrals;
 pub mod stewardship;
 pub mod suggestions;
 pub mod trusted_documents;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
     pub body_limits: http::BodyLimits,
+    /// Days a referral's personal data is kept after it ends (`QIAO_REFERRAL_RETENTION_DAYS`).
+    pub referral_retention_days: u32,
     pub schema: QiaoSchema,
 }
 
@@ -65,6 +68,8 @@ pub enum StartupError {
     Secrets(#[from] auth::keys::SecretsError),
     #[error("demo accounts: {0:?}")]
     DemoAccounts(error::ApiError),
+    #[error("demo referral: {0:?}")]
+    DemoReferral(error::ApiError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -106,7 +111,13 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits))
+    let seeded_referral = config.seed_demo
+        && referrals::demo::seed(&db, &auth.cipher, clock.now()).await.map_err(StartupError::DemoReferral)?;
+    if seeded_referral {
+        tracing::info!("seeded the demo referral");
+    }
+    let directory = Arc::new(DirectoryHandle::new(directory));
+    Ok(state_for(db, directory, clock, auth, body_limits, config.referral_retention_days))
 }
 
 /// Assembles the state around an open database and a built index.
@@ -116,11 +127,21 @@ pub fn state_for(
     clock: Arc<dyn Clock>,
     auth: Arc<AuthState>,
     body_limits: http::BodyLimits,
+    referral_retention_days: u32,
 ) -> AppState {
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
-    let base = AppState { db, directory, store, clock, auth, body_limits, schema: graphql::build_schema(None) };
+    let base = AppState {
+        db,
+        directory,
+        store,
+        clock,
+        auth,
+        body_limits,
+        referral_retention_days,
+        schema: graphql::build_schema(None),
+    };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }

@@ -44,6 +44,10 @@ pub enum List {
     ServicesInRegion,
     /// `myListings`: the listings a staff member keeps.
     MyListings,
+    /// `myCaseload` (a social worker's referrals).
+    Caseload,
+    /// `referralInbox` (a provider's referrals).
+    ReferralInbox,
 }
 
 impl List {
@@ -58,6 +62,8 @@ impl List {
             Self::StaleListings => "r1",
             Self::ServicesInRegion => "g1",
             Self::MyListings => "m1",
+            Self::Caseload => "c1",
+            Self::ReferralInbox => "i1",
         }
     }
 }

@@ -67,6 +67,14 @@ pub enum Field {
     SituationAge,
     /// A situation's age of the person's child.
     SituationChildAge,
+    /// A referral's needs in the social worker's words.
+    ReferralNeeds,
+    /// Why a referral was rejected, cancelled, held or failed, in words.
+    ReferralReason,
+    /// A note added to a referral.
+    ReferralNote,
+    /// The provider's outcome of a referral, in words.
+    ReferralOutcome,
 }
 
 impl Field {
@@ -115,6 +123,10 @@ impl Field {
             Self::SituationSocialInsuranceMonths => "situation.social_insurance_months",
             Self::SituationAge => "situation.age",
             Self::SituationChildAge => "situation.child_age",
+            Self::ReferralNeeds => "referral.needs",
+            Self::ReferralReason => "referral.reason",
+            Self::ReferralNote => "referral.note",
+            Self::ReferralOutcome => "referral.outcome",
         }
     }
 
@@ -159,6 +171,10 @@ impl Field {
             Self::SituationSocialInsuranceMonths => "social insurance months",
             Self::SituationAge => "age",
             Self::SituationChildAge => "child's age",
+            Self::ReferralNeeds => "needs",
+            Self::ReferralReason => "reason",
+            Self::ReferralNote => "note",
+            Self::ReferralOutcome => "outcome",
         }
     }
 }
@@ -755,9 +771,75 @@ impl Age {
     }
 }
 
+/// A referral's public code: 10 characters of Crockford's base32 (`0-9A-Z` without `I L O U`),
+/// 50 random bits. Enough that guessing is hopeless: with a million live referrals, one guess
+/// hits with probability 10^6 / 2^50 ≈ 9·10^-10, and at the look-up limit (20 a minute per
+/// client, `QIAO_RATE_LIMIT_REFERRAL_LOOKUPS_PER_MINUTE`) a client trying day and night for a
+/// year makes about 10^7 guesses: under 1% chance of ever hitting one, which then shows only a
+/// service's name and a status, nothing about the person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReferralCode(String);
+
+impl ReferralCode {
+    /// Crockford's alphabet: no I, L, O or U, so a code read aloud or copied by hand survives.
+    const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    pub const LENGTH: usize = 10;
+
+    /// A fresh random code.
+    pub fn generate() -> Result<Self, String> {
+        let mut random = [0u8; Self::LENGTH];
+        getrandom::fill(&mut random).map_err(|e| format!("randomness: {e}"))?;
+        // Each byte's low 5 bits pick a letter: uniform, since 256 is a multiple of 32.
+        Ok(Self(random.iter().map(|byte| char::from(Self::ALPHABET[usize::from(byte & 31)])).collect()))
+    }
+
+    /// A code as a person types it: case, spaces and hyphens do not matter, and the letters
+    /// Crockford's base32 reads as digits (`O` as 0, `I` and `L` as 1) are read so. `None` for
+    /// anything that cannot be a code.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() > 64 {
+            return None;
+        }
+        let mut code = String::with_capacity(Self::LENGTH);
+        for c in text.chars().filter(|c| !matches!(c, ' ' | '-')) {
+            let c = match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                c => c,
+            };
+            if !c.is_ascii() || !Self::ALPHABET.contains(&(c as u8)) {
+                return None;
+            }
+            code.push(c);
+        }
+        (code.len() == Self::LENGTH).then_some(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn referral_codes_are_ten_crockford_letters_and_read_forgivingly() {
+        let code = ReferralCode::generate().expect("a code");
+        assert_eq!(code.as_str().len(), ReferralCode::LENGTH);
+        assert_eq!(ReferralCode::parse(code.as_str()), Some(code.clone()));
+        assert_ne!(ReferralCode::generate().ok(), Some(code));
+        assert_eq!(ReferralCode::parse("qx7k-2m9p-ab").map(ReferralCode::into_string), Some("QX7K2M9PAB".into()));
+        assert_eq!(ReferralCode::parse("OIL0000000").map(ReferralCode::into_string), Some("0110000000".into()));
+        for bad in ["", "QX7K2M9PA", "QX7K2M9PABC", "QX7K2M9PAU", "演示客户演示客户演示客", "QX7K2M9PA!"] {
+            assert_eq!(ReferralCode::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn texts_are_trimmed_and_kept_within_the_limit_of_their_purpose() {

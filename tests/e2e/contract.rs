@@ -63,7 +63,7 @@ async fn pending_suggestion(app: &TestApp) -> Value {
 /// For each committed operation: the demo account to run it as (None: anonymous) and its
 /// variables. Operations that close or archive get targets of their own, so the order in which
 /// the files run does not matter.
-async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Value) {
+async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -> (Option<&'static str>, Value) {
     let near = json!({ "lat": T_VILLAGE.0, "lon": T_VILLAGE.1 });
     let library = id("service", "sh-tvillage-community-library");
     let station = id("organization", "sh-tvillage-social-work-station");
@@ -207,7 +207,53 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
                 .await;
             (Some("admin"), json!({ "files": response["data"]["exportDirectory"]["files"] }))
         }
+        "CreateReferral" => (
+            Some("worker.tvillage"),
+            json!({ "clientId": referrals.client_id, "serviceId": crate::referrals::legal_aid_service(), "live": true,
+                    "needs": "拖欠工资 / unpaid wages", "idempotencyKey": "contract-create" }),
+        ),
+        "TransitionReferral" => (Some("provider.legalaid"), json!({ "id": referrals.live["id"], "to": "ACCEPTED" })),
+        "Referral" => (Some("provider.legalaid"), json!({ "id": referrals.live["id"] })),
+        "ReferralByCode" => (None, json!({ "code": referrals.live["code"] })),
+        "ReferralFeedback" => {
+            (None, json!({ "code": referrals.live["code"], "gotHelp": true, "idempotencyKey": "fb" }))
+        }
+        "AddReferralNote" => {
+            (Some("provider.legalaid"), json!({ "id": referrals.live["id"], "note": "已联系 / contacted" }))
+        }
+        "MyCaseload" => (Some("worker.tvillage"), json!({ "first": 10 })),
+        "ReferralInbox" | "ReferralCounts" => (Some("provider.legalaid"), json!({ "first": 10 })),
+        "ForwardReferral" => (
+            Some("provider.legalaid"),
+            json!({ "id": referrals.to_forward["id"], "serviceId": id("service", "gz-zhijin-legal-aid"),
+                    "reason": "户籍在织金 / hukou in Zhijin" }),
+        ),
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
+    }
+}
+
+/// Referrals for the referral operations: a client with consent for the legal aid centre, a live
+/// referral to it and another to forward. (Until the clients API and the demo client are merged
+/// here, the client is written straight to the database.)
+struct ReferralFixture {
+    client_id: String,
+    live: Value,
+    to_forward: Value,
+}
+
+impl ReferralFixture {
+    async fn make(app: &TestApp, worker: &str) -> Self {
+        use crate::referrals::{insert_client, insert_consent, legal_aid_centre, legal_aid_service, station};
+        let client_id = insert_client(app, &station(), "合同测试 / Contract test", Some("13900009999")).await;
+        insert_consent(app, &client_id, &legal_aid_centre(), "display_name,phone").await;
+        let create = "mutation($c: ID!, $s: ID!, $k: String!) { createReferral(clientId: $c, serviceId: $s, live: true, \
+                      idempotencyKey: $k) { id code } }";
+        let mut made = Vec::new();
+        for key in ["fixture-1", "fixture-2"] {
+            let data = app.data_as(worker, create, json!({ "c": client_id, "s": legal_aid_service(), "k": key })).await;
+            made.push(data["createReferral"].clone());
+        }
+        Self { client_id, to_forward: made.pop().unwrap_or_default(), live: made.pop().unwrap_or_default() }
     }
 }
 
@@ -242,9 +288,10 @@ async fn every_operation_file_runs_against_the_demo_data() {
         assert!(files.len() >= 3, "the fixed operations are committed");
         // Sign everyone in first: some operations change accounts.
         let mut tokens = std::collections::HashMap::new();
-        for account in ["committee.tvillage", "provider.legalaid", "admin", "migrant.demo"] {
+        for account in ["committee.tvillage", "provider.legalaid", "admin", "migrant.demo", "worker.tvillage"] {
             tokens.insert(account, app.token_of(account).await);
         }
+        let referrals = ReferralFixture::make(&app, &tokens["worker.tvillage"]).await;
         for file in files {
             let operation = file.file_stem().and_then(|s| s.to_str()).expect("file name").to_owned();
             let document = std::fs::read_to_string(&file).expect("operation file");
@@ -253,7 +300,7 @@ async fn every_operation_file_runs_against_the_demo_data() {
                 "{} must hold one operation named after the file",
                 file.display()
             );
-            let (account, variables) = plan_for(&app, &operation).await;
+            let (account, variables) = plan_for(&app, &operation, &referrals).await;
             let response = match account {
                 Some(account) => app.graphql_as(&tokens[account], &document, variables).await,
                 None => app.graphql(&document, variables).await,

@@ -21,6 +21,7 @@ mod limits;
 mod observability;
 mod pagination;
 mod ratelimits;
+mod referrals;
 mod region;
 mod rules;
 mod search;

@@ -51,6 +51,10 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::SituationSocialInsuranceMonths => "situation.socialInsuranceMonths",
         Field::SituationAge => "situation.age",
         Field::SituationChildAge => "situation.childAge",
+        Field::ReferralNeeds => "needs",
+        Field::ReferralReason => "reason",
+        Field::ReferralNote => "note",
+        Field::ReferralOutcome => "outcome",
     }
 }
 

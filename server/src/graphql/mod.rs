@@ -11,6 +11,7 @@ pub mod hsds;
 pub mod import;
 pub mod objects;
 pub mod query;
+pub mod referrals;
 pub mod region;
 pub mod stewardship;
 pub mod suggestions;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
+    referrals::ReferralQuery,
     // (new domains: one line each)
 );
 
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     suggestions::SuggestionMutation,
     import::ImportMutation,
     hsds::HsdsMutation,
+    referrals::ReferralMutation,
     // (new domains: one line each)
 );
 

@@ -191,7 +191,11 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::SituationResidencePermitMonths
         | Field::SituationSocialInsuranceMonths
         | Field::SituationAge
-        | Field::SituationChildAge => None,
+        | Field::SituationChildAge
+        | Field::ReferralNeeds
+        | Field::ReferralReason
+        | Field::ReferralNote
+        | Field::ReferralOutcome => None,
     }
 }
 
