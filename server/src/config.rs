@@ -62,7 +62,15 @@ pub struct Config {
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
     pub rate_limits: RateLimits,
+    /// `QIAO_REFERRAL_RETENTION_DAYS`: how long the personal data of an ended referral is kept
+    /// (its `retain_until` is `ended_at` plus this), and how long a client with no referral left
+    /// and no activity is kept before `qiao purge-expired` (and the daily sweep) erases it.
+    /// Default 180; 1 to 3650.
+    pub referral_retention_days: u32,
 }
+
+/// Default of `QIAO_REFERRAL_RETENTION_DAYS`.
+pub const DEFAULT_REFERRAL_RETENTION_DAYS: u32 = 180;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -306,7 +314,19 @@ impl Config {
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
             query_limits: parse_query_limits(&lookup, environment)?,
             rate_limits: RateLimits::from_lookup(&lookup)?,
+            referral_retention_days: parse_retention_days(&lookup)?,
         })
+    }
+}
+
+fn parse_retention_days(lookup: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    const VARIABLE: &str = "QIAO_REFERRAL_RETENTION_DAYS";
+    let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_REFERRAL_RETENTION_DAYS) };
+    match text.trim().parse::<u32>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => {
+            Err(ConfigError { variable: VARIABLE, reason: format!("{text:?} is not a number of days from 1 to 3650") })
+        }
     }
 }
 

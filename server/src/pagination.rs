@@ -42,6 +42,8 @@ pub enum List {
     StaleListings,
     /// `servicesInRegion`: by position in its fixed order, see `directory::region`.
     ServicesInRegion,
+    /// `clients` (a social worker's own organisation's clients).
+    Clients,
 }
 
 impl List {
@@ -55,6 +57,7 @@ impl List {
             Self::ListingHistory => "h1",
             Self::StaleListings => "r1",
             Self::ServicesInRegion => "g1",
+            Self::Clients => "c1",
         }
     }
 }

@@ -67,6 +67,16 @@ pub enum Field {
     SituationAge,
     /// A situation's age of the person's child.
     SituationChildAge,
+    /// A client's display name or alias.
+    ClientDisplayName,
+    /// A client's phone number.
+    ClientPhone,
+    /// A client's preferred language or dialect.
+    ClientPreferredLanguage,
+    /// A social worker's notes on a client.
+    ClientNotes,
+    /// What a consent allows the data to be used for.
+    ConsentPurpose,
 }
 
 impl Field {
@@ -115,6 +125,11 @@ impl Field {
             Self::SituationSocialInsuranceMonths => "situation.social_insurance_months",
             Self::SituationAge => "situation.age",
             Self::SituationChildAge => "situation.child_age",
+            Self::ClientDisplayName => "client.display_name",
+            Self::ClientPhone => "client.phone",
+            Self::ClientPreferredLanguage => "client.preferred_language",
+            Self::ClientNotes => "client.notes",
+            Self::ConsentPurpose => "consent.purpose",
         }
     }
 
@@ -159,6 +174,11 @@ impl Field {
             Self::SituationSocialInsuranceMonths => "social insurance months",
             Self::SituationAge => "age",
             Self::SituationChildAge => "child's age",
+            Self::ClientDisplayName => "display name",
+            Self::ClientPhone => "phone",
+            Self::ClientPreferredLanguage => "preferred language",
+            Self::ClientNotes => "notes",
+            Self::ConsentPurpose => "purpose",
         }
     }
 }
@@ -219,6 +239,8 @@ pub enum TextLimit {
     DecisionReason,
     /// A client's idempotency key (a UUID is 36).
     IdempotencyKey,
+    /// What a consent is for: a sentence or two.
+    ConsentPurpose,
 }
 
 impl TextLimit {
@@ -230,6 +252,7 @@ impl TextLimit {
             Self::SuggestionComment => 1000,
             Self::DecisionReason => 500,
             Self::IdempotencyKey => 64,
+            Self::ConsentPurpose => 500,
         }
     }
 }

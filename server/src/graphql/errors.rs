@@ -51,6 +51,11 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::SituationSocialInsuranceMonths => "situation.socialInsuranceMonths",
         Field::SituationAge => "situation.age",
         Field::SituationChildAge => "situation.childAge",
+        Field::ClientDisplayName => "displayName",
+        Field::ClientPhone => "phone",
+        Field::ClientPreferredLanguage => "preferredLanguage",
+        Field::ClientNotes => "notes",
+        Field::ConsentPurpose => "purpose",
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod category;
+pub mod clients;
 pub mod common;
 pub mod context;
 pub mod eligibility;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
+    clients::ClientQuery,
     // (new domains: one line each)
 );
 
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     suggestions::SuggestionMutation,
     import::ImportMutation,
     hsds::HsdsMutation,
+    clients::ClientMutation,
     // (new domains: one line each)
 );
 

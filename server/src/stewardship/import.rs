@@ -191,7 +191,12 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::SituationResidencePermitMonths
         | Field::SituationSocialInsuranceMonths
         | Field::SituationAge
-        | Field::SituationChildAge => None,
+        | Field::SituationChildAge
+        | Field::ClientDisplayName
+        | Field::ClientPhone
+        | Field::ClientPreferredLanguage
+        | Field::ClientNotes
+        | Field::ConsentPurpose => None,
     }
 }
 
