@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod clients;
 mod contract;
 mod core;
 mod defaults;
@@ -17,6 +18,7 @@ mod import;
 mod limits;
 mod observability;
 mod pagination;
+mod privacy;
 mod ratelimits;
 mod region;
 mod rules;

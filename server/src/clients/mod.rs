@@ -35,7 +35,7 @@ use crate::privacy::audit::{self, AuditAction, AuditEntry};
 use crate::privacy::crypto::{DataCipher, Slot};
 use crate::privacy::idempotency::{Claim, IdempotencyKey};
 use crate::privacy::{mask_name, mask_phone};
-use crate::values::{BoundedText, Field, LanguageTag, PhoneNumber, TextLimit};
+use crate::values::{BoundedText, Field, LanguageTag, PhoneNumber, TextLimit, ValueError};
 
 /// A client's personal fields, by their stable names (consent scopes, audit rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -287,7 +287,19 @@ impl CheckedClient {
     fn of(new: &NewClient) -> ApiResult<Self> {
         let display_name = BoundedText::parse(Field::ClientDisplayName, &new.display_name, TextLimit::Name)?;
         let phone = match new.phone.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
-            Some(text) => Some(PhoneNumber::parse(Field::ClientPhone, text)?),
+            Some(text) => {
+                let phone = PhoneNumber::parse(Field::ClientPhone, text)?;
+                // A person's own number: a mobile or a landline, never a hotline like 12348.
+                if !phone.is_mobile() && !phone.as_str().contains('-') {
+                    return Err(ValueError::new(
+                        Field::ClientPhone,
+                        "give the client's own mobile or landline number, e.g. 13912345678 \
+                         (请填写客户本人的手机或座机号码)",
+                    )
+                    .into());
+                }
+                Some(phone)
+            }
             None => None,
         };
         let preferred_language = match new.preferred_language.as_deref().map(str::trim).filter(|t| !t.is_empty()) {

@@ -397,13 +397,12 @@ impl ClientMutation {
         #[graphql(desc = "Case notes, at most 4000 characters; flag what they touch in sensitiveKinds.")] notes: Option<
             String,
         >,
-        #[graphql(desc = "What the notes touch that is sensitive.", default)] sensitive_kinds: Vec<SensitiveKind>,
-        #[graphql(
-            desc = "Whether the client agrees to content-free status messages on their mobile \
-                          phone (needs a mobile number).",
-            default
-        )]
-        accepts_messages: bool,
+        #[graphql(desc = "What the notes touch that is sensitive (default none).")] sensitive_kinds: Option<
+            Vec<SensitiveKind>,
+        >,
+        #[graphql(desc = "Whether the client agrees to content-free status messages on their mobile \
+                          phone (needs a mobile number; default false).")]
+        accepts_messages: Option<bool>,
         #[graphql(desc = "A key of at most 64 characters (e.g. a UUID) chosen once per new client and \
                           resent with every retry.")]
         idempotency_key: Option<String>,
@@ -414,8 +413,8 @@ impl ClientMutation {
             phone,
             preferred_language,
             notes,
-            sensitive_kinds: sensitive_kinds.into_iter().map(Into::into).collect(),
-            accepts_messages,
+            sensitive_kinds: sensitive_kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
+            accepts_messages: accepts_messages.unwrap_or(false),
             idempotency_key,
         };
         let view = domain::create(&state.db, &state.auth.cipher, &worker, new, request_id(ctx).as_deref()).await?;
