@@ -147,7 +147,7 @@ async fn verify_audit(config: &Config) -> ExitCode {
             ExitCode::FAILURE
         }
         Ok(Err(error)) => {
-            eprintln!("qiao verify-audit: {}", error.message());
+            eprintln!("qiao verify-audit: {}", describe(&error));
             ExitCode::from(2)
         }
         Err(error) => {
@@ -163,8 +163,16 @@ async fn purge_expired(config: &Config) -> Result<(), Box<dyn std::error::Error>
     let retention = chrono::Duration::days(i64::from(config.referral_retention_days));
     let report = qiao_server::clients::retention::purge_expired(&db, chrono::Utc::now(), retention)
         .await
-        .map_err(|error| error.message())?;
+        .map_err(|error| describe(&error))?;
     println!("purged the personal texts of {} referrals and erased {} clients", report.referrals, report.clients);
     db.close().await.ok();
     Ok(())
+}
+
+/// An API error for an operator's terminal: the cause of an internal error, not its mask.
+fn describe(error: &qiao_server::error::ApiError) -> String {
+    match error {
+        qiao_server::error::ApiError::Internal(cause) => qiao_server::error::error_chain(cause),
+        other => other.message(),
+    }
 }

@@ -251,7 +251,8 @@ async fn household_links_join_two_clients_of_one_organisation() {
 #[tokio::test]
 async fn consent_is_recorded_withdrawn_and_decides_what_a_provider_may_see() {
     on_every_database(|app| async move {
-        use qiao_server::clients::{ClientField, consent, shared_fields};
+        use qiao_server::clients::ClientField;
+        use qiao_server::clients::consent::{self, shared_fields};
         use qiao_server::clock::Clock;
         use qiao_server::privacy::crypto::{DataCipher, parse_data_keys};
 

@@ -4,17 +4,17 @@
 //! (the referral itself stays, with its status).
 //!
 //! For the referral views: [`current`] is the consent that holds now for a (client, recipient)
-//! pair, and `clients::shared_fields` opens exactly the fields it covers.
+//! pair, and [`shared_fields`] opens exactly the fields it covers.
 
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::ConsentMethod;
-use qiao_schema::entity::{consent, organization};
+use qiao_schema::entity::{client, consent, organization};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{ClientField, entry_of, own_client};
+use super::{ClientField, SharedClient, entry_of, own_client};
 use crate::auth::policy::CaseWorker;
 use crate::error::{ApiError, ApiResult};
 use crate::kernel::begin_write;
@@ -243,4 +243,41 @@ pub async fn current(
         .order_by_desc(consent::Column::Id)
         .one(db)
         .await?)
+}
+
+/// What the provider organisation `organization_id` may see of a client now: the fields of the
+/// current (latest, not withdrawn) consent naming it, opened; `None` without such a consent or
+/// once the client is erased. It does not audit: the caller (a referral view) appends the audit
+/// row for the referral it shows, naming `fields`. Whether the referral is live (logged
+/// referrals share nothing) is the caller's to check.
+pub async fn shared_fields(
+    db: &impl ConnectionTrait,
+    cipher: &DataCipher,
+    client_id: &str,
+    organization_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<SharedClient>> {
+    let Some(consent) = current(db, client_id, organization_id, now).await? else { return Ok(None) };
+    let Some(row) =
+        client::Entity::find_by_id(client_id.to_owned()).filter(client::Column::ErasedAt.is_null()).one(db).await?
+    else {
+        return Ok(None);
+    };
+    let fields = ClientField::parse_list(&consent.data_scope);
+    let slot = |field: &'static str| Slot { table: "client", id: &row.id, field };
+    let mut shared = SharedClient { consent_id: consent.id, fields: fields.clone(), ..SharedClient::default() };
+    for field in fields {
+        match field {
+            ClientField::DisplayName => {
+                shared.display_name = Some(cipher.open(slot("display_name"), &row.display_name_sealed)?);
+            }
+            ClientField::Phone => shared.phone = cipher.open_optional(slot("phone"), row.phone_sealed.as_deref())?,
+            ClientField::PreferredLanguage => {
+                shared.preferred_language =
+                    cipher.open_optional(slot("preferred_language"), row.preferred_language_sealed.as_deref())?;
+            }
+            ClientField::Notes => shared.notes = cipher.open_optional(slot("notes"), row.notes_sealed.as_deref())?,
+        }
+    }
+    Ok(Some(shared))
 }

@@ -1,7 +1,8 @@
 //! Clients of social workers: the least personal data that works (a display name or alias, an
 //! optional phone, a preferred language or dialect, notes with their sensitive kinds), household
 //! links, and the consents that let a provider see some of it ([`consent`]). Erasure on request
-//! and retention live in [`retention`]; the demo client in [`demo`].
+//! and retention live in [`retention`]; the demo client in [`demo`]. What a provider may see of a
+//! client under consent: [`consent::shared_fields`].
 //!
 //! Rules, all checked here (resolvers only ask for the capability):
 //! - a client belongs to the social worker's organisation; another organisation's client reads
@@ -681,41 +682,4 @@ pub async fn find_by_phone(
     let request = PageRequest::first_page(crate::pagination::List::Clients, 1);
     let page = list(db, cipher, worker, Some(phone), &request, request_id).await?;
     Ok(page.items.into_iter().next())
-}
-
-/// What the provider organisation `organization_id` may see of a client now: the fields of the
-/// current (latest, not withdrawn) consent naming it, opened; `None` without such a consent or
-/// once the client is erased. It does not audit: the caller (a referral view) appends the audit
-/// row for the referral it shows, naming `fields`. Whether the referral is live (logged
-/// referrals share nothing) is the caller's to check.
-pub async fn shared_fields(
-    db: &impl ConnectionTrait,
-    cipher: &DataCipher,
-    client_id: &str,
-    organization_id: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<Option<SharedClient>> {
-    let Some(consent) = consent::current(db, client_id, organization_id, now).await? else { return Ok(None) };
-    let Some(row) =
-        client::Entity::find_by_id(client_id.to_owned()).filter(client::Column::ErasedAt.is_null()).one(db).await?
-    else {
-        return Ok(None);
-    };
-    let fields = ClientField::parse_list(&consent.data_scope);
-    let slot = |field: &'static str| Slot { table: "client", id: &row.id, field };
-    let mut shared = SharedClient { consent_id: consent.id, fields: fields.clone(), ..SharedClient::default() };
-    for field in fields {
-        match field {
-            ClientField::DisplayName => {
-                shared.display_name = Some(cipher.open(slot("display_name"), &row.display_name_sealed)?);
-            }
-            ClientField::Phone => shared.phone = cipher.open_optional(slot("phone"), row.phone_sealed.as_deref())?,
-            ClientField::PreferredLanguage => {
-                shared.preferred_language =
-                    cipher.open_optional(slot("preferred_language"), row.preferred_language_sealed.as_deref())?;
-            }
-            ClientField::Notes => shared.notes = cipher.open_optional(slot("notes"), row.notes_sealed.as_deref())?,
-        }
-    }
-    Ok(Some(shared))
 }
