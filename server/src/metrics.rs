@@ -75,6 +75,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "StaleListings",
     "SuggestEdit",
     "UpdateArea",
+    "UpdateClient",
     "UpdateLocation",
     "UpdateOrganization",
     "UpdateService",

@@ -358,3 +358,54 @@ async fn the_demo_client_belongs_to_the_t_village_worker_with_a_consent_for_the_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_social_worker_updates_only_the_fields_given_and_the_audit_row_names_them() {
+    on_every_database(|app| async move {
+        const UPDATE: &str =
+            "mutation($id: ID!, $name: String, $phone: String, $notes: String, $kinds: [SensitiveKind!]) {
+          updateClient(id: $id, displayName: $name, phone: $phone, notes: $notes, sensitiveKinds: $kinds) {
+            displayName phone notes sensitiveKinds } }";
+        let worker = app.token_of("worker.tvillage").await;
+        let client_id =
+            create_client(&app, &worker, json!({ "name": "改名前", "phone": "13100009999", "notes": "旧备注" })).await
+                ["id"]
+                .as_str()
+                .expect("an id")
+                .to_owned();
+        let updated = app.data_as(&worker, UPDATE, json!({ "id": client_id, "phone": "", "kinds": ["HEALTH"] })).await
+            ["updateClient"]
+            .clone();
+        assert_eq!(
+            updated,
+            json!({ "displayName": "改名前", "phone": null, "notes": "旧备注", "sensitiveKinds": ["HEALTH"] })
+        );
+        let found = app.data_as(&worker, CLIENTS, json!({ "phone": "13100009999" })).await;
+        assert_eq!(found["clients"]["edges"], json!([]), "the old phone no longer finds the client");
+        create_client(&app, &worker, json!({ "name": "别人", "phone": "13100001111" })).await;
+        let taken = app.graphql_as(&worker, UPDATE, json!({ "id": client_id, "phone": "13100001111" })).await;
+        assert_eq!(error_code(&taken), Some("CONFLICT"), "{taken}");
+        let bad = app.graphql_as(&worker, UPDATE, json!({ "id": client_id, "name": "" })).await;
+        assert_eq!(bad["errors"][0]["extensions"]["field"], "displayName", "{bad}");
+        let other = other_org_worker(&app).await;
+        let outside = app.graphql_as(&other, UPDATE, json!({ "id": client_id, "notes": "x" })).await;
+        assert_eq!(error_code(&outside), Some("NOT_FOUND"), "{outside}");
+
+        let db = app.database().await;
+        use qiao_schema::entity::audit_log;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let updates: Vec<String> = audit_log::Entity::find()
+            .filter(audit_log::Column::RecordId.eq(client_id.clone()))
+            .filter(audit_log::Column::Action.eq("update"))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&db)
+            .await
+            .expect("audit rows")
+            .into_iter()
+            .map(|row| row.fields)
+            .collect();
+        assert_eq!(updates, vec!["phone,sensitive_kinds".to_owned()]);
+        db.close().await.ok();
+    })
+    .await;
+}

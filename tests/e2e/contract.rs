@@ -247,6 +247,10 @@ async fn plan_for(app: &TestApp, operation: &str) -> (Option<&'static str>, Valu
                 .await;
             (Some("worker.tvillage"), json!({ "consentId": data["recordConsent"]["id"] }))
         }
+        "UpdateClient" => (
+            Some("worker.tvillage"),
+            json!({ "id": new_client(app, "合同测试修改").await, "phone": "13800002222", "sensitiveKinds": ["HEALTH"] }),
+        ),
         "EraseClient" => (Some("admin"), json!({ "clientId": new_client(app, "合同测试删除").await })),
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
     }

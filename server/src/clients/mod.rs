@@ -547,6 +547,105 @@ pub(crate) async fn own_client(
     query.one(db).await?.ok_or_else(|| ApiError::not_found("client"))
 }
 
+/// Changes to a client's record: `None` leaves a field as it is; an empty text clears an
+/// optional one (phone, language, notes).
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: Option<String>,
+    pub notes: Option<String>,
+    pub sensitive_kinds: Option<Vec<SensitiveKind>>,
+    pub accepts_messages: Option<bool>,
+}
+
+/// Changes a current client of the worker's organisation (NOT_FOUND otherwise), checked like a
+/// new one: a phone already on another client of the organisation is a CONFLICT. Only the
+/// changed fields are sealed anew; the audit row names them.
+pub async fn update(
+    db: &DatabaseConnection,
+    cipher: &DataCipher,
+    worker: &CaseWorker,
+    client_id: &str,
+    changes: ClientChanges,
+    request_id: Option<&str>,
+) -> ApiResult<ClientView> {
+    let txn = begin_write(db).await?;
+    let row = own_client(&txn, worker, client_id, true).await?;
+    let current = open(cipher, row.clone(), Vec::new())?;
+    let merged = NewClient {
+        display_name: changes.display_name.clone().unwrap_or_else(|| current.display_name.clone().unwrap_or_default()),
+        phone: changes.phone.clone().or_else(|| current.phone.clone()),
+        preferred_language: changes.preferred_language.clone().or_else(|| current.preferred_language.clone()),
+        notes: changes.notes.clone().or_else(|| current.notes.clone()),
+        sensitive_kinds: changes.sensitive_kinds.clone().unwrap_or_else(|| current.sensitive_kinds.clone()),
+        accepts_messages: changes.accepts_messages.unwrap_or(current.accepts_messages),
+        idempotency_key: None,
+    };
+    let checked = CheckedClient::of(&merged)?;
+    let organization_id = worker.organization_id().to_owned();
+    let new_phone = checked.phone.as_ref().map(|phone| phone.as_str().to_owned());
+    let slot = |field: &'static str| Slot { table: "client", id: client_id, field };
+    let mut active = client::ActiveModel { id: sea_orm::ActiveValue::Unchanged(row.id.clone()), ..Default::default() };
+    let mut fields = Vec::new();
+    if Some(&checked.display_name) != current.display_name.as_ref() {
+        active.display_name_sealed = Set(cipher.seal(slot("display_name"), &checked.display_name)?);
+        fields.push(ClientField::DisplayName.as_str());
+    }
+    if new_phone != current.phone {
+        let digest = checked.phone.as_ref().map(|phone| phone_digest(cipher, &organization_id, phone)).transpose()?;
+        if let Some(digest) = &digest {
+            let taken = client::Entity::find()
+                .filter(client::Column::OrganizationId.eq(organization_id.clone()))
+                .filter(client::Column::PhoneDigest.eq(digest.clone()))
+                .filter(client::Column::ErasedAt.is_null())
+                .filter(client::Column::Id.ne(client_id))
+                .one(&txn)
+                .await?;
+            if taken.is_some() {
+                return Err(ApiError::conflict(
+                    "another client of your organisation has this phone number (该手机号码已有其他客户记录)",
+                ));
+            }
+        }
+        active.phone_sealed = Set(cipher.seal_optional(slot("phone"), new_phone.as_deref())?);
+        active.phone_digest = Set(digest);
+        fields.push(ClientField::Phone.as_str());
+    }
+    if checked.preferred_language != current.preferred_language {
+        active.preferred_language_sealed =
+            Set(cipher.seal_optional(slot("preferred_language"), checked.preferred_language.as_deref())?);
+        fields.push(ClientField::PreferredLanguage.as_str());
+    }
+    if checked.notes != current.notes {
+        active.notes_sealed = Set(cipher.seal_optional(slot("notes"), checked.notes.as_deref())?);
+        fields.push(ClientField::Notes.as_str());
+    }
+    if checked.sensitive_kinds != current.sensitive_kinds {
+        active.sensitive_kinds = Set(SensitiveKind::join(&checked.sensitive_kinds));
+        fields.push("sensitive_kinds");
+    }
+    if checked.accepts_messages != current.accepts_messages {
+        active.accepts_messages = Set(checked.accepts_messages);
+        fields.push("accepts_messages");
+    }
+    if fields.is_empty() {
+        txn.rollback().await?;
+    } else {
+        active.updated_at = Set(worker.now);
+        client::Entity::update(active).exec(&txn).await?;
+        audit::append(
+            &txn,
+            &entry_of(worker, "client", client_id, fields, AuditAction::Update, "update client", request_id),
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    get(db, cipher, worker, client_id, "update client", request_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("an updated client vanished"))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reads
 

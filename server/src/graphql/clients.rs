@@ -421,6 +421,37 @@ impl ClientMutation {
         Ok(Client(view))
     }
 
+    /// Changes a client of your organisation (social workers): only the arguments given change;
+    /// an empty text clears the phone, language or notes. Checked like `createClient`.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client.")] id: ID,
+        #[graphql(desc = "New display name or alias, 1 to 200 characters.")] display_name: Option<String>,
+        #[graphql(desc = "New phone number (empty: none).")] phone: Option<String>,
+        #[graphql(desc = "New preferred language or dialect code (empty: none).")] preferred_language: Option<String>,
+        #[graphql(desc = "New case notes, at most 4000 characters (empty: none).")] notes: Option<String>,
+        #[graphql(desc = "What the notes touch that is sensitive (replaces the list).")] sensitive_kinds: Option<
+            Vec<SensitiveKind>,
+        >,
+        #[graphql(desc = "Whether the client agrees to content-free status messages (needs a mobile number).")]
+        accepts_messages: Option<bool>,
+    ) -> async_graphql::Result<Client> {
+        let (state, worker) = case_worker(ctx).await?;
+        let changes = domain::ClientChanges {
+            display_name,
+            phone,
+            preferred_language,
+            notes,
+            sensitive_kinds: sensitive_kinds.map(|kinds| kinds.into_iter().map(Into::into).collect()),
+            accepts_messages,
+        };
+        let view =
+            domain::update(&state.db, &state.auth.cipher, &worker, &id, changes, request_id(ctx).as_deref()).await?;
+        Ok(Client(view))
+    }
+
     /// Links two clients of your organisation as one household (social workers): `clientId` is
     /// `relation` of `relatedClientId`. Linking again returns the existing link.
     async fn link_clients(
