@@ -65,8 +65,10 @@ pub struct Config {
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
     pub rate_limits: RateLimits,
-    /// `QIAO_REFERRAL_RETENTION_DAYS`: how long a referral's personal data is kept after it ends
-    /// (its `retain_until`; `qiao purge-expired` removes it then). Default 180, 1 to 3650.
+    /// `QIAO_REFERRAL_RETENTION_DAYS`: how long the personal data of an ended referral is kept
+    /// (its `retain_until` is `ended_at` plus this), and how long a client with no referral left
+    /// and no activity is kept before `qiao purge-expired` (and the daily sweep) erases it.
+    /// Default 180; 1 to 3650.
     pub referral_retention_days: u32,
 }
 
@@ -326,6 +328,17 @@ impl Config {
     }
 }
 
+fn parse_retention_days(lookup: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    const VARIABLE: &str = "QIAO_REFERRAL_RETENTION_DAYS";
+    let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_REFERRAL_RETENTION_DAYS) };
+    match text.trim().parse::<u32>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => {
+            Err(ConfigError { variable: VARIABLE, reason: format!("{text:?} is not a number of days from 1 to 3650") })
+        }
+    }
+}
+
 fn parse_bool(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -336,17 +349,6 @@ fn parse_bool(
         Some("1" | "true" | "yes") => Ok(true),
         Some("0" | "false" | "no") => Ok(false),
         Some(other) => Err(ConfigError { variable, reason: format!("{other:?} is not true or false") }),
-    }
-}
-
-fn parse_retention_days(lookup: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
-    const VARIABLE: &str = "QIAO_REFERRAL_RETENTION_DAYS";
-    let Some(text) = lookup(VARIABLE) else { return Ok(DEFAULT_REFERRAL_RETENTION_DAYS) };
-    match text.trim().parse::<u32>() {
-        Ok(days) if (1..=3650).contains(&days) => Ok(days),
-        _ => {
-            Err(ConfigError { variable: VARIABLE, reason: format!("{text:?} is not a number of days from 1 to 3650") })
-        }
     }
 }
 

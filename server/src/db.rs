@@ -24,10 +24,14 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
         // One writer at a time is SQLite's nature; a small pool avoids lock contention. Write
         // transactions take the lock when they begin (see `kernel`), and a writer that finds it
         // taken waits up to the busy timeout for its turn instead of failing at once.
+        //
+        // `secure_delete` on every connection: SQLite then overwrites deleted and replaced
+        // content with zeros instead of leaving it in free pages and cells, so an erased client's
+        // sealed values do not linger in the file (see `clients::retention`).
         options
             .max_connections(8)
             .min_connections(1)
-            .map_sqlx_sqlite_opts(|opts| opts.busy_timeout(SQLITE_BUSY_TIMEOUT));
+            .map_sqlx_sqlite_opts(|opts| opts.busy_timeout(SQLITE_BUSY_TIMEOUT).pragma("secure_delete", "ON"));
     }
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
@@ -36,4 +40,15 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     }
     Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// After an erasure or a purge on SQLite: copies the WAL into the database file and truncates the
+/// WAL to nothing, so the old versions of the pages (which still hold the removed values) leave
+/// the disk. With `secure_delete` the database file itself no longer holds them. A no-op on
+/// PostgreSQL (whose dead rows `VACUUM` reclaims; its files are not the app's to grep).
+pub async fn flush_erased(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -53,8 +54,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
     pub body_limits: http::BodyLimits,
-    /// Days a referral's personal data is kept after it ends (`QIAO_REFERRAL_RETENTION_DAYS`).
-    pub referral_retention_days: u32,
+    /// How long an ended referral's personal data is kept (`QIAO_REFERRAL_RETENTION_DAYS`):
+    /// `retain_until = ended_at + referral_retention`, see `clients::retention`.
+    pub referral_retention: chrono::Duration,
     pub schema: QiaoSchema,
 }
 
@@ -102,6 +104,9 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
         let generated_signing_key = config.jwt_keys.is_none();
         if empty_database && generated_signing_key {
             accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
+            // The demo client is sealed with the configured keys, like any other client.
+            let cipher = auth::AuthState::cipher_of(&secrets);
+            clients::demo::seed_demo_client(&db, &cipher, clock.now()).await.map_err(StartupError::DemoAccounts)?;
             tracing::warn!("created the demo accounts (public password): development only");
         } else if no_account {
             tracing::info!("no demo accounts: the database is not new or QIAO_JWT_KEYS is configured");
@@ -117,7 +122,8 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
         tracing::info!("seeded the demo referral");
     }
     let directory = Arc::new(DirectoryHandle::new(directory));
-    Ok(state_for(db, directory, clock, auth, body_limits, config.referral_retention_days))
+    let retention = chrono::Duration::days(i64::from(config.referral_retention_days));
+    Ok(state_for(db, directory, clock, auth, body_limits, retention))
 }
 
 /// Assembles the state around an open database and a built index.
@@ -127,7 +133,7 @@ pub fn state_for(
     clock: Arc<dyn Clock>,
     auth: Arc<AuthState>,
     body_limits: http::BodyLimits,
-    referral_retention_days: u32,
+    referral_retention: chrono::Duration,
 ) -> AppState {
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
@@ -139,7 +145,7 @@ pub fn state_for(
         clock,
         auth,
         body_limits,
-        referral_retention_days,
+        referral_retention,
         schema: graphql::build_schema(None),
     };
     let schema = graphql::build_schema(Some(base.clone()));
@@ -157,9 +163,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    // Expired personal data is purged once a day while the server runs (`qiao purge-expired`
+    // does the same on demand).
+    let sweeper =
+        tokio::spawn(clients::retention::daily_sweep(state.db.clone(), state.clock.clone(), state.referral_retention));
     // Client addresses reach the rate limiters only; they are never logged or stored.
-    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(StartupError::Serve)
+        .map_err(StartupError::Serve);
+    sweeper.abort();
+    served
 }

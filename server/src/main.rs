@@ -4,6 +4,10 @@
 //! - `qiao print-schema`: print the GraphQL SDL (the committed `mobile-client-spec/schema.graphql`).
 //! - `qiao seed-synthetic --count N [--seed S]`: add N deterministic synthetic services to the
 //!   configured database (for benchmarks).
+//! - `qiao verify-audit`: walk the audit trail's hash chain; exit 0 when intact, 1 naming the
+//!   first bad row when not.
+//! - `qiao purge-expired`: apply retention now (`QIAO_REFERRAL_RETENTION_DAYS`): remove expired
+//!   referrals' personal texts and erase clients past retention (the server does it daily).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +15,8 @@ use std::sync::Arc;
 use qiao_server::clock::SystemClock;
 use qiao_server::config::Config;
 
-const USAGE: &str = "usage: qiao [serve | print-schema | seed-synthetic --count N [--seed S]]";
+const USAGE: &str =
+    "usage: qiao [serve | print-schema | seed-synthetic --count N [--seed S] | verify-audit | purge-expired]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -31,6 +36,8 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve(config).await,
         Some("seed-synthetic") => seed_synthetic(&config, &args[1..]).await,
+        Some("verify-audit") => return verify_audit(&config).await,
+        Some("purge-expired") => purge_expired(&config).await,
         Some(_) => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -120,4 +127,52 @@ async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn 
         "synthetic services loaded"
     );
     Ok(())
+}
+
+/// `qiao verify-audit`: prints how many rows were checked, or the first bad row (stderr, exit 1).
+async fn verify_audit(config: &Config) -> ExitCode {
+    let checked = async {
+        let db = qiao_server::db::connect_and_migrate(&config.database_url).await?;
+        let outcome = qiao_server::privacy::audit::verify(&db).await;
+        db.close().await.ok();
+        Ok::<_, Box<dyn std::error::Error>>(outcome)
+    };
+    match checked.await {
+        Ok(Ok(Ok(rows))) => {
+            println!("audit chain intact: {rows} rows checked");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(Err(broken))) => {
+            eprintln!("audit chain broken at {broken}");
+            ExitCode::FAILURE
+        }
+        Ok(Err(error)) => {
+            eprintln!("qiao verify-audit: {}", describe(&error));
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("qiao verify-audit: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `qiao purge-expired`: applies retention now and reports counts (never what was removed).
+async fn purge_expired(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let db = qiao_server::db::connect_and_migrate(&config.database_url).await?;
+    let retention = chrono::Duration::days(i64::from(config.referral_retention_days));
+    let report = qiao_server::clients::retention::purge_expired(&db, chrono::Utc::now(), retention)
+        .await
+        .map_err(|error| describe(&error))?;
+    println!("purged the personal texts of {} referrals and erased {} clients", report.referrals, report.clients);
+    db.close().await.ok();
+    Ok(())
+}
+
+/// An API error for an operator's terminal: the cause of an internal error, not its mask.
+fn describe(error: &qiao_server::error::ApiError) -> String {
+    match error {
+        qiao_server::error::ApiError::Internal(cause) => qiao_server::error::error_chain(cause),
+        other => other.message(),
+    }
 }

@@ -48,6 +48,8 @@ pub enum List {
     Caseload,
     /// `referralInbox` (a provider's referrals).
     ReferralInbox,
+    /// `clients` (a social worker's own organisation's clients).
+    Clients,
 }
 
 impl List {
@@ -64,6 +66,7 @@ impl List {
             Self::MyListings => "m1",
             Self::Caseload => "c1",
             Self::ReferralInbox => "i1",
+            Self::Clients => "k1",
         }
     }
 }

@@ -75,6 +75,16 @@ pub enum Field {
     ReferralNote,
     /// The provider's outcome of a referral, in words.
     ReferralOutcome,
+    /// A client's display name or alias.
+    ClientDisplayName,
+    /// A client's phone number.
+    ClientPhone,
+    /// A client's preferred language or dialect.
+    ClientPreferredLanguage,
+    /// A social worker's notes on a client.
+    ClientNotes,
+    /// What a consent allows the data to be used for.
+    ConsentPurpose,
 }
 
 impl Field {
@@ -127,6 +137,11 @@ impl Field {
             Self::ReferralReason => "referral.reason",
             Self::ReferralNote => "referral.note",
             Self::ReferralOutcome => "referral.outcome",
+            Self::ClientDisplayName => "client.display_name",
+            Self::ClientPhone => "client.phone",
+            Self::ClientPreferredLanguage => "client.preferred_language",
+            Self::ClientNotes => "client.notes",
+            Self::ConsentPurpose => "consent.purpose",
         }
     }
 
@@ -175,6 +190,11 @@ impl Field {
             Self::ReferralReason => "reason",
             Self::ReferralNote => "note",
             Self::ReferralOutcome => "outcome",
+            Self::ClientDisplayName => "display name",
+            Self::ClientPhone => "phone",
+            Self::ClientPreferredLanguage => "preferred language",
+            Self::ClientNotes => "notes",
+            Self::ConsentPurpose => "purpose",
         }
     }
 }
@@ -235,6 +255,8 @@ pub enum TextLimit {
     DecisionReason,
     /// A client's idempotency key (a UUID is 36).
     IdempotencyKey,
+    /// What a consent is for: a sentence or two.
+    ConsentPurpose,
 }
 
 impl TextLimit {
@@ -246,6 +268,7 @@ impl TextLimit {
             Self::SuggestionComment => 1000,
             Self::DecisionReason => 500,
             Self::IdempotencyKey => 64,
+            Self::ConsentPurpose => 500,
         }
     }
 }

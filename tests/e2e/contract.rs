@@ -60,6 +60,15 @@ async fn pending_suggestion(app: &TestApp) -> Value {
     data["suggestEdit"]["id"].clone()
 }
 
+/// A new client of T village's social-work station, for the operations that need one of their own.
+async fn new_client(app: &TestApp, name: &str) -> Value {
+    let worker = app.token_of("worker.tvillage").await;
+    let data = app
+        .data_as(&worker, "mutation($n: String!) { createClient(displayName: $n) { id } }", json!({ "n": name }))
+        .await;
+    data["createClient"]["id"].clone()
+}
+
 /// For each committed operation: the demo account to run it as (None: anonymous) and its
 /// variables. Operations that close or archive get targets of their own, so the order in which
 /// the files run does not matter.
@@ -70,6 +79,8 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
     let committee_account = id("account", "committee.tvillage");
     let t_area = id("stewardship_area", "sh-t-village-area");
     let t_village = id("urban_village", "sh-t-village");
+    let demo_client = id("client", "demo-client");
+    let legal_aid_org = id("organization", "sh-minhang-legal-aid-centre");
     match operation {
         "NearbyServices" => {
             (None, json!({ "near": near, "radiusMeters": 3000, "categories": ["LEGAL_AID"], "first": 5 }))
@@ -154,9 +165,11 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
             json!({ "input": { "username": "new.worker", "displayName": "新社工 / New worker", "password": "a-long-password",
                                 "role": "SOCIAL_WORKER", "organizationId": station } }),
         ),
-        "SetAccountDisabled" => (Some("admin"), json!({ "id": id("account", "worker.tvillage"), "disabled": true })),
+        // On the migrant account, whose operations (Login, Me, RefreshToken) sort before these:
+        // the social worker's operations (WithdrawConsent, …) run after them.
+        "SetAccountDisabled" => (Some("admin"), json!({ "id": id("account", "migrant.demo"), "disabled": true })),
         "ResetPassword" => {
-            (Some("admin"), json!({ "id": id("account", "worker.tvillage"), "newPassword": "another-long-password" }))
+            (Some("admin"), json!({ "id": id("account", "migrant.demo"), "newPassword": "another-long-password" }))
         }
         "ChangeAccountRole" => {
             (Some("admin"), json!({ "id": committee_account, "role": "COMMITTEE_STAFF", "areaIds": [t_area] }))
@@ -228,6 +241,41 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
             json!({ "id": referrals.to_forward["id"], "serviceId": id("service", "gz-zhijin-legal-aid"),
                     "reason": "户籍在织金 / hukou in Zhijin" }),
         ),
+        "CreateClient" => (
+            Some("worker.tvillage"),
+            json!({ "displayName": "合同测试客户", "phone": "13800001111", "preferredLanguage": "yue" }),
+        ),
+        "Client" => (Some("worker.tvillage"), json!({ "id": demo_client })),
+        "Clients" => (Some("worker.tvillage"), json!({ "first": 10 })),
+        "ClientByPhone" => (Some("worker.tvillage"), json!({ "phone": "139 1234 5678" })),
+        "ClientConsents" => (Some("worker.tvillage"), json!({ "clientId": demo_client })),
+        "LinkClients" => {
+            let child = new_client(app, "合同测试孩子").await;
+            (
+                Some("worker.tvillage"),
+                json!({ "clientId": child, "relatedClientId": demo_client, "relation": "CHILD_OF" }),
+            )
+        }
+        "RecordConsent" => (
+            Some("worker.tvillage"),
+            json!({ "clientId": demo_client, "recipientOrganizationId": legal_aid_org, "purpose": "法律援助转介" }),
+        ),
+        "WithdrawConsent" => {
+            let worker = app.token_of("worker.tvillage").await;
+            let data = app
+                .data_as(
+                    &worker,
+                    "mutation($c: ID!, $o: ID!) { recordConsent(clientId: $c, recipientOrganizationId: $o, purpose: \"撤回测试\") { id } }",
+                    json!({ "c": demo_client, "o": legal_aid_org }),
+                )
+                .await;
+            (Some("worker.tvillage"), json!({ "consentId": data["recordConsent"]["id"] }))
+        }
+        "UpdateClient" => (
+            Some("worker.tvillage"),
+            json!({ "id": new_client(app, "合同测试修改").await, "phone": "13800002222", "sensitiveKinds": ["HEALTH"] }),
+        ),
+        "EraseClient" => (Some("admin"), json!({ "clientId": new_client(app, "合同测试删除").await })),
         other => panic!("no plan for operation {other}: add it to plan_for in contract.rs"),
     }
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod clients;
 mod concurrency;
 mod console;
 mod contract;
@@ -20,6 +21,7 @@ mod import;
 mod limits;
 mod observability;
 mod pagination;
+mod privacy;
 mod ratelimits;
 mod referrals;
 mod region;

@@ -105,9 +105,15 @@ impl AuthState {
         Self::with_limits(secrets, &RateLimits::default())
     }
 
+    /// The data cipher the secrets make (also for start-up work before the state exists: seeding
+    /// the demo client, `qiao purge-expired`).
+    pub fn cipher_of(secrets: &keys::Secrets) -> DataCipher {
+        DataCipher::new(secrets.data_keys.clone(), secrets.phone_pepper.clone())
+    }
+
     pub fn with_limits(secrets: keys::Secrets, limits: &RateLimits) -> Self {
         let per_minute = |limit: u32| RateLimiter::with_max_keys(limit, Duration::from_secs(60), limits.max_keys);
-        let cipher = DataCipher::new(secrets.data_keys.clone(), secrets.phone_pepper.clone());
+        let cipher = Self::cipher_of(&secrets);
         Self {
             cipher,
             phone_pepper: secrets.phone_pepper.clone(),

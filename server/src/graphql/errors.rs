@@ -55,6 +55,11 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::ReferralReason => "reason",
         Field::ReferralNote => "note",
         Field::ReferralOutcome => "outcome",
+        Field::ClientDisplayName => "displayName",
+        Field::ClientPhone => "phone",
+        Field::ClientPreferredLanguage => "preferredLanguage",
+        Field::ClientNotes => "notes",
+        Field::ConsentPurpose => "purpose",
     }
 }
 

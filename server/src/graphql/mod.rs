@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod category;
+pub mod clients;
 pub mod common;
 pub mod context;
 pub mod eligibility;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
     referrals::ReferralQuery,
+    clients::ClientQuery,
     // (new domains: one line each)
 );
 
@@ -45,6 +47,7 @@ pub struct MutationRoot(
     import::ImportMutation,
     hsds::HsdsMutation,
     referrals::ReferralMutation,
+    clients::ClientMutation,
     // (new domains: one line each)
 );
 

@@ -591,7 +591,7 @@ impl ReferralMutation {
             &id,
             mv,
             idempotency_key.as_deref(),
-            state.referral_retention_days,
+            state.referral_retention,
         )
         .await?;
         Ok(Referral { row, party })
@@ -613,7 +613,7 @@ impl ReferralMutation {
         let desk = ProviderDesk::of(&state.db, caller(ctx), state.clock.now()).await?;
         let ids = request_id(ctx);
         let (old, new) =
-            writes::forward(&env(state, &ids), &desk, &id, &service_id, reason, state.referral_retention_days).await?;
+            writes::forward(&env(state, &ids), &desk, &id, &service_id, reason, state.referral_retention).await?;
         Ok(ForwardResult {
             referral: Referral { row: old, party: Party::Provider(desk) },
             forwarded_to: ForwardedReferral {

@@ -300,7 +300,7 @@ pub async fn transition(
     id: &str,
     mv: Move,
     idempotency_key: Option<&str>,
-    retention_days: u32,
+    retention: Duration,
 ) -> ApiResult<referral::Model> {
     let reason = optional_text(Field::ReferralReason, mv.reason.as_deref(), TextLimit::DecisionReason)?;
     let outcome = optional_text(Field::ReferralOutcome, mv.outcome.as_deref(), TextLimit::LongText)?;
@@ -376,8 +376,7 @@ pub async fn transition(
     }
     let code = if machine::needs_reason(mv.to) { reason_code.map(ReasonCode::as_str) } else { None };
     let model =
-        apply_move(&txn, env, party, &current, mv.to, code, reason.as_deref(), outcome.as_deref(), retention_days)
-            .await?;
+        apply_move(&txn, env, party, &current, mv.to, code, reason.as_deref(), outcome.as_deref(), retention).await?;
     if let Some(note) = &note {
         write_note(&txn, env, party, id, note).await?;
     }
@@ -404,7 +403,7 @@ async fn apply_move(
     reason_code: Option<&str>,
     reason: Option<&str>,
     outcome: Option<&str>,
-    retention_days: u32,
+    retention: Duration,
 ) -> ApiResult<referral::Model> {
     let mut next = current.clone();
     next.status = to;
@@ -419,7 +418,7 @@ async fn apply_move(
     }
     if to.is_terminal() && next.ended_at.is_none() {
         next.ended_at = Some(env.now);
-        next.retain_until = Some(env.now + Duration::days(i64::from(retention_days)));
+        next.retain_until = Some(crate::clients::retention::retain_until(env.now, retention));
     }
     if outcome.is_some() {
         next.outcome_sealed = env.cipher.seal_optional(outcome_slot(&current.id), outcome)?;
@@ -497,7 +496,7 @@ pub async fn forward(
     id: &str,
     service_id: &str,
     reason: Option<String>,
-    retention_days: u32,
+    retention: Duration,
 ) -> ApiResult<(referral::Model, referral::Model)> {
     let reason = optional_text(Field::ReferralReason, reason.as_deref(), TextLimit::DecisionReason)?;
     let party = Party::Provider(desk.clone());
@@ -534,7 +533,7 @@ pub async fn forward(
         Some(ReasonCode::Forwarded.as_str()),
         reason.as_deref(),
         None,
-        retention_days,
+        retention,
     )
     .await?;
     let row = NewRow {

@@ -196,6 +196,11 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::ReferralReason
         | Field::ReferralNote
         | Field::ReferralOutcome => None,
+        Field::ClientDisplayName
+        | Field::ClientPhone
+        | Field::ClientPreferredLanguage
+        | Field::ClientNotes
+        | Field::ConsentPurpose => None,
     }
 }
 
