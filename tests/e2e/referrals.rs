@@ -537,7 +537,16 @@ async fn a_shanghai_worker_refers_a_returning_family_to_the_zhijin_school_office
         let other_inbox = app
             .data_as(&legal, "{ referralInbox(status: [REQUESTED, ACCEPTED]) { edges { node { id } } } }", json!({}))
             .await;
-        assert_eq!(other_inbox["referralInbox"]["edges"], json!([]));
+        // Only the demo referral, none of this family's.
+        let theirs: Vec<Value> = other_inbox["referralInbox"]["edges"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|edge| edge["node"]["id"].clone())
+            .collect();
+        assert!(!theirs.contains(&made["id"]), "{other_inbox}");
+        assert_eq!(theirs.len(), 1, "{other_inbox}");
     })
     .await;
 }
