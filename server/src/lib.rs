@@ -19,6 +19,7 @@ pub mod language;
 pub mod metrics;
 #[cfg(test)]
 mod module_cycles;
+pub mod news;
 pub mod pagination;
 pub mod privacy;
 pub mod rate_limit;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthState>,
     pub body_limits: http::BodyLimits,
+    /// Referral news: the notification sender and the subscription's poll interval.
+    pub news: config::NewsConfig,
     pub schema: QiaoSchema,
 }
 
@@ -104,7 +107,11 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits))
+    let mut state = state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits);
+    state.news = config.news.clone();
+    // The schema carries a copy of the state: give it the same news settings.
+    state.schema = graphql::build_schema(Some(state.clone()));
+    Ok(state)
 }
 
 /// Assembles the state around an open database and a built index.
@@ -118,7 +125,8 @@ pub fn state_for(
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
-    let base = AppState { db, directory, store, clock, auth, body_limits, schema: graphql::build_schema(None) };
+    let news = config::NewsConfig::default();
+    let base = AppState { db, directory, store, clock, auth, body_limits, news, schema: graphql::build_schema(None) };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }
@@ -134,9 +142,30 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    // The notification worker runs beside the server and stops with it.
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(news_worker(&state).run(stopped));
     // Client addresses reach the rate limiters only; they are never logged or stored.
-    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(StartupError::Serve)
+        .map_err(StartupError::Serve);
+    stop_worker.send(true).ok();
+    worker.await.ok();
+    served
+}
+
+/// The notification worker for this server's configuration.
+fn news_worker(state: &AppState) -> news::worker::Worker {
+    let sender: Option<Arc<dyn news::notify::Sender>> = match &state.news.sender {
+        config::NotificationSender::File(path) => Some(Arc::new(news::notify::FileSender::new(path.clone()))),
+        config::NotificationSender::None => None,
+    };
+    news::worker::Worker {
+        db: state.db.clone(),
+        cipher: state.auth.cipher.clone(),
+        clock: state.clock.clone(),
+        sender,
+        poll: state.news.notification_poll,
+    }
 }

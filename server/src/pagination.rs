@@ -42,6 +42,9 @@ pub enum List {
     StaleListings,
     /// `servicesInRegion`: by position in its fixed order, see `directory::region`.
     ServicesInRegion,
+    /// `referralsChangedSince` and `referralStatusChanged(since:)`: a referral event id, see
+    /// `news::changes`.
+    ReferralChanges,
 }
 
 impl List {
@@ -55,6 +58,7 @@ impl List {
             Self::ListingHistory => "h1",
             Self::StaleListings => "r1",
             Self::ServicesInRegion => "g1",
+            Self::ReferralChanges => "e1",
         }
     }
 }

@@ -15,6 +15,7 @@ mod hsds;
 mod http;
 mod import;
 mod limits;
+mod news;
 mod observability;
 mod pagination;
 mod ratelimits;

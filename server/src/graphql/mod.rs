@@ -9,13 +9,14 @@ pub mod eligibility;
 mod errors;
 pub mod hsds;
 pub mod import;
+pub mod news;
 pub mod objects;
 pub mod query;
 pub mod region;
 pub mod stewardship;
 pub mod suggestions;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 /// Every query of the API, merged from the domain modules.
 #[derive(MergedObject, Default)]
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
+    news::NewsQuery,
     // (new domains: one line each)
 );
 
@@ -45,7 +47,12 @@ pub struct MutationRoot(
     // (new domains: one line each)
 );
 
-pub type QiaoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// Every subscription of the API (served over `GET /graphql/ws`).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(news::NewsSubscription);
+
+pub type QiaoSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest nesting of input values (lists of lists), which the parser would otherwise recurse into.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
@@ -56,7 +63,7 @@ pub use crate::config::{INTROSPECTION_DEPTH, QueryLimits};
 pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
     let limits = data.as_ref().map(|state| state.body_limits.query).unwrap_or_default();
     // The engine's depth limit is set for introspection; `ShapeLimits` holds data to `limits.depth`.
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
         .limit_depth(INTROSPECTION_DEPTH)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
