@@ -52,6 +52,8 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "Logout",
     "Me",
     "NearbyServices",
+    "ReferralStatusChanged",
+    "ReferralsChangedSince",
     "RefreshToken",
     "RegisterMigrant",
     "RejectEditSuggestion",
