@@ -447,15 +447,22 @@ fn ids(page: &Value) -> Vec<String> {
     page["changes"].as_array().expect("changes").iter().map(|c| c["referralId"].as_str().expect("id").to_owned()).collect()
 }
 
-/// A social worker of another organisation (made through the admin API).
+/// A social worker of another organisation (made through the admin API): its token.
 async fn other_worker(app: &TestApp) -> String {
+    other_worker_account(app).await.1
+}
+
+/// A social worker of another organisation: its account id and token.
+async fn other_worker_account(app: &TestApp) -> (String, String) {
     let admin = app.token_of("admin").await;
     let input = json!({ "username": "worker.elsewhere", "displayName": "别处社工 / Worker elsewhere",
                         "password": "a-long-password", "role": "SOCIAL_WORKER",
                         "organizationId": id("organization", "sh-tvillage-committee") });
-    app.data_as(&admin, "mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }", json!({ "input": input }))
+    let created = app
+        .data_as(&admin, "mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }", json!({ "input": input }))
         .await;
-    app.login("worker.elsewhere", "a-long-password").await.0
+    let account_id = created["createAccount"]["id"].as_str().expect("account id").to_owned();
+    (account_id, app.login("worker.elsewhere", "a-long-password").await.0)
 }
 
 #[tokio::test]
@@ -554,7 +561,7 @@ async fn the_subscription_delivers_a_status_change_to_the_referrer_and_nothing_t
         let app = fast_server(backend, &[]).await;
         let f = Fixture::of(&app).await;
         let worker = app.token_of("worker.tvillage").await;
-        let elsewhere = other_worker(&app).await;
+        let (elsewhere_id, elsewhere) = other_worker_account(&app).await;
         let client_id = f.client(None, None, false).await;
         let (referral_id, code) = f.referral(&client_id, true).await;
         let mut referrer = app.subscribe(&worker, STATUS_CHANGED, json!({})).await;
@@ -573,7 +580,16 @@ async fn the_subscription_delivers_a_status_change_to_the_referrer_and_nothing_t
         // Resuming after a lost connection: from the change's cursor nothing is missed or repeated.
         referrer.close().await;
         let cursor = change["cursor"].as_str().expect("cursor").to_owned();
+        // A disabled account's stream ends (checked before anything more is delivered).
+        let admin = app.token_of("admin").await;
+        app.data_as(
+            &admin,
+            "mutation($id: ID!) { setAccountDisabled(id: $id, disabled: true) { id } }",
+            json!({ "id": elsewhere_id }),
+        )
+        .await;
         f.change(&referral_id, ReferralStatus::InProgress, &f.provider).await;
+        assert_eq!(stranger.next_event(Duration::from_secs(10)).await, Some(SocketEvent::Complete));
         let mut resumed = app.subscribe(&worker, STATUS_CHANGED, json!({ "since": cursor })).await;
         let event = resumed.next_event(Duration::from_secs(10)).await;
         let Some(SocketEvent::Next(payload)) = event else { panic!("expected a change, got {event:?}") };

@@ -206,6 +206,8 @@ pub struct StatusFeed {
     poll: Duration,
     request_id: Option<String>,
     clock: std::sync::Arc<dyn Clock>,
+    /// When the account was last checked.
+    checked_at: std::time::Instant,
 }
 
 impl StatusFeed {
@@ -229,33 +231,41 @@ impl StatusFeed {
             poll,
             request_id,
             clock,
+            checked_at: std::time::Instant::now(),
         })
     }
 
     /// Waits for the next status changes. `None` ends the subscription: the account was disabled
-    /// or lost the role or organisation it subscribed with (checked on every poll, so a change of
-    /// rights takes effect within one poll).
+    /// or lost the role or organisation it subscribed with. An idle poll costs one index look-up
+    /// (the newest event id); the account is checked before anything is delivered and at least
+    /// every [`RECHECK`], so a change of rights ends a quiet stream within that time.
     pub async fn next_batch(&mut self) -> Option<Vec<StatusChange>> {
         loop {
             tokio::time::sleep(self.poll).await;
-            let now = self.clock.now();
-            let watcher = match auth::load_account(&self.db, &self.account_id).await {
-                Ok(Some(account)) => {
-                    match Watcher::of(&self.db, &Caller::Account(std::sync::Arc::new(account)), now).await {
-                        Ok(watcher) if watcher.organization_id() == self.organization_id => watcher,
-                        Ok(_) | Err(ApiError::Forbidden | ApiError::Unauthenticated) => return None,
-                        Err(error) => {
-                            log_poll_error(&error);
-                            continue;
-                        }
-                    }
+            let newest = match newest_event_id(&self.db).await {
+                Ok(newest) => newest,
+                Err(error) => {
+                    log_poll_error(&error);
+                    continue;
                 }
+            };
+            let news = newest > self.position;
+            if !news && self.checked_at.elapsed() < RECHECK {
+                continue;
+            }
+            let now = self.clock.now();
+            let watcher = match self.current_watcher(now).await {
+                Ok(Some(watcher)) => watcher,
                 Ok(None) => return None,
                 Err(error) => {
                     log_poll_error(&error);
                     continue;
                 }
             };
+            self.checked_at = std::time::Instant::now();
+            if !news {
+                continue;
+            }
             match status_changes_after(&self.db, &watcher, self.position).await {
                 Ok((changes, next)) => {
                     let audit_rows: Vec<_> = changes
@@ -284,7 +294,21 @@ impl StatusFeed {
             }
         }
     }
+
+    /// The subscriber's rights as of now: `None` when it may no longer follow what it subscribed
+    /// to (disabled, another role, another organisation).
+    async fn current_watcher(&self, now: DateTime<Utc>) -> ApiResult<Option<Watcher>> {
+        let Some(account) = auth::load_account(&self.db, &self.account_id).await? else { return Ok(None) };
+        match Watcher::of(&self.db, &Caller::Account(std::sync::Arc::new(account)), now).await {
+            Ok(watcher) if watcher.organization_id() == self.organization_id => Ok(Some(watcher)),
+            Ok(_) | Err(ApiError::Forbidden | ApiError::Unauthenticated) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
 }
+
+/// Longest a quiet subscription goes without checking its account.
+pub const RECHECK: Duration = Duration::from_secs(30);
 
 fn log_poll_error(error: &ApiError) {
     match error {
