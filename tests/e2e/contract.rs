@@ -222,9 +222,9 @@ fn declares_operation(document: &str, name: &str) -> bool {
 
 fn declares_operation_kind(document: &str, keyword: &str, name: &str) -> bool {
     let declaration = format!("{keyword} {name}");
-    document.match_indices(&declaration).any(|(at, _)| {
-        !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-    })
+    document
+        .match_indices(&declaration)
+        .any(|(at, _)| !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 /// Runs a subscription file over `GET /graphql/ws`: the server must accept it and, for whatever

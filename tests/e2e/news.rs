@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qiao_schema::domain::{ConsentMethod, NotificationRecipient, ReferralStatus, Urgency};
-use qiao_schema::entity::{account, client, consent, notification_cursor, notification_outbox, referral, referral_event, service};
+use qiao_schema::entity::{
+    account, client, consent, notification_cursor, notification_outbox, referral, referral_event, service,
+};
 use qiao_server::clock::Clock;
 use qiao_server::news::notify::{self, Message, SendError, Sender};
 use qiao_server::privacy::audit::{self, AuditAction, AuditEntry};
@@ -57,8 +59,12 @@ impl Fixture {
         let worker = by_name("worker.tvillage").await;
         let provider = by_name("provider.legalaid").await;
         let service_id = id("service", "sh-minhang-legal-aid");
-        let target_org =
-            service::Entity::find_by_id(service_id.clone()).one(&db).await.expect("query").expect("service").organization_id;
+        let target_org = service::Entity::find_by_id(service_id.clone())
+            .one(&db)
+            .await
+            .expect("query")
+            .expect("service")
+            .organization_id;
         assert_eq!(provider.organization_id.as_deref(), Some(target_org.as_str()), "the provider runs the service");
         Self { now: app.clock.now(), db, worker, provider, service_id, target_org }
     }
@@ -95,9 +101,8 @@ impl Fixture {
 
     async fn consent(&self, client_id: &str) -> String {
         let consent_id = uuid::Uuid::now_v7().to_string();
-        let purpose = cipher()
-            .seal(Slot { table: "consent", id: &consent_id, field: "purpose" }, "法律援助转介")
-            .expect("seal");
+        let purpose =
+            cipher().seal(Slot { table: "consent", id: &consent_id, field: "purpose" }, "法律援助转介").expect("seal");
         consent::Entity::insert(consent::ActiveModel {
             id: Set(consent_id.clone()),
             client_id: Set(client_id.to_owned()),
@@ -185,7 +190,8 @@ impl Fixture {
             at: self.now,
         };
         audit::append(&txn, &entry).await.expect("audit");
-        let previous = referral::Entity::find_by_id(referral_id.to_owned()).one(&txn).await.expect("q").expect("r").status;
+        let previous =
+            referral::Entity::find_by_id(referral_id.to_owned()).one(&txn).await.expect("q").expect("r").status;
         referral::Entity::update_many()
             .col_expr(referral::Column::Status, sea_orm::sea_query::Expr::value(to.to_value_string()))
             .filter(referral::Column::Id.eq(referral_id))
@@ -328,8 +334,7 @@ async fn clients_are_messaged_only_with_a_phone_their_agreement_and_for_a_live_r
         }
         f.queued_up_to(last).await;
         let outbox = f.outbox().await;
-        let to_clients: Vec<_> =
-            outbox.iter().filter(|row| row.recipient == NotificationRecipient::Client).collect();
+        let to_clients: Vec<_> = outbox.iter().filter(|row| row.recipient == NotificationRecipient::Client).collect();
         assert_eq!(to_clients.len(), 2, "only the logged referral's client, for both events: {outbox:#?}");
         assert!(to_clients.iter().all(|row| row.client_id.as_deref() == Some(logged.as_str())));
         // A dialect speaker reads Chinese; the tag itself (personal data) is not stored.
@@ -396,8 +401,12 @@ async fn queueing_twice_or_side_by_side_queues_once_and_failed_sends_back_off_th
         assert_eq!(report.expect("send"), notify::SendReport::default());
         let later = f.now + chrono::Duration::seconds(31);
         notify::send_due(&f.db, &cipher, &sender, later).await.expect("send");
-        assert!(f.outbox().await.iter().all(|row| row.attempts == 2
-            && row.next_attempt_at == Some(later + chrono::Duration::seconds(60))));
+        assert!(
+            f.outbox()
+                .await
+                .iter()
+                .all(|row| row.attempts == 2 && row.next_attempt_at == Some(later + chrono::Duration::seconds(60)))
+        );
         sender.fail.store(false, std::sync::atomic::Ordering::SeqCst);
         let report = notify::send_due(&f.db, &cipher, &sender, later + chrono::Duration::seconds(61)).await;
         assert_eq!(report.expect("send").sent, 3);
@@ -406,7 +415,11 @@ async fn queueing_twice_or_side_by_side_queues_once_and_failed_sends_back_off_th
         let sent = sender.sent.lock().expect("lock").clone();
         let to_phone: Vec<_> = sent.iter().filter(|m| matches!(m.to, notify::Address::Phone { .. })).collect();
         assert_eq!(to_phone.len(), 2);
-        assert!(to_phone.iter().all(|m| m.to == notify::Address::Phone { client_id: client_id.clone(), phone: PHONE.into() }));
+        assert!(
+            to_phone
+                .iter()
+                .all(|m| m.to == notify::Address::Phone { client_id: client_id.clone(), phone: PHONE.into() })
+        );
         // Sent is sent: another round finds nothing.
         let report = notify::send_due(&f.db, &cipher, &sender, later + chrono::Duration::hours(2)).await;
         assert_eq!(report.expect("send"), notify::SendReport::default());
@@ -444,7 +457,12 @@ async fn changes_as(app: &TestApp, token: &str, cursor: Option<&str>, first: Opt
 }
 
 fn ids(page: &Value) -> Vec<String> {
-    page["changes"].as_array().expect("changes").iter().map(|c| c["referralId"].as_str().expect("id").to_owned()).collect()
+    page["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["referralId"].as_str().expect("id").to_owned())
+        .collect()
 }
 
 /// A social worker of another organisation (made through the admin API): its token.
@@ -459,7 +477,11 @@ async fn other_worker_account(app: &TestApp) -> (String, String) {
                         "password": "a-long-password", "role": "SOCIAL_WORKER",
                         "organizationId": id("organization", "sh-tvillage-committee") });
     let created = app
-        .data_as(&admin, "mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }", json!({ "input": input }))
+        .data_as(
+            &admin,
+            "mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }",
+            json!({ "input": input }),
+        )
         .await;
     let account_id = created["createAccount"]["id"].as_str().expect("account id").to_owned();
     (account_id, app.login("worker.elsewhere", "a-long-password").await.0)
@@ -496,7 +518,10 @@ async fn referrals_changed_since_pages_through_the_callers_own_referrals_and_mov
         let draft_client = f.client(None, None, false).await;
         let (draft_id, _) = f.referral(&draft_client, true).await;
         referral::Entity::update_many()
-            .col_expr(referral::Column::Status, sea_orm::sea_query::Expr::value(ReferralStatus::Draft.to_value_string()))
+            .col_expr(
+                referral::Column::Status,
+                sea_orm::sea_query::Expr::value(ReferralStatus::Draft.to_value_string()),
+            )
             .filter(referral::Column::Id.eq(&draft_id))
             .exec(&f.db)
             .await
@@ -552,8 +577,7 @@ async fn referrals_changed_since_refuses_other_roles_and_cursors_it_did_not_issu
     }
 }
 
-const STATUS_CHANGED: &str =
-    "subscription($since: String) { referralStatusChanged(since: $since) { referralId code status previousStatus at cursor } }";
+const STATUS_CHANGED: &str = "subscription($since: String) { referralStatusChanged(since: $since) { referralId code status previousStatus at cursor } }";
 
 #[tokio::test]
 async fn the_subscription_delivers_a_status_change_to_the_referrer_and_nothing_to_another_organisation() {
@@ -575,7 +599,10 @@ async fn the_subscription_delivers_a_status_change_to_the_referrer_and_nothing_t
         let change = &payload["data"]["referralStatusChanged"];
         assert_eq!(change["referralId"], referral_id.as_str());
         assert_eq!(change["code"], code.as_str());
-        assert_eq!((change["status"].as_str(), change["previousStatus"].as_str()), (Some("ACCEPTED"), Some("REQUESTED")));
+        assert_eq!(
+            (change["status"].as_str(), change["previousStatus"].as_str()),
+            (Some("ACCEPTED"), Some("REQUESTED"))
+        );
         assert_eq!(stranger.next_event(Duration::from_millis(800)).await, None, "another organisation hears nothing");
         // Resuming after a lost connection: from the change's cursor nothing is missed or repeated.
         referrer.close().await;

@@ -331,10 +331,7 @@ impl TestApp {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request =
             format!("ws://{}/graphql/ws", self.address).into_client_request().expect("a WebSocket request");
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            "graphql-transport-ws".parse().expect("a header value"),
-        );
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("a header value"));
         let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
         let mut subscription = Subscription { socket };
         let init = json!({ "type": "connection_init", "payload": payload });
@@ -354,7 +351,8 @@ impl TestApp {
             Ok(subscription) => subscription,
             Err(refused) => panic!("the subscription socket was refused: {refused:?}"),
         };
-        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
         subscription.socket.send(subscribe.to_string().into()).await.expect("send subscribe");
         subscription
     }

@@ -164,7 +164,8 @@ impl NewsSubscription {
             state.clock.clone(),
         )
         .await?;
-        let batches = stream::unfold(feed, |mut feed| async move { feed.next_batch().await.map(|batch| (batch, feed)) });
+        let batches =
+            stream::unfold(feed, |mut feed| async move { feed.next_batch().await.map(|batch| (batch, feed)) });
         Ok(batches.flat_map(|batch| stream::iter(batch.into_iter().map(ReferralStatusChange::from))))
     }
 }

@@ -139,7 +139,8 @@ fn scoped_events(watcher: &Watcher, after: i64, upto: i64) -> SelectStatement {
         .from(referral_event::Entity)
         .inner_join(
             referral::Entity,
-            Expr::col((referral::Entity, referral::Column::Id)).equals((referral_event::Entity, referral_event::Column::ReferralId)),
+            Expr::col((referral::Entity, referral::Column::Id))
+                .equals((referral_event::Entity, referral_event::Column::ReferralId)),
         )
         .and_where(event(referral_event::Column::Id).gt(after))
         .and_where(event(referral_event::Column::Id).lte(upto))
