@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::ServerError;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Extension;
 use axum::Router;
@@ -353,7 +354,9 @@ async fn graphql_ws(
     if client.check(&state.auth.request_limiter).is_err() {
         return rate_limited_response(client.retry_after_seconds());
     }
-    upgrade.protocols(["graphql-transport-ws"]).on_upgrade(move |socket| {
+    // `graphql-transport-ws` is the one the app speaks; the library also serves the older
+    // `graphql-ws` (subscriptions-transport-ws), named back in the handshake either way.
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let schema = state.schema.clone();
         GraphQLWebSocket::new(socket, schema, protocol)
             .on_connection_init(move |payload| async move {

@@ -199,6 +199,14 @@ async fn messageable_client(db: &impl ConnectionTrait, referral: &referral::Mode
 /// Queues the messages of the events after the worker's cursor (one batch). Returns how many
 /// events it read: a full batch means more may be waiting.
 pub async fn enqueue(db: &DatabaseConnection, cipher: &DataCipher, now: DateTime<Utc>) -> ApiResult<usize> {
+    // Idle rounds only read: a write transaction (on SQLite, the database's write lock) is taken
+    // only when there are events past the cursor.
+    let read_up_to =
+        notification_cursor::Entity::find_by_id(CURSOR.to_owned()).one(db).await?.map_or(0, |c| c.event_id);
+    let newer = referral_event::Entity::find().filter(referral_event::Column::Id.gt(read_up_to)).one(db).await?;
+    if newer.is_none() {
+        return Ok(0);
+    }
     let txn = begin_write(db).await?;
     notification_cursor::Entity::insert(notification_cursor::ActiveModel {
         id: Set(CURSOR.to_owned()),
