@@ -428,6 +428,39 @@ async fn queueing_twice_or_side_by_side_queues_once_and_failed_sends_back_off_th
 }
 
 #[tokio::test]
+async fn two_replicas_sending_side_by_side_send_each_message_once() {
+    for backend in backends() {
+        let app = TestApp::spawn_configured(backend, true, &[("QIAO_NOTIFICATION_POLL_MS", "600000")]).await;
+        let f = Fixture::of(&app).await;
+        let client_id = f.client(Some(PHONE), None, true).await;
+        f.consent(&client_id).await;
+        for _ in 0..5 {
+            let (referral_id, _) = f.referral(&client_id, true).await;
+            f.change(&referral_id, ReferralStatus::Accepted, &f.provider).await;
+        }
+        let cipher = cipher();
+        notify::enqueue(&f.db, &cipher, f.now).await.expect("enqueue");
+        assert_eq!(f.outbox().await.len(), 15);
+        // Two connection pools, opened as two replicas open theirs.
+        let replica = || qiao_server::db::connect_and_migrate(&app.database_url);
+        let (one, two) = (replica().await.expect("connect"), replica().await.expect("connect"));
+        let sender = Flaky { fail: false.into(), sent: Default::default() };
+        let (a, b) = tokio::join!(
+            notify::send_due(&one, &cipher, &sender, f.now),
+            notify::send_due(&two, &cipher, &sender, f.now)
+        );
+        let (a, b) = (a.expect("send"), b.expect("send"));
+        assert_eq!(a.sent + b.sent, 15, "{a:?} {b:?}");
+        let mut sent: Vec<i64> = sender.sent.lock().expect("lock").iter().map(|m| m.outbox_id).collect();
+        sent.sort_unstable();
+        sent.dedup();
+        assert_eq!(sent.len(), 15, "no message twice");
+        assert!(f.outbox().await.iter().all(|row| row.sent_at.is_some() && row.attempts == 1));
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn a_message_whose_client_withdrew_consent_before_sending_is_dropped() {
     for backend in backends() {
         let app = TestApp::spawn_configured(backend, true, &[("QIAO_NOTIFICATION_POLL_MS", "600000")]).await;
