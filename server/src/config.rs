@@ -91,6 +91,10 @@ pub struct NewsConfig {
     /// `QIAO_SUBSCRIPTION_POLL_MS`: how often a `referralStatusChanged` subscription looks for
     /// new events. Default 500 (10 to 60000).
     pub subscription_poll: std::time::Duration,
+    /// `QIAO_MAX_SUBSCRIPTIONS`: live subscriptions one server holds at once (each polls the
+    /// database); beyond it, and beyond 10 per account, a new one is `RATE_LIMITED`. Default 1000
+    /// (1 to 1000000).
+    pub max_subscriptions: usize,
 }
 
 impl Default for NewsConfig {
@@ -99,6 +103,7 @@ impl Default for NewsConfig {
             sender: NotificationSender::File(PathBuf::from(".").join(DEFAULT_NOTIFICATION_FILE)),
             notification_poll: std::time::Duration::from_millis(2000),
             subscription_poll: std::time::Duration::from_millis(500),
+            max_subscriptions: 1000,
         }
     }
 }
@@ -148,6 +153,18 @@ impl NewsConfig {
             sender,
             notification_poll: millis("QIAO_NOTIFICATION_POLL_MS", default.notification_poll, 10..=600_000)?,
             subscription_poll: millis("QIAO_SUBSCRIPTION_POLL_MS", default.subscription_poll, 10..=60_000)?,
+            max_subscriptions: match lookup("QIAO_MAX_SUBSCRIPTIONS") {
+                None => default.max_subscriptions,
+                Some(text) => match text.trim().parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => n,
+                    _ => {
+                        return Err(ConfigError {
+                            variable: "QIAO_MAX_SUBSCRIPTIONS",
+                            reason: format!("{text:?} is not a count from 1 to 1000000"),
+                        });
+                    }
+                },
+            },
         })
     }
 }
@@ -539,7 +556,11 @@ mod tests {
         assert_eq!(refused.err().map(|e| e.variable), Some("QIAO_NOTIFICATION_SENDER"));
         let polls = news(vec![("QIAO_SUBSCRIPTION_POLL_MS", "100")]).ok().map(|n| n.subscription_poll.as_millis());
         assert_eq!(polls, Some(100));
-        for (name, bad) in [("QIAO_NOTIFICATION_POLL_MS", "0"), ("QIAO_SUBSCRIPTION_POLL_MS", "soon")] {
+        let most = news(vec![("QIAO_MAX_SUBSCRIPTIONS", "20")]).ok().map(|n| n.max_subscriptions);
+        assert_eq!(most, Some(20));
+        for (name, bad) in
+            [("QIAO_NOTIFICATION_POLL_MS", "0"), ("QIAO_SUBSCRIPTION_POLL_MS", "soon"), ("QIAO_MAX_SUBSCRIPTIONS", "0")]
+        {
             assert_eq!(with(vec![(name, bad)]).err().map(|e| e.variable), Some(name));
         }
     }

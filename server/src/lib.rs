@@ -53,6 +53,8 @@ pub struct AppState {
     pub body_limits: http::BodyLimits,
     /// Referral news: the notification sender and the subscription's poll interval.
     pub news: config::NewsConfig,
+    /// The live subscriptions this server holds (bounded by `news.max_subscriptions`).
+    pub subscriptions: Arc<news::SubscriptionSlots>,
     pub schema: QiaoSchema,
 }
 
@@ -109,6 +111,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
     let mut state = state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits);
     state.news = config.news.clone();
+    state.subscriptions = news::SubscriptionSlots::new(config.news.max_subscriptions);
     // The schema carries a copy of the state: give it the same news settings.
     state.schema = graphql::build_schema(Some(state.clone()));
     Ok(state)
@@ -126,7 +129,9 @@ pub fn state_for(
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
     let news = config::NewsConfig::default();
-    let base = AppState { db, directory, store, clock, auth, body_limits, news, schema: graphql::build_schema(None) };
+    let subscriptions = news::SubscriptionSlots::new(news.max_subscriptions);
+    let schema = graphql::build_schema(None);
+    let base = AppState { db, directory, store, clock, auth, body_limits, news, subscriptions, schema };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }

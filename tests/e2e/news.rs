@@ -687,3 +687,35 @@ async fn a_subscription_needs_a_valid_token_and_a_role_that_follows_referrals() 
         app.finish().await;
     }
 }
+
+#[tokio::test]
+async fn live_subscriptions_are_bounded_and_a_closed_socket_frees_its_place() {
+    for backend in backends() {
+        let app = fast_server(backend, &[("QIAO_MAX_SUBSCRIPTIONS", "1")]).await;
+        let worker = app.token_of("worker.tvillage").await;
+        let provider = app.token_of("provider.legalaid").await;
+        let mut first = app.subscribe(&worker, STATUS_CHANGED, json!({})).await;
+        assert_eq!(first.next_event(Duration::from_millis(300)).await, None, "the first one runs");
+        let mut second = app.subscribe(&provider, STATUS_CHANGED, json!({})).await;
+        let event = second.next_event(Duration::from_secs(5)).await;
+        let Some(SocketEvent::Next(payload)) = event else { panic!("expected a refusal, got {event:?}") };
+        assert_eq!(payload["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{payload}");
+        second.close().await;
+        first.close().await;
+        // The server notices the closed socket and frees its place.
+        let mut freed = false;
+        for _ in 0..50 {
+            let mut again = app.subscribe(&provider, STATUS_CHANGED, json!({})).await;
+            match again.next_event(Duration::from_millis(200)).await {
+                None => {
+                    freed = true;
+                    again.close().await;
+                    break;
+                }
+                Some(_) => again.close().await,
+            }
+        }
+        assert!(freed, "the closed subscription's place was never freed");
+        app.finish().await;
+    }
+}

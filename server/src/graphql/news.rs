@@ -145,7 +145,8 @@ impl NewsSubscription {
     /// Status changes of the caller's referrals as they happen (over `GET /graphql/ws`, protocol
     /// `graphql-transport-ws`, signed in with `{"authorization": "Bearer …"}` in
     /// `connection_init`). Starts now, or after `since` to catch up first. The stream ends when
-    /// the account is disabled or loses its role or organisation.
+    /// the account is disabled or loses its role or organisation. At most 10 live subscriptions per
+    /// account (and a server-wide limit): beyond, `RATE_LIMITED`.
     async fn referral_status_changed(
         &self,
         ctx: &Context<'_>,
@@ -162,6 +163,7 @@ impl NewsSubscription {
             state.news.subscription_poll,
             request_id(ctx),
             state.clock.clone(),
+            &state.subscriptions,
         )
         .await?;
         let batches =

@@ -209,6 +209,8 @@ pub struct StatusFeed {
     clock: std::sync::Arc<dyn Clock>,
     /// When the account was last checked.
     checked_at: std::time::Instant,
+    /// Freed when the feed is dropped (the stream ended or the socket closed).
+    _slot: super::SubscriptionSlot,
 }
 
 impl StatusFeed {
@@ -221,7 +223,9 @@ impl StatusFeed {
         poll: Duration,
         request_id: Option<String>,
         clock: std::sync::Arc<dyn Clock>,
+        slots: &std::sync::Arc<super::SubscriptionSlots>,
     ) -> ApiResult<Self> {
+        let slot = slots.take(watcher.account_id())?;
         let (position, newest) = position_of(&db, since, "since").await?;
         let position = if since.is_some() { position } else { newest };
         Ok(Self {
@@ -233,6 +237,7 @@ impl StatusFeed {
             request_id,
             clock,
             checked_at: std::time::Instant::now(),
+            _slot: slot,
         })
     }
 

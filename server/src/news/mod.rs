@@ -103,3 +103,78 @@ impl Watcher {
         }
     }
 }
+
+/// Live subscriptions a server holds at once: each polls the database, so their number is
+/// bounded per server (`QIAO_MAX_SUBSCRIPTIONS`) and per account ([`PER_ACCOUNT`]: a few devices
+/// and screens, not a script's thousands).
+#[derive(Debug)]
+pub struct SubscriptionSlots {
+    max: usize,
+    held: std::sync::Mutex<SlotCounts>,
+}
+
+#[derive(Debug, Default)]
+struct SlotCounts {
+    total: usize,
+    by_account: std::collections::HashMap<String, usize>,
+}
+
+/// Most live subscriptions of one account on one server.
+pub const PER_ACCOUNT: usize = 10;
+
+impl SubscriptionSlots {
+    pub fn new(max: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self { max, held: Default::default() })
+    }
+
+    /// A slot for `account_id`, held until the returned guard is dropped; RATE_LIMITED when the
+    /// server or the account has none left.
+    pub fn take(self: &std::sync::Arc<Self>, account_id: &str) -> ApiResult<SubscriptionSlot> {
+        let mut held = self.held.lock().map_err(|_| crate::error::ApiError::internal("subscription slots"))?;
+        let mine = held.by_account.get(account_id).copied().unwrap_or(0);
+        if held.total >= self.max || mine >= PER_ACCOUNT {
+            return Err(crate::error::ApiError::RateLimited);
+        }
+        held.total += 1;
+        held.by_account.insert(account_id.to_owned(), mine + 1);
+        Ok(SubscriptionSlot { slots: self.clone(), account_id: account_id.to_owned() })
+    }
+}
+
+/// A held subscription slot; dropping it (the stream ended or the socket closed) frees it.
+#[derive(Debug)]
+pub struct SubscriptionSlot {
+    slots: std::sync::Arc<SubscriptionSlots>,
+    account_id: String,
+}
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.slots.held.lock() {
+            held.total = held.total.saturating_sub(1);
+            if let Some(count) = held.by_account.get_mut(&self.account_id) {
+                *count -= 1;
+                if *count == 0 {
+                    held.by_account.remove(&self.account_id);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_slots_are_bounded_per_server_and_per_account_and_come_back() {
+        let slots = SubscriptionSlots::new(12);
+        let mine: Vec<_> = (0..PER_ACCOUNT).map(|_| slots.take("a")).collect::<Result<_, _>>().expect("slots");
+        assert!(matches!(slots.take("a"), Err(crate::error::ApiError::RateLimited)));
+        let others = [slots.take("b").expect("slot"), slots.take("c").expect("slot")];
+        assert!(matches!(slots.take("d"), Err(crate::error::ApiError::RateLimited)), "the server is full");
+        drop(mine);
+        assert!(slots.take("a").is_ok() && slots.take("d").is_ok());
+        drop(others);
+    }
+}
