@@ -656,6 +656,20 @@ pub mod notification_outbox {
         pub sent_at: Option<DateTimeUtc>,
         pub attempts: i32,
         pub last_error: Option<String>,
+        /// Not tried again before this instant: the backoff after a failed attempt, or the lease
+        /// of the replica sending it now (added by m0006).
+        pub next_attempt_at: Option<DateTimeUtc>,
+    });
+}
+
+pub mod notification_cursor {
+    entity!("notification_cursor" {
+        /// The cursor's name (`outbox`: the referral events already turned into outbox rows).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The last referral event read.
+        pub event_id: i64,
+        pub updated_at: DateTimeUtc,
     });
 }
 

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_directory_changes::Migration),
             Box::new(m0004_referrals::Migration),
+            Box::new(m0006_news_notifications::Migration),
         ]
     }
 }
@@ -697,5 +698,49 @@ mod m0004_referrals {
                 .unique()
                 .to_owned(),
         ]
+    }
+}
+
+mod m0006_news_notifications {
+    //! The notification worker's state: where it has read the referral events up to (one row per
+    //! cursor, locked while a batch is queued, so replicas take turns), and when an unsent message
+    //! may next be tried (backoff after a failed attempt, or a lease while one replica sends it).
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0006_news_notifications"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    table("notification_cursor")
+                        .col(big_integer("event_id"))
+                        .col(timestamp_with_time_zone("updated_at"))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("notification_outbox")
+                        .add_column(timestamp_with_time_zone_null("next_attempt_at"))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(Table::alter().table("notification_outbox").drop_column("next_attempt_at").to_owned())
+                .await?;
+            manager.drop_table(Table::drop().table("notification_cursor").to_owned()).await
+        }
     }
 }

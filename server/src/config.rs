@@ -70,6 +70,111 @@ pub struct Config {
     /// and no activity is kept before `qiao purge-expired` (and the daily sweep) erases it.
     /// Default 180; 1 to 3650.
     pub referral_retention_days: u32,
+    /// Referral news: notifications and subscriptions (`QIAO_NOTIFICATION_*`,
+    /// `QIAO_SUBSCRIPTION_POLL_MS`): see [`NewsConfig`].
+    pub news: NewsConfig,
+}
+
+/// Where content-free referral notifications go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationSender {
+    /// The development sender: one line per message appended to this file (recipients masked).
+    File(PathBuf),
+    /// Messages are queued in the outbox and wait for a real sender (none is built yet).
+    None,
+}
+
+/// Referral news: the notification worker and the subscription's polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewsConfig {
+    /// `QIAO_NOTIFICATION_SENDER`: `file` or `none`. Default `file` in development and `none` in
+    /// production, which refuses `file` (it is a development stand-in for SMS, not a channel).
+    /// With `none` the worker still queues messages in `notification_outbox`.
+    /// `QIAO_NOTIFICATION_FILE`: the file sender's file. Default `qiao-notifications.log` in
+    /// `QIAO_DATA_DIR`.
+    pub sender: NotificationSender,
+    /// `QIAO_NOTIFICATION_POLL_MS`: how often the worker looks for new referral events and due
+    /// messages. Default 2000 (10 to 600000).
+    pub notification_poll: std::time::Duration,
+    /// `QIAO_SUBSCRIPTION_POLL_MS`: how often a `referralStatusChanged` subscription looks for
+    /// new events. Default 500 (10 to 60000).
+    pub subscription_poll: std::time::Duration,
+    /// `QIAO_MAX_SUBSCRIPTIONS`: live subscriptions one server holds at once (each polls the
+    /// database); beyond it, and beyond 10 per account, a new one is `RATE_LIMITED`. Default 1000
+    /// (1 to 1000000).
+    pub max_subscriptions: usize,
+}
+
+impl Default for NewsConfig {
+    fn default() -> Self {
+        Self {
+            sender: NotificationSender::File(PathBuf::from(".").join(DEFAULT_NOTIFICATION_FILE)),
+            notification_poll: std::time::Duration::from_millis(2000),
+            subscription_poll: std::time::Duration::from_millis(500),
+            max_subscriptions: 1000,
+        }
+    }
+}
+
+/// The file sender's file name in `QIAO_DATA_DIR` when `QIAO_NOTIFICATION_FILE` is not set.
+pub const DEFAULT_NOTIFICATION_FILE: &str = "qiao-notifications.log";
+
+impl NewsConfig {
+    fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        environment: Environment,
+        data_dir: &std::path::Path,
+    ) -> Result<Self, ConfigError> {
+        let default = Self::default();
+        let millis = |variable: &'static str, default: std::time::Duration, range: std::ops::RangeInclusive<u64>| {
+            let Some(text) = lookup(variable) else { return Ok(default) };
+            match text.trim().parse::<u64>() {
+                Ok(ms) if range.contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+                _ => Err(ConfigError {
+                    variable,
+                    reason: format!("{text:?} is not milliseconds from {} to {}", range.start(), range.end()),
+                }),
+            }
+        };
+        let file = || {
+            lookup("QIAO_NOTIFICATION_FILE")
+                .filter(|path| !path.is_empty())
+                .map_or_else(|| data_dir.join(DEFAULT_NOTIFICATION_FILE), PathBuf::from)
+        };
+        let sender = match (lookup("QIAO_NOTIFICATION_SENDER").as_deref(), environment) {
+            (Some("none"), _) | (None, Environment::Production) => NotificationSender::None,
+            (Some("file"), Environment::Production) => {
+                return Err(ConfigError {
+                    variable: "QIAO_NOTIFICATION_SENDER",
+                    reason: "the file sender is for development; production has none yet (use none)".to_owned(),
+                });
+            }
+            (Some("file") | None, Environment::Development) => NotificationSender::File(file()),
+            (Some(other), _) => {
+                return Err(ConfigError {
+                    variable: "QIAO_NOTIFICATION_SENDER",
+                    reason: format!("{other:?} is not file or none"),
+                });
+            }
+        };
+        Ok(Self {
+            sender,
+            notification_poll: millis("QIAO_NOTIFICATION_POLL_MS", default.notification_poll, 10..=600_000)?,
+            subscription_poll: millis("QIAO_SUBSCRIPTION_POLL_MS", default.subscription_poll, 10..=60_000)?,
+            max_subscriptions: match lookup("QIAO_MAX_SUBSCRIPTIONS") {
+                None => default.max_subscriptions,
+                Some(text) => match text.trim().parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => n,
+                    _ => {
+                        return Err(ConfigError {
+                            variable: "QIAO_MAX_SUBSCRIPTIONS",
+                            reason: format!("{text:?} is not a count from 1 to 1000000"),
+                        });
+                    }
+                },
+            },
+        })
+    }
 }
 
 /// Default of `QIAO_REFERRAL_RETENTION_DAYS`.
@@ -300,9 +405,11 @@ impl Config {
                 });
             }
         }
+        let data_dir = lookup("QIAO_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
         Ok(Self {
             environment,
-            data_dir: lookup("QIAO_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
+            news: NewsConfig::from_lookup(&lookup, environment, &data_dir)?,
+            data_dir,
             jwt_keys,
             phone_pepper,
             data_keys,
@@ -452,6 +559,38 @@ mod tests {
         assert_eq!(requests.ok(), Some(1200));
         for (name, bad) in [("QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE", "0"), ("QIAO_RATE_LIMIT_MAX_KEYS", "many")] {
             assert_eq!(with(name, bad).err().map(|e| e.variable), Some(name));
+        }
+    }
+
+    #[test]
+    fn the_file_sender_is_for_development_only() {
+        let with = |pairs: Vec<(&'static str, &'static str)>| {
+            Config::from_lookup(move |name| {
+                let keys = [
+                    ("QIAO_JWT_KEYS", "k1:c2VjcmV0"),
+                    ("QIAO_PHONE_PEPPER", "cGVwcGVy"),
+                    ("QIAO_DATA_KEYS", "d1:c2VjcmV0"),
+                ];
+                pairs.iter().chain(keys.iter()).find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let news = |pairs| with(pairs).map(|c| c.news);
+        let development = news(vec![("QIAO_DATA_DIR", "/var/qiao")]).ok().map(|n| n.sender);
+        assert_eq!(development, Some(NotificationSender::File(PathBuf::from("/var/qiao/qiao-notifications.log"))));
+        let chosen = news(vec![("QIAO_NOTIFICATION_FILE", "/tmp/n.log")]).ok().map(|n| n.sender);
+        assert_eq!(chosen, Some(NotificationSender::File(PathBuf::from("/tmp/n.log"))));
+        let production = news(vec![("QIAO_ENV", "production")]).ok().map(|n| n.sender);
+        assert_eq!(production, Some(NotificationSender::None));
+        let refused = with(vec![("QIAO_ENV", "production"), ("QIAO_NOTIFICATION_SENDER", "file")]);
+        assert_eq!(refused.err().map(|e| e.variable), Some("QIAO_NOTIFICATION_SENDER"));
+        let polls = news(vec![("QIAO_SUBSCRIPTION_POLL_MS", "100")]).ok().map(|n| n.subscription_poll.as_millis());
+        assert_eq!(polls, Some(100));
+        let most = news(vec![("QIAO_MAX_SUBSCRIPTIONS", "20")]).ok().map(|n| n.max_subscriptions);
+        assert_eq!(most, Some(20));
+        for (name, bad) in
+            [("QIAO_NOTIFICATION_POLL_MS", "0"), ("QIAO_SUBSCRIPTION_POLL_MS", "soon"), ("QIAO_MAX_SUBSCRIPTIONS", "0")]
+        {
+            assert_eq!(with(vec![(name, bad)]).err().map(|e| e.variable), Some(name));
         }
     }
 

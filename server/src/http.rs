@@ -1,5 +1,6 @@
 //! HTTP: `POST /graphql` (GraphQL over JSON), `GET /graphql` (GraphiQL, development only), `GET /healthz`,
-//! `GET /readyz` (database answers, index loaded) and `GET /metrics` (Prometheus text, see `metrics`).
+//! `GET /readyz` (database answers, index loaded), `GET /metrics` (Prometheus text, see `metrics`)
+//! and `GET /graphql/ws` (subscriptions over WebSocket, `graphql-transport-ws`).
 //!
 //! Privacy: the request log records method, path, status and latency only; never the query
 //! string, the body (which holds search points and texts), client addresses or headers.
@@ -19,11 +20,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::ServerError;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
+use axum::extract::WebSocketUpgrade;
 use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -57,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     let metrics = Arc::new(Metrics::new());
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
@@ -316,19 +321,74 @@ async fn authenticate(state: &AppState, value: &HeaderValue) -> Result<Caller, R
         response
     };
     let text = value.to_str().map_err(|_| refuse())?;
+    match caller_of_bearer(state, text).await {
+        Ok(caller) => Ok(caller),
+        Err(ApiError::Unauthenticated) => Err(refuse()),
+        Err(_) => Err(internal_error_response()),
+    }
+}
+
+/// The caller an `Authorization` value (`Bearer <access token>`) stands for: UNAUTHENTICATED
+/// unless it is a valid, current access token of an enabled account. Shared by `POST /graphql`
+/// and the WebSocket's `connection_init`, so both verify alike.
+async fn caller_of_bearer(state: &AppState, text: &str) -> Result<Caller, ApiError> {
     let token = match text.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(refuse()),
+        _ => return Err(ApiError::Unauthenticated),
     };
-    let account_id = state.auth.tokens.verify(token, state.clock.now()).ok_or_else(refuse)?;
+    let account_id = state.auth.tokens.verify(token, state.clock.now()).ok_or(ApiError::Unauthenticated)?;
     match auth::load_account(&state.db, &account_id).await {
         Ok(Some(account)) => Ok(Caller::Account(Arc::new(account))),
-        Ok(None) => Err(refuse()),
+        Ok(None) => Err(ApiError::Unauthenticated),
         Err(error) => {
             tracing::error!(error = ?error, "loading the caller's account failed");
-            Err(internal_error_response())
+            Err(ApiError::internal("loading the caller's account failed"))
         }
     }
+}
+
+/// `GET /graphql/ws`: GraphQL subscriptions over WebSocket (protocol `graphql-transport-ws`).
+///
+/// The token travels in the `connection_init` payload (`{"authorization": "Bearer …"}`), since a
+/// browser or mini-program cannot set headers on a WebSocket; it is verified exactly as over
+/// HTTP, and a connection without a valid one is closed before any subscription starts. Because
+/// nothing rides on cookies, a page on another site cannot open a subscription as a visitor.
+async fn graphql_ws(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let forwarded_for = headers.get_all(FORWARDED_FOR).into_iter().filter_map(|value| value.to_str().ok());
+    let address = rate_limit::client_address(peer, forwarded_for, &state.auth.trusted_proxies);
+    let client = RequestClient::new(None, address);
+    if client.check(&state.auth.request_limiter).is_err() {
+        return rate_limited_response(client.retry_after_seconds());
+    }
+    // `graphql-transport-ws` is the one the app speaks; the library also serves the older
+    // `graphql-ws` (subscriptions-transport-ws), named back in the handshake either way.
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let schema = state.schema.clone();
+        GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let authorization = payload
+                    .get("authorization")
+                    .or_else(|| payload.get("Authorization"))
+                    .and_then(|value| value.as_str())
+                    .ok_or_else(|| async_graphql::Error::new(ApiError::Unauthenticated.message()))?;
+                let caller = caller_of_bearer(&state, authorization)
+                    .await
+                    .map_err(|error| async_graphql::Error::new(error.message()))?;
+                let mut data = async_graphql::Data::default();
+                data.insert(caller);
+                data.insert(RequestId::generate());
+                data.insert(RequestLanguage(Language::default()));
+                Ok(data)
+            })
+            .serve()
+    })
 }
 
 const FORWARDED_FOR: &str = "x-forwarded-for";

@@ -21,6 +21,7 @@ pub mod language;
 pub mod metrics;
 #[cfg(test)]
 mod module_cycles;
+pub mod news;
 pub mod pagination;
 pub mod privacy;
 pub mod rate_limit;
@@ -57,6 +58,10 @@ pub struct AppState {
     /// How long an ended referral's personal data is kept (`QIAO_REFERRAL_RETENTION_DAYS`):
     /// `retain_until = ended_at + referral_retention`, see `clients::retention`.
     pub referral_retention: chrono::Duration,
+    /// Referral news: the notification sender and the subscription's poll interval.
+    pub news: config::NewsConfig,
+    /// The live subscriptions this server holds (bounded by `news.max_subscriptions`).
+    pub subscriptions: Arc<news::SubscriptionSlots>,
     pub schema: QiaoSchema,
 }
 
@@ -123,7 +128,12 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     }
     let directory = Arc::new(DirectoryHandle::new(directory));
     let retention = chrono::Duration::days(i64::from(config.referral_retention_days));
-    Ok(state_for(db, directory, clock, auth, body_limits, retention))
+    let mut state = state_for(db, directory, clock, auth, body_limits, retention);
+    state.news = config.news.clone();
+    state.subscriptions = news::SubscriptionSlots::new(config.news.max_subscriptions);
+    // The schema carries a copy of the state: give it the same news settings.
+    state.schema = graphql::build_schema(Some(state.clone()));
+    Ok(state)
 }
 
 /// Assembles the state around an open database and a built index.
@@ -138,6 +148,8 @@ pub fn state_for(
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
+    let news = config::NewsConfig::default();
+    let subscriptions = news::SubscriptionSlots::new(news.max_subscriptions);
     let base = AppState {
         db,
         directory,
@@ -146,6 +158,8 @@ pub fn state_for(
         auth,
         body_limits,
         referral_retention,
+        news,
+        subscriptions,
         schema: graphql::build_schema(None),
     };
     let schema = graphql::build_schema(Some(base.clone()));
@@ -167,11 +181,31 @@ pub async fn serve(
     // does the same on demand).
     let sweeper =
         tokio::spawn(clients::retention::daily_sweep(state.db.clone(), state.clock.clone(), state.referral_retention));
+    // The notification worker runs beside the server and stops with it.
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(news_worker(&state).run(stopped));
     // Client addresses reach the rate limiters only; they are never logged or stored.
     let served = axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartupError::Serve);
     sweeper.abort();
+    stop_worker.send(true).ok();
+    worker.await.ok();
     served
+}
+
+/// The notification worker for this server's configuration.
+fn news_worker(state: &AppState) -> news::worker::Worker {
+    let sender: Option<Arc<dyn news::notify::Sender>> = match &state.news.sender {
+        config::NotificationSender::File(path) => Some(Arc::new(news::notify::FileSender::new(path.clone()))),
+        config::NotificationSender::None => None,
+    };
+    news::worker::Worker {
+        db: state.db.clone(),
+        cipher: state.auth.cipher.clone(),
+        clock: state.clock.clone(),
+        sender,
+        poll: state.news.notification_poll,
+    }
 }

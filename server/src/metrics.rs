@@ -71,6 +71,8 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "ReferralFeedback",
     "ReferralInbox",
     "RecordConsent",
+    "ReferralStatusChanged",
+    "ReferralsChangedSince",
     "RefreshToken",
     "RegisterMigrant",
     "RejectEditSuggestion",

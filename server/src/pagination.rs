@@ -50,6 +50,9 @@ pub enum List {
     ReferralInbox,
     /// `clients` (a social worker's own organisation's clients).
     Clients,
+    /// `referralsChangedSince` and `referralStatusChanged(since:)`: a referral event id, see
+    /// `news::changes`.
+    ReferralChanges,
 }
 
 impl List {
@@ -67,6 +70,7 @@ impl List {
             Self::Caseload => "c1",
             Self::ReferralInbox => "i1",
             Self::Clients => "k1",
+            Self::ReferralChanges => "e1",
         }
     }
 }

@@ -198,6 +198,13 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
                             T村儿童绘本角,T village picture-book corner,LIBRARY,T村活动室二楼,闵行区,上海市,310112,\
                             31.1052,121.3546,SA-SU 09:00-11:00,0\n" }),
         ),
+        "ReferralsChangedSince" => (Some("provider.legalaid"), json!({ "first": 10 })),
+        // From the very start of the log, so the demo referral's news (if any) is replayed.
+        "ReferralStatusChanged" => {
+            use base64::Engine;
+            let start = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("e1:0");
+            (Some("provider.legalaid"), json!({ "since": start }))
+        }
         "Me" => (Some("migrant.demo"), json!({})),
         "Login" => (None, json!({ "username": "migrant.demo", "password": DEMO_PASSWORD })),
         // Each needs a refresh token of its own: a spent one would be refused.
@@ -305,14 +312,34 @@ impl ReferralFixture {
     }
 }
 
-/// Whether `document` declares a query or mutation called exactly `name`.
+/// Whether `document` declares a query, mutation or subscription called exactly `name`.
 fn declares_operation(document: &str, name: &str) -> bool {
-    ["query", "mutation"].iter().any(|keyword| {
-        let declaration = format!("{keyword} {name}");
-        document.match_indices(&declaration).any(|(at, _)| {
-            !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        })
-    })
+    ["query", "mutation", "subscription"].iter().any(|keyword| declares_operation_kind(document, keyword, name))
+}
+
+fn declares_operation_kind(document: &str, keyword: &str, name: &str) -> bool {
+    let declaration = format!("{keyword} {name}");
+    document
+        .match_indices(&declaration)
+        .any(|(at, _)| !document[at + declaration.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// Runs a subscription file over `GET /graphql/ws`: the server must accept it and, for whatever
+/// it delivers within a second, answer without errors.
+async fn run_subscription(app: &TestApp, token: Option<&str>, operation: &str, document: &str, variables: Value) {
+    let token = token.unwrap_or_else(|| panic!("{operation}: subscriptions need an account in plan_for"));
+    let mut subscription = app.subscribe(token, document, variables).await;
+    match subscription.next_event(std::time::Duration::from_secs(1)).await {
+        // Running, and nothing to tell yet.
+        None => {}
+        Some(qiao_tests::SocketEvent::Next(payload)) => {
+            assert!(payload.get("errors").is_none(), "{operation} failed: {payload}");
+            let root = payload["data"].as_object().and_then(|o| o.values().next()).expect("one root field");
+            assert!(!root.is_null(), "{operation} delivered null");
+        }
+        Some(other) => panic!("{operation} was refused: {other:?}"),
+    }
+    subscription.close().await;
 }
 
 #[test]
@@ -320,7 +347,8 @@ fn an_operation_is_recognised_by_its_query_or_mutation_name() {
     assert!(declares_operation("query Me {\n  me { id }\n}", "Me"));
     assert!(declares_operation("mutation Login($username: String!) { login }", "Login"));
     assert!(!declares_operation("query MeAndMore { me { id } }", "Me"));
-    assert!(!declares_operation("subscription Me { me }", "Me"));
+    assert!(declares_operation("subscription Me { me }", "Me"));
+    assert!(!declares_operation("subscription MeToo { me }", "Me"));
     assert!(!declares_operation("{ me { id } }", "Me"));
 }
 
@@ -349,6 +377,10 @@ async fn every_operation_file_runs_against_the_demo_data() {
                 file.display()
             );
             let (account, variables) = plan_for(&app, &operation, &referrals).await;
+            if declares_operation_kind(&document, "subscription", &operation) {
+                run_subscription(&app, account.map(|a| tokens[a].as_str()), &operation, &document, variables).await;
+                continue;
+            }
             let response = match account {
                 Some(account) => app.graphql_as(&tokens[account], &document, variables).await,
                 None => app.graphql(&document, variables).await,

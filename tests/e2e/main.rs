@@ -19,6 +19,7 @@ mod hsds;
 mod http;
 mod import;
 mod limits;
+mod news;
 mod observability;
 mod pagination;
 mod privacy;

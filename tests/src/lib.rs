@@ -72,6 +72,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pub clock: Arc<ManualClock>,
+    /// Where the development notification sender writes (`QIAO_NOTIFICATION_FILE`): a temporary
+    /// file of this test's own unless the test chose one.
+    pub notification_file: PathBuf,
     http: reqwest::Client,
     cleanup: Arc<tokio::sync::Mutex<Option<Cleanup>>>,
 }
@@ -83,6 +86,7 @@ struct Cleanup {
     sqlite_file: Option<PathBuf>,
     /// The server's `QIAO_DATA_DIR` (development secrets, files it writes).
     data_dir: PathBuf,
+    notification_file: PathBuf,
 }
 
 impl TestApp {
@@ -134,6 +138,10 @@ impl TestApp {
         let data_dir = std::env::temp_dir().join(format!("{name}-data"));
         write_dev_secrets(&data_dir);
         let production = settings.iter().any(|(name, value)| *name == "QIAO_ENV" && *value == "production");
+        let notification_file = settings
+            .iter()
+            .find(|(name, _)| *name == "QIAO_NOTIFICATION_FILE")
+            .map_or_else(|| std::env::temp_dir().join(format!("{name}-notifications.log")), |(_, path)| path.into());
         let jwt_keys = format!("{TEST_KEY_ID}:{}", base64_encode(&TEST_KEY_SECRET));
         let config = Config::from_lookup(|variable| match variable {
             "QIAO_DATABASE_URL" => Some(database_url.clone()),
@@ -143,6 +151,7 @@ impl TestApp {
             "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
             "QIAO_DATA_KEYS" => Some(test_data_keys()),
             "QIAO_SEED_DEMO" => Some(seed_demo.to_string()),
+            "QIAO_NOTIFICATION_FILE" => Some(notification_file.display().to_string()),
             _ => settings.iter().find(|(name, _)| *name == variable).map(|(_, value)| (*value).to_owned()),
         })
         .expect("test configuration");
@@ -163,6 +172,7 @@ impl TestApp {
             backend,
             database_url,
             clock,
+            notification_file: notification_file.clone(),
             http: reqwest::Client::builder().no_gzip().build().expect("HTTP client"),
             cleanup: Arc::new(tokio::sync::Mutex::new(Some(Cleanup {
                 shutdown,
@@ -170,6 +180,7 @@ impl TestApp {
                 drop_database,
                 sqlite_file,
                 data_dir,
+                notification_file,
             }))),
         }
     }
@@ -295,6 +306,7 @@ impl TestApp {
             admin.close().await.ok();
         }
         std::fs::remove_dir_all(&cleanup.data_dir).ok();
+        std::fs::remove_file(&cleanup.notification_file).ok();
         if let Some(path) = cleanup.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
@@ -314,6 +326,112 @@ fn write_dev_secrets(data_dir: &std::path::Path) {
         "data_key": base64_encode(&TEST_DATA_KEY),
     });
     std::fs::write(data_dir.join("qiao-dev-secrets.json"), secrets.to_string()).expect("write the secrets file");
+}
+
+/// A GraphQL subscription over `GET /graphql/ws` (protocol `graphql-transport-ws`), as the app
+/// opens one.
+pub struct Subscription {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What the server said on a subscription's socket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketEvent {
+    /// A `next` message's payload (`data`, maybe `errors`).
+    Next(Value),
+    /// An `error` message's payload (the subscription was refused).
+    Error(Value),
+    /// The subscription ended (`complete`).
+    Complete,
+    /// The server closed the socket, with its close code and reason.
+    Closed(Option<u16>, String),
+}
+
+impl TestApp {
+    /// Opens a WebSocket and sends `connection_init` with `payload`; returns the socket and the
+    /// server's first answer (`connection_ack` as `Ok`, anything else as `Err`).
+    pub async fn open_socket(&self, payload: Value) -> Result<Subscription, SocketEvent> {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request =
+            format!("ws://{}/graphql/ws", self.address).into_client_request().expect("a WebSocket request");
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("a header value"));
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("the WebSocket opens");
+        let mut subscription = Subscription { socket };
+        let init = json!({ "type": "connection_init", "payload": payload });
+        subscription.socket.send(init.to_string().into()).await.expect("send connection_init");
+        match subscription.receive(std::time::Duration::from_secs(5)).await {
+            Some(Ok(message)) if message["type"] == "connection_ack" => Ok(subscription),
+            Some(Ok(message)) => Err(SocketEvent::Error(message)),
+            Some(Err(closed)) => Err(closed),
+            None => Err(SocketEvent::Closed(None, "no answer to connection_init".to_owned())),
+        }
+    }
+
+    /// Opens a socket signed in with `token` and subscribes to `query`.
+    pub async fn subscribe(&self, token: &str, query: &str, variables: Value) -> Subscription {
+        use futures_util::SinkExt;
+        let mut subscription = match self.open_socket(json!({ "authorization": format!("Bearer {token}") })).await {
+            Ok(subscription) => subscription,
+            Err(refused) => panic!("the subscription socket was refused: {refused:?}"),
+        };
+        let subscribe =
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        subscription.socket.send(subscribe.to_string().into()).await.expect("send subscribe");
+        subscription
+    }
+}
+
+impl Subscription {
+    /// The next text message as JSON, or how the socket closed; `None` if nothing came in time.
+    async fn receive(&mut self, wait: std::time::Duration) -> Option<Result<Value, SocketEvent>> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?;
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(Ok(serde_json::from_str(text.as_str()).expect("a JSON message")));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) =
+                        frame.map_or((None, String::new()), |f| (Some(u16::from(f.code)), f.reason.to_string()));
+                    return Some(Err(SocketEvent::Closed(code, reason)));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Some(Err(SocketEvent::Closed(None, error.to_string()))),
+                None => return Some(Err(SocketEvent::Closed(None, "the stream ended".to_owned()))),
+            }
+        }
+    }
+
+    /// The next thing the server says about the subscription within `wait` (pings answered and
+    /// skipped); `None` if it says nothing in time.
+    pub async fn next_event(&mut self, wait: std::time::Duration) -> Option<SocketEvent> {
+        use futures_util::SinkExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.receive(left).await? {
+                Ok(message) => match message["type"].as_str() {
+                    Some("next") => return Some(SocketEvent::Next(message["payload"].clone())),
+                    Some("error") => return Some(SocketEvent::Error(message["payload"].clone())),
+                    Some("complete") => return Some(SocketEvent::Complete),
+                    Some("ping") => {
+                        self.socket.send(json!({ "type": "pong" }).to_string().into()).await.ok();
+                    }
+                    _ => {}
+                },
+                Err(closed) => return Some(closed),
+            }
+        }
+    }
+
+    /// Closes the socket.
+    pub async fn close(mut self) {
+        self.socket.close(None).await.ok();
+    }
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

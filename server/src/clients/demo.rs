@@ -46,7 +46,9 @@ pub async fn seed_demo_client(db: &DatabaseConnection, cipher: &DataCipher, now:
             cipher.seal(slot("notes"), "想咨询拖欠工资的法律援助 / Wants legal aid about unpaid wages (demo data)")?,
         )),
         sensitive_kinds: Set(SensitiveKind::Legal.as_str().to_owned()),
-        accepts_messages: Set(true),
+        // No status messages by phone: the demo client is a privacy fixture, and a development
+        // server should not write its number (even masked) to the notification file at every start.
+        accepts_messages: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         erased_at: Set(None),

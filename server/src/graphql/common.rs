@@ -268,3 +268,33 @@ pub enum EligibilityKind {
     /// An age range (see `minAge`, `maxAge`).
     AgeRange,
 }
+
+/// Where a referral is (after the HL7 Gravity SDOH referral Task). The moves: DRAFT → REQUESTED
+/// (referrer); REQUESTED → ACCEPTED | REJECTED (provider); ACCEPTED → IN_PROGRESS | ON_HOLD |
+/// COMPLETED | FAILED, IN_PROGRESS → ON_HOLD | COMPLETED | FAILED, ON_HOLD → IN_PROGRESS |
+/// COMPLETED | FAILED (provider); REQUESTED, ACCEPTED, IN_PROGRESS, ON_HOLD → CANCELLED (either
+/// side); any → ENTERED_IN_ERROR (referrer). REJECTED, CANCELLED, ON_HOLD and FAILED need a reason.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "qiao_schema::domain::ReferralStatus")]
+pub enum ReferralStatus {
+    /// Written but not sent; only the referring organisation sees it move.
+    Draft,
+    /// Sent to the service, waiting for its answer.
+    Requested,
+    /// The service took it on.
+    Accepted,
+    /// The service declined it (ends it).
+    Rejected,
+    /// The service is working on it.
+    InProgress,
+    /// Paused, with a reason.
+    OnHold,
+    /// The service helped (ends it).
+    Completed,
+    /// The service could not help (ends it).
+    Failed,
+    /// Called off by either side (ends it).
+    Cancelled,
+    /// Made by mistake: ignore it (ends it).
+    EnteredInError,
+}

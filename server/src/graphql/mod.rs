@@ -10,6 +10,7 @@ pub mod eligibility;
 mod errors;
 pub mod hsds;
 pub mod import;
+pub mod news;
 pub mod objects;
 pub mod query;
 pub mod referrals;
@@ -17,7 +18,7 @@ pub mod region;
 pub mod stewardship;
 pub mod suggestions;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 /// Every query of the API, merged from the domain modules.
 #[derive(MergedObject, Default)]
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     region::RegionQueryRoot,
     referrals::ReferralQuery,
     clients::ClientQuery,
+    news::NewsQuery,
     // (new domains: one line each)
 );
 
@@ -51,7 +53,12 @@ pub struct MutationRoot(
     // (new domains: one line each)
 );
 
-pub type QiaoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// Every subscription of the API (served over `GET /graphql/ws`).
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(news::NewsSubscription);
+
+pub type QiaoSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest nesting of input values (lists of lists), which the parser would otherwise recurse into.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
@@ -62,7 +69,7 @@ pub use crate::config::{INTROSPECTION_DEPTH, QueryLimits};
 pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
     let limits = data.as_ref().map(|state| state.body_limits.query).unwrap_or_default();
     // The engine's depth limit is set for introspection; `ShapeLimits` holds data to `limits.depth`.
-    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
         .limit_depth(INTROSPECTION_DEPTH)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
