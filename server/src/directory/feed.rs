@@ -124,11 +124,7 @@ pub async fn affected_services(
 
 /// Up to `limit` entries after `cursor`, in feed order, none beyond the safe horizon; and the
 /// cursor to ask from next time (the last entry's, or `cursor` itself when nothing is new).
-pub async fn entries_since(
-    db: &impl ConnectionTrait,
-    cursor: i64,
-    limit: u64,
-) -> Result<(Vec<Entry>, i64), FeedError> {
+pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -> Result<(Vec<Entry>, i64), FeedError> {
     let backend = db.get_database_backend();
     let limit = limit.clamp(1, 100_000) as i64;
     let rows = match backend {
@@ -180,6 +176,31 @@ pub async fn entries_since(
     Ok((entries, next))
 }
 
+/// PostgreSQL: entries after `cursor` that have committed but lie beyond the safe horizon (a
+/// transaction older than theirs is still running). A reader may apply them early, but must not
+/// move its cursor past them: [`entries_since`] brings them again once they are safe. Empty on
+/// SQLite, where there is no such entry.
+pub async fn entries_beyond_horizon(db: &impl ConnectionTrait, cursor: i64, limit: u64) -> Result<Vec<Entry>, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT id, service_id FROM directory_change \
+             WHERE id > $1 AND txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY id LIMIT $2",
+            [Value::from(cursor), Value::from(limit.clamp(1, 100_000) as i64)],
+        ))
+        .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        entries.push(Entry { cursor: row.try_get_by_index(0)?, service_id: row.try_get_by_index(1)? });
+    }
+    Ok(entries)
+}
+
 /// The safe horizon as a cursor: the last entry every reader may already apply. Take it *before*
 /// reading the directory (a snapshot, a full index build); reading the feed from it afterwards
 /// brings everything the read may have missed (and perhaps some it did not: applying is
@@ -204,8 +225,7 @@ pub async fn head(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 
 async fn sqlite_last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM directory_change"))
-        .await?;
+    let row =
+        db.query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM directory_change")).await?;
     row.map_or(Ok(0), |row| row.try_get_by_index(0))
 }
