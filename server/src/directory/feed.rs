@@ -176,11 +176,12 @@ pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -
     Ok((entries, next))
 }
 
-/// PostgreSQL: entries after `cursor` that have committed but lie beyond the safe horizon (a
-/// transaction older than theirs is still running). A reader may apply them early, but must not
-/// move its cursor past them: [`entries_since`] brings them again once they are safe. Empty on
-/// SQLite, where there is no such entry.
-pub async fn entries_beyond_horizon(db: &impl ConnectionTrait, cursor: i64, limit: u64) -> Result<Vec<Entry>, DbErr> {
+/// PostgreSQL: entries that have committed but lie beyond the safe horizon (a transaction older
+/// than theirs is still running); a few, unless a writer runs for long. A reader may apply them
+/// early, but must not move its cursor past them: [`entries_since`] brings them again once they
+/// are safe. (Not "after the cursor": in feed order they all are, while their ids need not be.)
+/// Empty on SQLite, where there is no such entry.
+pub async fn entries_beyond_horizon(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Entry>, DbErr> {
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
         return Ok(Vec::new());
@@ -189,9 +190,9 @@ pub async fn entries_beyond_horizon(db: &impl ConnectionTrait, cursor: i64, limi
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             "SELECT id, service_id FROM directory_change \
-             WHERE id > $1 AND txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-             ORDER BY id LIMIT $2",
-            [Value::from(cursor), Value::from(limit.clamp(1, 100_000) as i64)],
+             WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY txid, id LIMIT $1",
+            [Value::from(limit.clamp(1, 100_000) as i64)],
         ))
         .await?;
     let mut entries = Vec::with_capacity(rows.len());

@@ -167,7 +167,7 @@ impl DirectoryHandle {
             writer.cursor = next;
         }
         if db.get_database_backend() == DbBackend::Postgres {
-            let entries = feed::entries_beyond_horizon(db, writer.cursor, FEED_BATCH).await?;
+            let entries = feed::entries_beyond_horizon(db, FEED_BATCH).await?;
             let new: Vec<_> = entries.iter().filter(|entry| !writer.early.contains(&entry.cursor)).collect();
             let changed = Changed::of_entries(new.iter().copied());
             if !changed.services.is_empty() {

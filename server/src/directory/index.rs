@@ -2,7 +2,7 @@
 //! at start. Geography is an R-tree of service places; text is a [`TextIndex`]; filters read
 //! precomputed per-service facts (free? needs a local hukou? languages, categories).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -132,8 +132,9 @@ pub struct ServiceEntry {
     /// Its structured requirements, for `checkEligibility` and search's situation filter.
     pub eligibility: ServiceEligibility,
     pub capacity: Option<CapacityStatus>,
-    /// The service's own hours, used by places without hours of their own.
-    pub hours: OpeningHours,
+    /// The service's own hours, used by places without hours of their own (shared: most
+    /// services keep one of a few common weeks).
+    pub hours: Arc<OpeningHours>,
     pub places: Vec<PlaceIdx>,
 }
 
@@ -156,7 +157,7 @@ pub struct Place {
     /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
     pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
-    pub own_hours: Option<OpeningHours>,
+    pub own_hours: Option<Arc<OpeningHours>>,
     /// False for a slot left by a patch (not reachable by search; reused by the next patch).
     pub live: bool,
 }
@@ -249,6 +250,8 @@ pub struct Directory {
     free_services: Vec<ServiceIdx>,
     free_places: Vec<PlaceIdx>,
     live_places: usize,
+    /// One copy of each distinct week of hours (hundreds of thousands of services share a few).
+    hours_pool: HashSet<Arc<OpeningHours>>,
 }
 
 /// Services read per query while loading (bounded memory, and few round trips).
@@ -453,7 +456,7 @@ impl Directory {
 
     /// The hours that apply at a place.
     pub fn place_hours<'a>(&'a self, place: &'a Place) -> &'a OpeningHours {
-        place.own_hours.as_ref().unwrap_or(&self.services[place.service as usize].hours)
+        place.own_hours.as_deref().unwrap_or(&self.services[place.service as usize].hours)
     }
 
     /// Whether the service at `place` is open there at `at` ([`rules::is_open_at`]).
@@ -509,6 +512,12 @@ impl Directory {
                 .map(|(index, place)| GeomWithData::new(unit_vector(place.point), index as PlaceIdx))
                 .collect(),
         );
+        // Vectors grown by doubling hold up to twice what they need; at a million services that
+        // is hundreds of megabytes.
+        directory.services.shrink_to_fit();
+        directory.places.shrink_to_fit();
+        directory.service_by_id.shrink_to_fit();
+        directory.text.shrink_to_fit();
         Ok(directory)
     }
 
@@ -542,6 +551,15 @@ impl Directory {
             });
         }
         Ok(directory)
+    }
+
+    fn intern_hours(&mut self, hours: OpeningHours) -> Arc<OpeningHours> {
+        if let Some(shared) = self.hours_pool.get(&hours) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(hours);
+        self.hours_pool.insert(Arc::clone(&shared));
+        shared
     }
 
     /// Listed services in the index.
@@ -621,7 +639,7 @@ impl Directory {
             requires_local_hukou: rules::requires_local_hukou(record.requirements.iter().map(|r| r.kind)),
             eligibility: ServiceEligibility { requirements: record.requirements.clone().into(), for_children },
             capacity: record.capacity,
-            hours: rules::service_hours(record.schedules.iter(), record.exceptions.iter()),
+            hours: self.intern_hours(rules::service_hours(record.schedules.iter(), record.exceptions.iter())),
             places: Vec::new(),
         };
         let slot = match self.free_services.pop() {
@@ -652,7 +670,8 @@ impl Directory {
                 city_zh: address.as_ref().map(|a| a.city_zh.clone()).unwrap_or_default(),
                 city_en: address.as_ref().map(|a| a.city_en.clone()).unwrap_or_default(),
                 adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
-                own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id),
+                own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
+                    .map(|hours| self.intern_hours(hours)),
                 live: true,
             };
             let point = place.point;

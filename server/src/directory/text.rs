@@ -51,6 +51,13 @@ impl TextIndex {
         self.documents[slot] = text;
     }
 
+    /// Gives back the room postings grew into while the index was built.
+    pub fn shrink_to_fit(&mut self) {
+        self.grams.values_mut().chain(self.words.values_mut()).for_each(Vec::shrink_to_fit);
+        self.grams.shrink_to_fit();
+        self.documents.shrink_to_fit();
+    }
+
     /// Takes document `id` out of every posting it is in.
     pub fn remove(&mut self, id: DocId) {
         let Some(text) = self.documents.get_mut(id as usize).map(std::mem::take) else { return };
