@@ -1,6 +1,7 @@
 //! The store and its transactions (see the module above).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -48,6 +49,10 @@ pub struct Txn {
     /// What this transaction (and its savepoints) changed in the directory. A savepoint that
     /// rolls back leaves its services here: looking at an unchanged service again is harmless.
     changed: Arc<Mutex<Changed>>,
+    /// Whether this transaction (not counting its savepoints) already wrote a feed row for the
+    /// whole directory: one says it all, and an import records thousands of rows of kinds the
+    /// feed cannot narrow down.
+    wrote_everything: AtomicBool,
 }
 
 /// Where a write goes: the store (a new transaction), or an open transaction (a savepoint in it).
@@ -58,7 +63,12 @@ pub trait Db: ConnectionTrait + Send + Sync {
 impl Db for Store {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = begin_write(&self.db).await?;
-        Ok(Txn { inner, outermost: Some(self.clone()), changed: Arc::default() })
+        Ok(Txn {
+            inner,
+            outermost: Some(self.clone()),
+            changed: Arc::default(),
+            wrote_everything: AtomicBool::new(false),
+        })
     }
 }
 
@@ -76,7 +86,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 impl Db for Txn {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = self.inner.begin().await?;
-        Ok(Txn { inner, outermost: None, changed: Arc::clone(&self.changed) })
+        Ok(Txn { inner, outermost: None, changed: Arc::clone(&self.changed), wrote_everything: AtomicBool::new(false) })
     }
 }
 
@@ -84,12 +94,19 @@ impl Txn {
     /// Commits; the outermost commit of a transaction that changed the directory returns only
     /// once the search index includes the change.
     pub async fn commit(self) -> Result<(), DbErr> {
+        let changed = match &self.outermost {
+            Some(_) => std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner())),
+            None => Changed::default(),
+        };
+        if !changed.is_empty() && self.inner.get_database_backend() == DbBackend::Postgres {
+            // Delivered at commit (never on rollback): wakes the other servers' feed followers.
+            self.inner.execute_unprepared(&format!("NOTIFY {}", feed::CHANNEL)).await?;
+        }
         self.inner.commit().await?;
-        if let Some(store) = self.outermost {
-            let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
-            if !changed.is_empty() {
-                store.directory.catch_up(&store.db, changed).await?;
-            }
+        if let Some(store) = self.outermost
+            && !changed.is_empty()
+        {
+            store.directory.catch_up(&store.db, changed).await?;
         }
         Ok(())
     }
@@ -114,6 +131,7 @@ impl Txn {
         let services = feed::affected_services(&self.inner, resource_type, resource_id).await?;
         let rows: Vec<Option<String>> = match &services {
             Some(services) => services.iter().cloned().map(Some).collect(),
+            None if self.wrote_everything.swap(true, Ordering::SeqCst) => Vec::new(),
             None => vec![None],
         };
         for chunk in rows.chunks(FEED_ROWS_PER_INSERT) {
@@ -128,13 +146,6 @@ impl Txn {
             }))
             .exec_without_returning(&self.inner)
             .await?;
-        }
-        if rows.is_empty() {
-            return Ok(()); // an organisation or location without services: nothing public changed
-        }
-        if self.inner.get_database_backend() == DbBackend::Postgres {
-            // Delivered at commit (and dropped on rollback): wakes the other replicas' tailers.
-            self.inner.execute_unprepared(&format!("NOTIFY {}", feed::CHANNEL)).await?;
         }
         self.changed.lock().unwrap_or_else(|p| p.into_inner()).add(services.as_deref());
         Ok(())
