@@ -117,8 +117,18 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
             tracing::info!("no demo accounts: the database is not new or QIAO_JWT_KEYS is configured");
         }
     }
+    // The feed position is taken before the build: what the build misses comes after it.
+    let cursor = directory::feed::head(&db).await?;
+    let started = std::time::Instant::now();
     let directory = Directory::load(&db).await?;
-    tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
+    tracing::info!(
+        services = directory.service_count(),
+        places = directory.place_count(),
+        seconds = started.elapsed().as_secs_f64(),
+        "directory index built"
+    );
+    let handle = Arc::new(DirectoryHandle::at(directory, cursor));
+    directory::handle::follow(&handle, db.clone(), config.index);
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
     let seeded_referral = config.seed_demo
@@ -126,9 +136,8 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     if seeded_referral {
         tracing::info!("seeded the demo referral");
     }
-    let directory = Arc::new(DirectoryHandle::new(directory));
     let retention = chrono::Duration::days(i64::from(config.referral_retention_days));
-    let mut state = state_for(db, directory, clock, auth, body_limits, retention);
+    let mut state = state_for(db, handle, clock, auth, body_limits, retention);
     state.news = config.news.clone();
     state.subscriptions = news::SubscriptionSlots::new(config.news.max_subscriptions);
     // The schema carries a copy of the state: give it the same news settings.

@@ -15,6 +15,7 @@ mod domain;
 mod eligibility;
 mod errors;
 mod faults;
+mod feed;
 mod hsds;
 mod http;
 mod import;

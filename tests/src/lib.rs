@@ -108,6 +108,12 @@ impl TestApp {
         Self::spawn_configured(backend, false, &[("QIAO_ENV", "production")]).await
     }
 
+    /// Another server on this server's database (a replica): its own index, following the
+    /// database's change feed. Its [`finish`](Self::finish) stops it and leaves the database.
+    pub async fn spawn_replica(&self, settings: &[(&str, &str)]) -> Self {
+        Self::start(self.backend.clone(), self.database_url.clone(), None, None, false, settings).await
+    }
+
     /// Like [`spawn_with`](Self::spawn_with), with extra configuration variables (e.g.
     /// `("QIAO_TRUSTED_PROXIES", "127.0.0.1")`).
     pub async fn spawn_configured(backend: Backend, seed_demo: bool, settings: &[(&str, &str)]) -> Self {
@@ -132,6 +138,19 @@ impl TestApp {
                 (with_database(server_url, &name), Some((server_url.clone(), name.clone())), None)
             }
         };
+        Self::start(backend, database_url, drop_database, sqlite_file, seed_demo, settings).await
+    }
+
+    /// Starts a server on `database_url` (already created), with its own data directory.
+    async fn start(
+        backend: Backend,
+        database_url: String,
+        drop_database: Option<(String, String)>,
+        sqlite_file: Option<PathBuf>,
+        seed_demo: bool,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let name = format!("qiao_test_server_{}", uuid::Uuid::now_v7().simple());
         // Demo accounts are only ever created next to a generated development signing key, so a
         // development server gets the test key from a development secrets file (the server's own
         // format) in a directory of its own; production is given the key as configuration.

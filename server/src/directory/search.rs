@@ -170,8 +170,11 @@ impl Directory {
         let filter = Filter::new(self, query);
         let centre = query.centre;
 
-        // The nearest matching place of every matching service within the radius.
-        let mut best: HashMap<ServiceIdx, (Cursor, PlaceIdx, f64)> = HashMap::new();
+        // The nearest matching place of every matching service within the radius, keyed by
+        // (distance in mm, place): the place id is compared in place and copied only for the
+        // page's results.
+        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, self.places[place as usize].id.as_str());
+        let mut best: HashMap<ServiceIdx, (u64, PlaceIdx, f64)> = HashMap::new();
         let mut consider = |place: PlaceIdx| {
             if !filter.accepts_place(place) {
                 return;
@@ -181,11 +184,11 @@ impl Directory {
             if distance_m > query.radius_m {
                 return;
             }
-            let key = Cursor { distance_mm: (distance_m * 1000.0).round() as u64, place_id: entry.id.clone() };
+            let distance_mm = (distance_m * 1000.0).round() as u64;
             match best.get(&entry.service) {
-                Some((existing, _, _)) if *existing <= key => {}
+                Some((mm, existing, _)) if key(*mm, *existing) <= key(distance_mm, place) => {}
                 _ => {
-                    best.insert(entry.service, (key, place, distance_m));
+                    best.insert(entry.service, (distance_mm, place, distance_m));
                 }
             }
         };
@@ -206,20 +209,26 @@ impl Directory {
             }
         }
 
-        let mut hits: Vec<Hit> = best
-            .into_values()
-            .filter(|(key, _, _)| query.after.as_ref().is_none_or(|after| key > after))
-            .map(|(cursor, place, distance_m)| Hit { place, distance_m, cursor })
-            .collect();
+        let after = query.after.as_ref().map(|after| (after.distance_mm, after.place_id.as_str()));
+        let mut found: Vec<(u64, PlaceIdx, f64)> =
+            best.into_values().filter(|(mm, place, _)| after.is_none_or(|after| key(*mm, *place) > after)).collect();
         // Only the page and one more are needed in order.
         let wanted = query.first + 1;
-        if hits.len() > wanted {
-            hits.select_nth_unstable_by(wanted - 1, |a, b| a.cursor.cmp(&b.cursor));
-            hits.truncate(wanted);
+        if found.len() > wanted {
+            found.select_nth_unstable_by(wanted - 1, |a, b| key(a.0, a.1).cmp(&key(b.0, b.1)));
+            found.truncate(wanted);
         }
-        hits.sort_by(|a, b| a.cursor.cmp(&b.cursor));
-        let has_next_page = hits.len() > query.first;
-        hits.truncate(query.first);
+        found.sort_by(|a, b| key(a.0, a.1).cmp(&key(b.0, b.1)));
+        let has_next_page = found.len() > query.first;
+        found.truncate(query.first);
+        let hits: Vec<Hit> = found
+            .into_iter()
+            .map(|(distance_mm, place, distance_m)| Hit {
+                place,
+                distance_m,
+                cursor: Cursor { distance_mm, place_id: self.places[place as usize].id.clone() },
+            })
+            .collect();
 
         let first_page = query.after.is_none();
         let area_services = if first_page { self.area_services_at(&filter) } else { Vec::new() };
@@ -241,7 +250,8 @@ impl Directory {
             })
             .map(|area| area.service)
             .collect();
-        found.sort_unstable();
+        // By id, not by slot: a patched index and a rebuilt one give the same list.
+        found.sort_unstable_by(|a, b| self.services[*a as usize].id.cmp(&self.services[*b as usize].id));
         found.dedup();
         found.truncate(MAX_AREA_SERVICES);
         found

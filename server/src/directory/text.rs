@@ -7,49 +7,78 @@
 //! split into lowercase words matched by prefix, so `lib` finds "Library". Every query term must
 //! match (AND).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Dense document number (the index of a service in the directory).
 pub type DocId = u32;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TextIndex {
     /// Normalised Chinese text of each document, for the confirming substring check.
     documents: Vec<String>,
     /// CJK unigram and bigram → sorted document ids.
     grams: HashMap<String, Vec<DocId>>,
-    /// Latin words, sorted, each with its sorted document ids (binary search finds prefixes).
-    words: Vec<(String, Vec<DocId>)>,
+    /// Latin words, each with its sorted document ids (a range finds prefixes).
+    words: BTreeMap<String, Vec<DocId>>,
 }
 
 impl TextIndex {
     /// Builds the index; `documents[i]` is all searchable text of document `i`.
     pub fn build(documents: &[String]) -> Self {
-        let mut grams: HashMap<String, Vec<DocId>> = HashMap::new();
-        let mut words: HashMap<String, Vec<DocId>> = HashMap::new();
-        let mut normalised_documents = Vec::with_capacity(documents.len());
+        let mut index = Self::default();
         for (id, text) in documents.iter().enumerate() {
-            let id = id as DocId;
-            let text = normalise(text);
-            for run in cjk_runs(&text) {
-                for gram in grams_of(&run) {
-                    let postings = grams.entry(gram).or_default();
-                    if postings.last() != Some(&id) {
-                        postings.push(id);
+            index.insert(id as DocId, text);
+        }
+        index
+    }
+
+    /// Adds document `id` (which must not be in the index). Cheapest in increasing id order, as
+    /// when the index is built; a patch inserts in the middle of the postings it touches.
+    pub fn insert(&mut self, id: DocId, text: &str) {
+        let text = normalise(text);
+        for run in cjk_runs(&text) {
+            for gram in grams_of(&run) {
+                add_posting(self.grams.entry(gram).or_default(), id);
+            }
+        }
+        for word in latin_words(&text) {
+            add_posting(self.words.entry(word).or_default(), id);
+        }
+        let slot = id as usize;
+        if self.documents.len() <= slot {
+            self.documents.resize(slot + 1, String::new());
+        }
+        self.documents[slot] = text;
+    }
+
+    /// Gives back the room postings grew into while the index was built.
+    pub fn shrink_to_fit(&mut self) {
+        self.grams.values_mut().chain(self.words.values_mut()).for_each(Vec::shrink_to_fit);
+        self.grams.shrink_to_fit();
+        self.documents.shrink_to_fit();
+    }
+
+    /// Takes document `id` out of every posting it is in.
+    pub fn remove(&mut self, id: DocId) {
+        let Some(text) = self.documents.get_mut(id as usize).map(std::mem::take) else { return };
+        for run in cjk_runs(&text) {
+            for gram in grams_of(&run) {
+                if let Some(postings) = self.grams.get_mut(&gram) {
+                    remove_posting(postings, id);
+                    if postings.is_empty() {
+                        self.grams.remove(&gram);
                     }
                 }
             }
-            for word in latin_words(&text) {
-                let postings = words.entry(word).or_default();
-                if postings.last() != Some(&id) {
-                    postings.push(id);
+        }
+        for word in latin_words(&text) {
+            if let Some(postings) = self.words.get_mut(&word) {
+                remove_posting(postings, id);
+                if postings.is_empty() {
+                    self.words.remove(&word);
                 }
             }
-            normalised_documents.push(text);
         }
-        let mut words: Vec<_> = words.into_iter().collect();
-        words.sort_by(|a, b| a.0.cmp(&b.0));
-        Self { documents: normalised_documents, grams, words }
     }
 
     /// The documents matching every term of `query`, sorted; `None` when the query has no
@@ -94,9 +123,9 @@ impl TextIndex {
     }
 
     fn search_word_prefix(&self, prefix: &str) -> Vec<DocId> {
-        let start = self.words.partition_point(|(word, _)| word.as_str() < prefix);
-        let mut ids: Vec<DocId> = self.words[start..]
-            .iter()
+        let mut ids: Vec<DocId> = self
+            .words
+            .range(prefix.to_owned()..)
             .take_while(|(word, _)| word.starts_with(prefix))
             .flat_map(|(_, postings)| postings.iter().copied())
             .collect();
@@ -161,6 +190,18 @@ fn query_grams(run: &str) -> Vec<String> {
     chars.windows(2).map(|pair| pair.iter().collect()).collect()
 }
 
+fn add_posting(postings: &mut Vec<DocId>, id: DocId) {
+    if let Err(position) = postings.binary_search(&id) {
+        postings.insert(position, id);
+    }
+}
+
+fn remove_posting(postings: &mut Vec<DocId>, id: DocId) {
+    if let Ok(position) = postings.binary_search(&id) {
+        postings.remove(position);
+    }
+}
+
 /// Intersection of two sorted id lists.
 fn intersect(a: &[DocId], b: &[DocId]) -> Vec<DocId> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -208,6 +249,20 @@ mod tests {
         assert_eq!(index.search("LIB"), Some(vec![1]));
         assert_eq!(index.search("ｌｅｇａｌ"), Some(vec![0]));
         assert_eq!(index.search("legal library"), Some(vec![]));
+    }
+
+    #[test]
+    fn a_removed_and_reinserted_document_is_found_by_its_new_text_only() {
+        let mut index = index();
+        index.remove(0);
+        assert_eq!(index.search("法律"), Some(vec![]));
+        assert_eq!(index.search("legal"), Some(vec![]));
+        index.insert(0, "劳动争议调解 Labour disputes");
+        assert_eq!(index.search("争议"), Some(vec![0]));
+        assert_eq!(index.search("lab"), Some(vec![0]));
+        assert_eq!(index.search("lib"), Some(vec![1]));
+        index.insert(7, "法律 library");
+        assert_eq!(index.search("lib"), Some(vec![1, 7]));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The store and its transactions (see the module above).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qiao_schema::entity::directory_change;
@@ -12,7 +12,11 @@ use sea_orm::{
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
+use crate::directory::feed::{self, Changed};
 use crate::directory::handle::DirectoryHandle;
+
+/// Feed rows inserted per statement (PostgreSQL takes at most 65,535 parameters).
+const FEED_ROWS_PER_INSERT: usize = 1_000;
 
 /// The database and the index that mirrors it: what a write needs.
 #[derive(Clone)]
@@ -42,8 +46,13 @@ pub struct Txn {
     inner: DatabaseTransaction,
     /// Set only on the outermost transaction: what to bring up to date once it commits.
     outermost: Option<Store>,
-    /// Whether anything in this transaction (or its savepoints) changed the directory.
-    published: Arc<AtomicBool>,
+    /// What this transaction (and its savepoints) changed in the directory. A savepoint that
+    /// rolls back leaves its services here: looking at an unchanged service again is harmless.
+    changed: Arc<Mutex<Changed>>,
+    /// Whether this transaction (not counting its savepoints) already wrote a feed row for the
+    /// whole directory: one says it all, and an import records thousands of rows of kinds the
+    /// feed cannot narrow down.
+    wrote_everything: AtomicBool,
 }
 
 /// Where a write goes: the store (a new transaction), or an open transaction (a savepoint in it).
@@ -54,7 +63,12 @@ pub trait Db: ConnectionTrait + Send + Sync {
 impl Db for Store {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = begin_write(&self.db).await?;
-        Ok(Txn { inner, outermost: Some(self.clone()), published: Arc::new(AtomicBool::new(false)) })
+        Ok(Txn {
+            inner,
+            outermost: Some(self.clone()),
+            changed: Arc::default(),
+            wrote_everything: AtomicBool::new(false),
+        })
     }
 }
 
@@ -72,7 +86,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 impl Db for Txn {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = self.inner.begin().await?;
-        Ok(Txn { inner, outermost: None, published: Arc::clone(&self.published) })
+        Ok(Txn { inner, outermost: None, changed: Arc::clone(&self.changed), wrote_everything: AtomicBool::new(false) })
     }
 }
 
@@ -80,11 +94,19 @@ impl Txn {
     /// Commits; the outermost commit of a transaction that changed the directory returns only
     /// once the search index includes the change.
     pub async fn commit(self) -> Result<(), DbErr> {
+        let changed = match &self.outermost {
+            Some(_) => std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner())),
+            None => Changed::default(),
+        };
+        if !changed.is_empty() && self.inner.get_database_backend() == DbBackend::Postgres {
+            // Delivered at commit (never on rollback): wakes the other servers' feed followers.
+            self.inner.execute_unprepared(&format!("NOTIFY {}", feed::CHANNEL)).await?;
+        }
         self.inner.commit().await?;
         if let Some(store) = self.outermost
-            && self.published.load(Ordering::SeqCst)
+            && !changed.is_empty()
         {
-            store.directory.catch_up(&store.db).await?;
+            store.directory.catch_up(&store.db, changed).await?;
         }
         Ok(())
     }
@@ -104,16 +126,28 @@ impl Txn {
         action: &str,
         at: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        directory_change::Entity::insert(directory_change::ActiveModel {
-            id: NotSet,
-            resource_type: Set(resource_type.to_owned()),
-            resource_id: Set(resource_id.to_owned()),
-            action: Set(action.to_owned()),
-            changed_at: Set(at),
-        })
-        .exec_without_returning(&self.inner)
-        .await?;
-        self.published.store(true, Ordering::SeqCst);
+        // The feed names services, resolved now, inside the write: after the commit a location
+        // or an organisation no longer says which listings it changed (see `directory::feed`).
+        let services = feed::affected_services(&self.inner, resource_type, resource_id).await?;
+        let rows: Vec<Option<String>> = match &services {
+            Some(services) => services.iter().cloned().map(Some).collect(),
+            None if self.wrote_everything.swap(true, Ordering::SeqCst) => Vec::new(),
+            None => vec![None],
+        };
+        for chunk in rows.chunks(FEED_ROWS_PER_INSERT) {
+            directory_change::Entity::insert_many(chunk.iter().map(|service_id| directory_change::ActiveModel {
+                id: NotSet,
+                resource_type: Set(resource_type.to_owned()),
+                resource_id: Set(resource_id.to_owned()),
+                action: Set(action.to_owned()),
+                changed_at: Set(at),
+                service_id: Set(service_id.clone()),
+                txid: NotSet, // PostgreSQL: the writer's transaction id; SQLite: 0
+            }))
+            .exec_without_returning(&self.inner)
+            .await?;
+        }
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).add(services.as_deref());
         Ok(())
     }
 }
