@@ -17,6 +17,7 @@ mod import;
 mod limits;
 mod observability;
 mod pagination;
+mod pinyin;
 mod ratelimits;
 mod region;
 mod rules;
