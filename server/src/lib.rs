@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
+pub mod sync;
 pub mod values;
 
 use std::future::Future;

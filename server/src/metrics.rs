@@ -43,6 +43,8 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "CreateLocation",
     "CreateOrganization",
     "CreateService",
+    "DirectoryChanges",
+    "DirectorySnapshot",
     "EditSuggestions",
     "ExportDirectory",
     "ImportDirectory",

@@ -25,6 +25,7 @@ mod search;
 mod seed;
 mod stewardship;
 mod suggestions;
+mod sync;
 mod values;
 mod villages;
 mod writers;

@@ -43,7 +43,9 @@ async fn falvyuanzhu_and_flyz_find_the_legal_aid_centre() {
         let legal_aid = derived_id("service", "sh-minhang-legal-aid");
         let by_characters = ids(&found(&app, Some("法律援助中心"), None).await);
         assert!(by_characters.contains(&legal_aid), "{by_characters:?}");
-        for query in ["falvyuanzhu", "flyz", "falvyuanzhuzhongxin", "fa lv yuan zhu", "fǎlǜ yuánzhù", "fa3lv4yuan2zhu4", "FLYZ"] {
+        for query in
+            ["falvyuanzhu", "flyz", "falvyuanzhuzhongxin", "fa lv yuan zhu", "fǎlǜ yuánzhù", "fa3lv4yuan2zhu4", "FLYZ"]
+        {
             let by_pinyin = ids(&found(&app, Some(query), None).await);
             assert!(by_pinyin.contains(&legal_aid), "{query}: {by_pinyin:?}");
         }

@@ -14,6 +14,7 @@ pub mod query;
 pub mod region;
 pub mod stewardship;
 pub mod suggestions;
+pub mod sync;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
+    sync::SyncQuery,
     // (new domains: one line each)
 );
 
