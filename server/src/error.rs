@@ -69,7 +69,7 @@ pub enum ApiError {
     RateLimited,
     /// An offline-sync cursor that cannot be continued (unknown, expired, for another area):
     /// BAD_USER_INPUT with `extensions.reason = "SNAPSHOT_REQUIRED"`, so the app takes a new
-    /// snapshot (see `crate::sync`).
+    /// snapshot (see the `sync` module).
     SnapshotRequired { message: String },
     /// A fault on our side; the cause is logged, the client reads "internal error".
     Internal(BoxError),
