@@ -484,14 +484,24 @@ pub mod idempotency_key {
 
 pub mod directory_change {
     entity!("directory_change" {
-        /// Increases with every change (on PostgreSQL not necessarily in commit order).
+        /// Increases with every change (on PostgreSQL not necessarily in commit order: the feed
+        /// is read in `(txid, id)` order below the oldest running writer, see the server's
+        /// `directory::feed`). Also the feed's cursor.
         #[sea_orm(primary_key)]
         pub id: i64,
-        /// `organization`, `location`, `service` or `directory` (a whole import).
+        /// What was changed: `organization`, `location`, `service`, …, or `directory` (a whole
+        /// import).
         pub resource_type: String,
         pub resource_id: String,
         /// create / update / verify / archive / import.
         pub action: String,
         pub changed_at: DateTimeUtc,
+        /// The service whose listing the change affects (a change of an organisation or a
+        /// location writes one row per service there); none: the whole directory may have changed.
+        pub service_id: Option<String>,
+        /// PostgreSQL: the writing transaction's id (set by the database); 0 on SQLite, where
+        /// writers commit one at a time in id order.
+        #[sea_orm(default_value = 0)]
+        pub txid: i64,
     });
 }

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_directory::Migration),
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_directory_changes::Migration),
+            Box::new(m0005_feed::Migration),
         ]
     }
 }
@@ -511,6 +512,65 @@ mod m0003_directory_changes {
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager.drop_table(Table::drop().table("directory_change").to_owned()).await
+        }
+    }
+}
+
+mod m0005_feed {
+    //! The change feed: each `directory_change` row names the one service it affects
+    //! (`service_id`; none for a change of the whole directory), and on PostgreSQL the
+    //! transaction that wrote it (`txid`), so that readers can tail in an order no late commit
+    //! can slip behind (see `server/src/directory/feed.rs`).
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0005_feed"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            // One column per statement: SQLite alters one at a time.
+            manager
+                .alter_table(Table::alter().table("directory_change").add_column(string_null("service_id")).to_owned())
+                .await?;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("directory_change")
+                        .add_column(ColumnDef::new("txid").big_integer().not_null().default(0))
+                        .to_owned(),
+                )
+                .await?;
+            let db = manager.get_connection();
+            // Older rows: a service's own row names it; anything else stays "the whole directory".
+            db.execute_unprepared(
+                "UPDATE directory_change SET service_id = resource_id WHERE resource_type = 'service'",
+            )
+            .await?;
+            if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+                // Every row records its writer's transaction id, whoever inserts it.
+                db.execute_unprepared(
+                    "ALTER TABLE directory_change ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint)",
+                )
+                .await?;
+            }
+            manager.create_index(index("directory_change", &["txid", "id"])).await?;
+            manager.create_index(index("directory_change", &["service_id"])).await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for name in ["ix_directory_change_txid_id", "ix_directory_change_service_id"] {
+                manager.drop_index(Index::drop().name(name).table("directory_change").to_owned()).await?;
+            }
+            for column in ["txid", "service_id"] {
+                manager.alter_table(Table::alter().table("directory_change").drop_column(column).to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -10,6 +10,7 @@ mod defaults;
 mod detail;
 mod domain;
 mod eligibility;
+mod feed;
 mod errors;
 mod hsds;
 mod http;

@@ -4,6 +4,7 @@
 
 pub mod detail;
 pub mod eligibility;
+pub mod feed;
 pub mod geometry;
 pub mod handle;
 pub mod hours;

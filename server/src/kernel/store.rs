@@ -1,8 +1,7 @@
 //! The store and its transactions (see the module above).
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qiao_schema::entity::directory_change;
@@ -12,7 +11,11 @@ use sea_orm::{
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
+use crate::directory::feed::{self, Changed};
 use crate::directory::handle::DirectoryHandle;
+
+/// Feed rows inserted per statement (PostgreSQL takes at most 65,535 parameters).
+const FEED_ROWS_PER_INSERT: usize = 1_000;
 
 /// The database and the index that mirrors it: what a write needs.
 #[derive(Clone)]
@@ -42,8 +45,9 @@ pub struct Txn {
     inner: DatabaseTransaction,
     /// Set only on the outermost transaction: what to bring up to date once it commits.
     outermost: Option<Store>,
-    /// Whether anything in this transaction (or its savepoints) changed the directory.
-    published: Arc<AtomicBool>,
+    /// What this transaction (and its savepoints) changed in the directory. A savepoint that
+    /// rolls back leaves its services here: looking at an unchanged service again is harmless.
+    changed: Arc<Mutex<Changed>>,
 }
 
 /// Where a write goes: the store (a new transaction), or an open transaction (a savepoint in it).
@@ -54,7 +58,7 @@ pub trait Db: ConnectionTrait + Send + Sync {
 impl Db for Store {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = begin_write(&self.db).await?;
-        Ok(Txn { inner, outermost: Some(self.clone()), published: Arc::new(AtomicBool::new(false)) })
+        Ok(Txn { inner, outermost: Some(self.clone()), changed: Arc::default() })
     }
 }
 
@@ -72,7 +76,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 impl Db for Txn {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = self.inner.begin().await?;
-        Ok(Txn { inner, outermost: None, published: Arc::clone(&self.published) })
+        Ok(Txn { inner, outermost: None, changed: Arc::clone(&self.changed) })
     }
 }
 
@@ -81,10 +85,11 @@ impl Txn {
     /// once the search index includes the change.
     pub async fn commit(self) -> Result<(), DbErr> {
         self.inner.commit().await?;
-        if let Some(store) = self.outermost
-            && self.published.load(Ordering::SeqCst)
-        {
-            store.directory.catch_up(&store.db).await?;
+        if let Some(store) = self.outermost {
+            let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+            if !changed.is_empty() {
+                store.directory.catch_up(&store.db, changed).await?;
+            }
         }
         Ok(())
     }
@@ -104,16 +109,34 @@ impl Txn {
         action: &str,
         at: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        directory_change::Entity::insert(directory_change::ActiveModel {
-            id: NotSet,
-            resource_type: Set(resource_type.to_owned()),
-            resource_id: Set(resource_id.to_owned()),
-            action: Set(action.to_owned()),
-            changed_at: Set(at),
-        })
-        .exec_without_returning(&self.inner)
-        .await?;
-        self.published.store(true, Ordering::SeqCst);
+        // The feed names services, resolved now, inside the write: after the commit a location
+        // or an organisation no longer says which listings it changed (see `directory::feed`).
+        let services = feed::affected_services(&self.inner, resource_type, resource_id).await?;
+        let rows: Vec<Option<String>> = match &services {
+            Some(services) => services.iter().cloned().map(Some).collect(),
+            None => vec![None],
+        };
+        for chunk in rows.chunks(FEED_ROWS_PER_INSERT) {
+            directory_change::Entity::insert_many(chunk.iter().map(|service_id| directory_change::ActiveModel {
+                id: NotSet,
+                resource_type: Set(resource_type.to_owned()),
+                resource_id: Set(resource_id.to_owned()),
+                action: Set(action.to_owned()),
+                changed_at: Set(at),
+                service_id: Set(service_id.clone()),
+                txid: NotSet, // PostgreSQL: the writer's transaction id; SQLite: 0
+            }))
+            .exec_without_returning(&self.inner)
+            .await?;
+        }
+        if rows.is_empty() {
+            return Ok(()); // an organisation or location without services: nothing public changed
+        }
+        if self.inner.get_database_backend() == DbBackend::Postgres {
+            // Delivered at commit (and dropped on rollback): wakes the other replicas' tailers.
+            self.inner.execute_unprepared(&format!("NOTIFY {}", feed::CHANNEL)).await?;
+        }
+        self.changed.lock().unwrap_or_else(|p| p.into_inner()).add(services.as_deref());
         Ok(())
     }
 }
