@@ -9,24 +9,23 @@
 //! than that (nothing prunes them yet). An answer built *after* its cursor was read
 //! includes every change up to the cursor, and possibly a few later ones, which the next delta
 //! sends again: the app applies upserts by id, so a repeat is harmless; a skip would not be.
-//! Hence [`feed_horizon`] must never name a position below which a change can still appear.
+//! The feed is read through `directory::feed` (`head`, `entries_since`), which never hands out
+//! a position that a late PostgreSQL commit could slip behind.
 //!
 //! Everything here is read from the database, not from the search index: the index catches up
 //! after a commit, so it can lag the feed by a moment, and an answer must agree with its cursor.
 //! Anonymous and unrecorded, like search: nothing about who synced which area is stored.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use qiao_schema::datum::LatLon;
 use qiao_schema::domain::ServiceStatus;
 use qiao_schema::entity::*;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Statement,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::directory::feed::{self, Changed, FeedError};
 use crate::directory::geometry::{covers, geodesic_distance_m, parse_polygon};
 use crate::directory::rules;
 use crate::error::{ApiError, ApiResult};
@@ -41,9 +40,6 @@ pub const MAX_DELTA_ENTRIES: usize = 5_000;
 /// A cursor older than this many days has expired (the app takes a new snapshot): the bound
 /// that lets the feed be pruned, and an old copy is better replaced than patched.
 pub const CURSOR_LIFETIME_DAYS: i64 = 30;
-/// How long a delta waits for writers that were in flight when it read the feed's end
-/// (PostgreSQL), before answering with what is certain so far.
-const IN_FLIGHT_WAIT: Duration = Duration::from_secs(2);
 /// Rows per `IN (…)` list, well under both databases' bind-parameter limits.
 const CHUNK: usize = 500;
 
@@ -186,9 +182,8 @@ pub async fn snapshot(
     language: Language,
     now: DateTime<Utc>,
 ) -> ApiResult<Snapshot> {
-    let position = feed_horizon(db)
-        .await?
-        .ok_or_else(|| ApiError::internal("the change feed stayed uncertain: a write transaction is running long"))?;
+    // Before reading the directory: the read then covers every change up to the cursor.
+    let position = feed::head(db).await?;
     let ids = services_in_area(db, area).await?;
     if ids.len() > MAX_SNAPSHOT_SERVICES {
         return Err(ApiError::bad_input(
@@ -217,25 +212,31 @@ pub async fn changes_since(
     if cursor.area.centre != area.centre || cursor.area.radius_m != area.radius_m {
         return Err(snapshot_required("the cursor is for another area"));
     }
-    // While a long write keeps the feed's end uncertain, the cursor stays where it is (the app
-    // asks again later): a late answer, never a skipped change.
-    let horizon = feed_horizon(db).await?.unwrap_or(cursor.position);
-    if cursor.position > horizon {
-        return Err(snapshot_required("the cursor is from another server or database"));
-    }
     if now.timestamp() - cursor.issued > CURSOR_LIFETIME_DAYS * 86_400 {
         return Err(snapshot_required("the cursor has expired"));
     }
-    let entries = entries_between(db, cursor.position, horizon, MAX_DELTA_ENTRIES + 1).await?;
+    let (entries, next) = match feed::entries_since(db, cursor.position, MAX_DELTA_ENTRIES as u64 + 1).await {
+        Ok(read) => read,
+        Err(FeedError::UnknownCursor) => {
+            return Err(snapshot_required("the cursor is from another server or database"));
+        }
+        Err(FeedError::Db(error)) => return Err(error.into()),
+    };
     if entries.len() > MAX_DELTA_ENTRIES {
         return Err(snapshot_required("too many changes since the cursor"));
     }
-    let Some(since_time) = entries.first().map(|entry| entry.changed_at) else {
-        let cursor = SyncCursor { position: horizon, issued: now.timestamp(), area };
-        return Ok(Delta { cursor, upserts: Vec::new(), removed_ids: Vec::new() });
-    };
-    let affected = affected_services(db, &entries).await?;
-    let affected: Vec<String> = affected.into_iter().collect();
+    let changed = Changed::of_entries(&entries);
+    if changed.everything {
+        return Err(snapshot_required("the directory was replaced or imported since the cursor"));
+    }
+    let cursor_now = SyncCursor { position: next, issued: now.timestamp(), area };
+    if changed.services.is_empty() {
+        return Ok(Delta { cursor: cursor_now, upserts: Vec::new(), removed_ids: Vec::new() });
+    }
+    // Places that moved since the cursor was issued (with an hour's margin for a write that
+    // began before and committed after it) may have taken a service out of the area.
+    let since_time = DateTime::from_timestamp(cursor.issued - 3600, 0).unwrap_or_default();
+    let affected: Vec<String> = changed.services.into_iter().collect();
 
     // A service changed since the cursor is in the delta only as it is *now*; one that is not
     // listed in the area now is removed if it may have been in the area before.
@@ -243,150 +244,11 @@ pub async fn changes_since(
     let kept: HashSet<&str> = upserts.iter().map(|s| s.id.as_str()).collect();
     let gone: Vec<String> = affected.iter().filter(|id| !kept.contains(id.as_str())).cloned().collect();
     let removed_ids = possibly_in_area(db, &gone, area, since_time).await?;
-    Ok(Delta { cursor: SyncCursor { position: horizon, issued: now.timestamp(), area }, upserts, removed_ids })
+    Ok(Delta { cursor: cursor_now, upserts, removed_ids })
 }
 
 // ---------------------------------------------------------------------------------------------
-// The change feed.
-
-#[derive(Debug, Clone)]
-struct Entry {
-    resource_type: String,
-    resource_id: String,
-    changed_at: DateTime<Utc>,
-}
-
-/// The highest feed position below which no change can still appear, or `None` when a writer
-/// kept it uncertain for longer than [`IN_FLIGHT_WAIT`].
-///
-/// SQLite: writers hold the database's one write lock from `BEGIN IMMEDIATE` to commit and take
-/// ids inside it, so ids commit in order and the highest visible id is safe.
-///
-/// PostgreSQL: a sequence value is not commit order. A writer that took id 41 may commit after
-/// one that took 42, and a reader that moved its cursor to 42 on seeing it would never see 41.
-/// So: read the sequence's last value `L` first, then the transactions of this database that
-/// hold a transaction id (have written). A writer publishes after its first write
-/// (`kernel::history::record` writes the history rows first), so one that took an id ≤ `L` had a
-/// transaction id before `L` was read: it is either finished or in that list. Once everyone in
-/// the list has finished, every id ≤ `L` is committed or never will be.
-pub async fn feed_horizon(db: &DatabaseConnection) -> ApiResult<Option<i64>> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => postgres_horizon(db).await,
-        _ => Ok(Some(max_id(db).await?.unwrap_or(0))),
-    }
-}
-
-async fn max_id(db: &DatabaseConnection) -> ApiResult<Option<i64>> {
-    #[derive(FromQueryResult)]
-    struct Max {
-        max: Option<i64>,
-    }
-    let statement = Statement::from_string(db.get_database_backend(), "SELECT MAX(id) AS max FROM directory_change");
-    Ok(Max::find_by_statement(statement).one(db).await?.and_then(|row| row.max))
-}
-
-async fn postgres_horizon(db: &DatabaseConnection) -> ApiResult<Option<i64>> {
-    #[derive(FromQueryResult)]
-    struct Last {
-        last: i64,
-        writers: Option<String>,
-    }
-    // One statement, its sub-selects evaluated in order: the sequence first, then the writers.
-    // `is_called` is false only before the first id was ever taken.
-    let statement = Statement::from_string(
-        DbBackend::Postgres,
-        "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM directory_change_id_seq) AS last, \
-                (SELECT string_agg(backend_xid::text, ',') FROM pg_stat_activity \
-                  WHERE datname = current_database() AND backend_xid IS NOT NULL \
-                    AND pid <> pg_backend_pid()) AS writers",
-    );
-    let Some(row) = Last::find_by_statement(statement).one(db).await? else {
-        return Ok(Some(0));
-    };
-    let writers: Vec<i64> =
-        row.writers.unwrap_or_default().split(',').filter_map(|x| x.trim().parse::<i64>().ok()).collect();
-    if writers.is_empty() {
-        return Ok(Some(row.last));
-    }
-    // Numbers read from the server itself, never from a request.
-    let list = writers.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let started = std::time::Instant::now();
-    loop {
-        #[derive(FromQueryResult)]
-        struct Running {
-            running: i64,
-        }
-        let statement = Statement::from_string(
-            DbBackend::Postgres,
-            format!(
-                "SELECT COUNT(*) AS running FROM pg_stat_activity \
-                 WHERE datname = current_database() AND backend_xid::text::bigint IN ({list})"
-            ),
-        );
-        let running = Running::find_by_statement(statement).one(db).await?.map(|r| r.running).unwrap_or(0);
-        if running == 0 {
-            return Ok(Some(row.last));
-        }
-        if started.elapsed() >= IN_FLIGHT_WAIT {
-            return Ok(None);
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Feed entries with `after < id ≤ upto`, in id order, at most `limit`.
-async fn entries_between(db: &DatabaseConnection, after: i64, upto: i64, limit: usize) -> ApiResult<Vec<Entry>> {
-    use sea_orm::QuerySelect;
-    let rows = directory_change::Entity::find()
-        .filter(directory_change::Column::Id.gt(after))
-        .filter(directory_change::Column::Id.lte(upto))
-        .order_by_asc(directory_change::Column::Id)
-        .limit(limit as u64)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Entry { resource_type: row.resource_type, resource_id: row.resource_id, changed_at: row.changed_at })
-        .collect())
-}
-
-/// The services whose offline form the entries may have changed. A change the feed cannot tie
-/// to services (a whole-directory import) needs a new snapshot.
-async fn affected_services(db: &DatabaseConnection, entries: &[Entry]) -> ApiResult<BTreeSet<String>> {
-    let mut services = BTreeSet::new();
-    let mut locations = Vec::new();
-    let mut organizations = Vec::new();
-    let mut capacities = Vec::new();
-    for entry in entries {
-        match entry.resource_type.as_str() {
-            "service" => {
-                services.insert(entry.resource_id.clone());
-            }
-            "location" => locations.push(entry.resource_id.clone()),
-            "organization" => organizations.push(entry.resource_id.clone()),
-            "service_capacity" => capacities.push(entry.resource_id.clone()),
-            _ => return Err(snapshot_required("the directory was replaced or imported since the cursor")),
-        }
-    }
-    for chunk in locations.chunks(CHUNK) {
-        let rows = service_at_location::Entity::find()
-            .filter(service_at_location::Column::LocationId.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        services.extend(rows.into_iter().map(|row| row.service_id));
-    }
-    for chunk in organizations.chunks(CHUNK) {
-        let rows =
-            service::Entity::find().filter(service::Column::OrganizationId.is_in(chunk.to_vec())).all(db).await?;
-        services.extend(rows.into_iter().map(|row| row.id));
-    }
-    for chunk in capacities.chunks(CHUNK) {
-        let rows =
-            service_capacity::Entity::find().filter(service_capacity::Column::Id.is_in(chunk.to_vec())).all(db).await?;
-        services.extend(rows.into_iter().map(|row| row.service_id));
-    }
-    Ok(services)
-}
+// Removals.
 
 /// Of `ids` (services not listed in the area now), those that may have been in it since `since`:
 /// a place in the area now (archived, or of a service no longer listed), or a place that moved

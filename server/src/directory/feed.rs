@@ -124,11 +124,7 @@ pub async fn affected_services(
 
 /// Up to `limit` entries after `cursor`, in feed order, none beyond the safe horizon; and the
 /// cursor to ask from next time (the last entry's, or `cursor` itself when nothing is new).
-pub async fn entries_since(
-    db: &impl ConnectionTrait,
-    cursor: i64,
-    limit: u64,
-) -> Result<(Vec<Entry>, i64), FeedError> {
+pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -> Result<(Vec<Entry>, i64), FeedError> {
     let backend = db.get_database_backend();
     let limit = limit.clamp(1, 100_000) as i64;
     let rows = match backend {
@@ -204,8 +200,7 @@ pub async fn head(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 
 async fn sqlite_last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM directory_change"))
-        .await?;
+    let row =
+        db.query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM directory_change")).await?;
     row.map_or(Ok(0), |row| row.try_get_by_index(0))
 }

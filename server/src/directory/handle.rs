@@ -49,7 +49,11 @@ impl DirectoryHandle {
     ///
     /// The rebuild runs in its own task, so a request that is cancelled (a client that hangs up,
     /// a timeout) cannot leave the index stale half-way.
-    pub async fn catch_up(self: &Arc<Self>, db: &DatabaseConnection, _changed: super::feed::Changed) -> Result<(), DbErr> {
+    pub async fn catch_up(
+        self: &Arc<Self>,
+        db: &DatabaseConnection,
+        _changed: super::feed::Changed,
+    ) -> Result<(), DbErr> {
         let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
         let (handle, db) = (Arc::clone(self), db.clone());
         let task = tokio::spawn(async move {
