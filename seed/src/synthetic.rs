@@ -108,106 +108,147 @@ fn text(zh: impl Into<String>, en: impl Into<String>) -> Text {
 /// Generates a directory of `count` services. Keys are `syn-{seed}-…`, so synthetic data never
 /// collides with the demo data and two seeds can coexist.
 pub fn synthetic_directory(count: usize, seed: u64) -> Result<DirectoryFile, SeedError> {
-    let districts = districts()?;
-    let mut rng = SplitMix64(seed);
-    let assured_date = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap_or_default();
-    let mut organizations: Vec<Organization> = Vec::new();
-    for index in 0..count {
-        if index % SERVICES_PER_ORGANIZATION == 0 {
-            let org_number = index / SERVICES_PER_ORGANIZATION;
-            organizations.push(Organization {
-                key: format!("syn-{seed}-org-{org_number}"),
-                name: text(format!("合成机构{org_number}号"), format!("Synthetic organisation {org_number}")),
-                description: text("用于测试和性能基准的合成数据。", "Synthetic data for tests and benchmarks."),
-                website: None,
-                email: None,
-                legal_status: None,
-                uscc: None,
-                programs: Vec::new(),
-                locations: Vec::new(),
-                services: Vec::new(),
+    let mut generator = Synthetic::new(count, seed)?;
+    Ok(generator.next_chunk(count).unwrap_or_else(|| generator.file(Vec::new())))
+}
+
+/// The synthetic directory of `count` services produced a chunk at a time, so that loading a
+/// million services never holds them all in memory. The chunks together are exactly
+/// [`synthetic_directory`]`(count, seed)`.
+pub struct Synthetic {
+    districts: Vec<District>,
+    rng: SplitMix64,
+    seed: u64,
+    count: usize,
+    next: usize,
+    assured_date: NaiveDate,
+}
+
+impl Synthetic {
+    pub fn new(count: usize, seed: u64) -> Result<Self, SeedError> {
+        Ok(Self {
+            districts: districts()?,
+            rng: SplitMix64(seed),
+            seed,
+            count,
+            next: 0,
+            assured_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap_or_default(),
+        })
+    }
+
+    fn file(&self, organizations: Vec<Organization>) -> DirectoryFile {
+        let (count, seed) = (self.count, self.seed);
+        DirectoryFile {
+            about: format!("Synthetic directory: {count} services, seed {seed}. Not real places."),
+            urban_villages: Vec::new(),
+            organizations,
+        }
+    }
+
+    /// The next services, about `at_most` of them (whole organisations: rounded up to
+    /// [`SERVICES_PER_ORGANIZATION`]); `None` when all `count` have been produced.
+    pub fn next_chunk(&mut self, at_most: usize) -> Option<DirectoryFile> {
+        if self.next >= self.count {
+            return None;
+        }
+        let per_org = SERVICES_PER_ORGANIZATION;
+        let end = (self.next + at_most.max(1)).div_ceil(per_org).saturating_mul(per_org).min(self.count);
+        let (districts, rng, seed, assured_date) = (&self.districts, &mut self.rng, self.seed, self.assured_date);
+        let mut organizations: Vec<Organization> = Vec::new();
+        for index in self.next..end {
+            if index % SERVICES_PER_ORGANIZATION == 0 {
+                let org_number = index / SERVICES_PER_ORGANIZATION;
+                organizations.push(Organization {
+                    key: format!("syn-{seed}-org-{org_number}"),
+                    name: text(format!("合成机构{org_number}号"), format!("Synthetic organisation {org_number}")),
+                    description: text("用于测试和性能基准的合成数据。", "Synthetic data for tests and benchmarks."),
+                    website: None,
+                    email: None,
+                    legal_status: None,
+                    uscc: None,
+                    programs: Vec::new(),
+                    locations: Vec::new(),
+                    services: Vec::new(),
+                });
+            }
+            let Some(org) = organizations.last_mut() else { continue };
+            let district = &districts[rng.below(districts.len())];
+            let lat = district.centroid.lat + (rng.unit() * 2.0 - 1.0) * SPREAD_DEGREES;
+            let lon = district.centroid.lon + (rng.unit() * 2.0 - 1.0) * SPREAD_DEGREES;
+            let (code, kind_zh, kind_en) = CATEGORIES[rng.below(CATEGORIES.len())];
+            let (days, opens, closes) = HOURS[rng.below(HOURS.len())];
+            let location_key = format!("syn-{seed}-loc-{index}");
+            org.locations.push(Location {
+                key: location_key.clone(),
+                name: text(
+                    format!("{}{kind_zh}{index}号", district.name),
+                    format!("{kind_en} {index}, {}", district.adcode),
+                ),
+                lat,
+                lon,
+                address: Address {
+                    street: text(format!("合成路{index}号"), format!("{index} Synthetic Road")),
+                    district: text(district.name.clone(), district.adcode.clone()),
+                    city: text("", ""),
+                    adcode: district.adcode.clone(),
+                    postal_code: None,
+                },
+                transportation: None,
+                accessibility: None,
+            });
+            let mut languages = vec!["zh".to_owned()];
+            if rng.chance(0.1) {
+                languages.push("en".to_owned());
+            }
+            let amount_yuan = if rng.chance(0.8) { 0.0 } else { (1 + rng.below(50)) as f64 * 10.0 };
+            let mut eligibility = vec![Requirement::HukouAnywhere];
+            if rng.chance(0.1) {
+                eligibility = vec![Requirement::LocalHukou];
+            } else if rng.chance(0.2) {
+                eligibility.push(Requirement::ResidencePermit);
+            }
+            let status = if rng.chance(0.03) { ServiceStatus::TemporarilyClosed } else { ServiceStatus::Active };
+            org.services.push(Service {
+                key: format!("syn-{seed}-svc-{index}"),
+                name: text(format!("{}{kind_zh}{index}号", district.name), format!("{kind_en} {index}")),
+                description: text(format!("合成{kind_zh}。"), format!("A synthetic {}.", kind_en.to_lowercase())),
+                category: code.to_owned(),
+                extra_categories: Vec::new(),
+                program: None,
+                status,
+                application_process: None,
+                fees_description: None,
+                eligibility_description: None,
+                alert: None,
+                assured_date,
+                assured_by: None,
+                support_functions: vec![SupportFunction::Informational],
+                intervention_levels: vec![InterventionLevel::DirectSupport],
+                locations: vec![location_key],
+                hours: vec![Hours {
+                    days: days.iter().map(|d| d.code().to_owned()).collect(),
+                    opens: opens.into(),
+                    closes: closes.into(),
+                }],
+                closed_on_public_holidays: false,
+                exceptions: Vec::new(),
+                phones: vec![Phone {
+                    number: format!("400-{:07}", index % 10_000_000),
+                    kind: "voice".into(),
+                    description: None,
+                }],
+                contacts: Vec::new(),
+                languages,
+                costs: vec![Cost { option: text("每次", "Per visit"), amount_yuan }],
+                eligibility,
+                documents: vec![text("身份证", "Resident ID card")],
+                capacity: None,
+                service_area: None,
             });
         }
-        let Some(org) = organizations.last_mut() else { continue };
-        let district = &districts[rng.below(districts.len())];
-        let lat = district.centroid.lat + (rng.unit() * 2.0 - 1.0) * SPREAD_DEGREES;
-        let lon = district.centroid.lon + (rng.unit() * 2.0 - 1.0) * SPREAD_DEGREES;
-        let (code, kind_zh, kind_en) = CATEGORIES[rng.below(CATEGORIES.len())];
-        let (days, opens, closes) = HOURS[rng.below(HOURS.len())];
-        let location_key = format!("syn-{seed}-loc-{index}");
-        org.locations.push(Location {
-            key: location_key.clone(),
-            name: text(
-                format!("{}{kind_zh}{index}号", district.name),
-                format!("{kind_en} {index}, {}", district.adcode),
-            ),
-            lat,
-            lon,
-            address: Address {
-                street: text(format!("合成路{index}号"), format!("{index} Synthetic Road")),
-                district: text(district.name.clone(), district.adcode.clone()),
-                city: text("", ""),
-                adcode: district.adcode.clone(),
-                postal_code: None,
-            },
-            transportation: None,
-            accessibility: None,
-        });
-        let mut languages = vec!["zh".to_owned()];
-        if rng.chance(0.1) {
-            languages.push("en".to_owned());
-        }
-        let amount_yuan = if rng.chance(0.8) { 0.0 } else { (1 + rng.below(50)) as f64 * 10.0 };
-        let mut eligibility = vec![Requirement::HukouAnywhere];
-        if rng.chance(0.1) {
-            eligibility = vec![Requirement::LocalHukou];
-        } else if rng.chance(0.2) {
-            eligibility.push(Requirement::ResidencePermit);
-        }
-        let status = if rng.chance(0.03) { ServiceStatus::TemporarilyClosed } else { ServiceStatus::Active };
-        org.services.push(Service {
-            key: format!("syn-{seed}-svc-{index}"),
-            name: text(format!("{}{kind_zh}{index}号", district.name), format!("{kind_en} {index}")),
-            description: text(format!("合成{kind_zh}。"), format!("A synthetic {}.", kind_en.to_lowercase())),
-            category: code.to_owned(),
-            extra_categories: Vec::new(),
-            program: None,
-            status,
-            application_process: None,
-            fees_description: None,
-            eligibility_description: None,
-            alert: None,
-            assured_date,
-            assured_by: None,
-            support_functions: vec![SupportFunction::Informational],
-            intervention_levels: vec![InterventionLevel::DirectSupport],
-            locations: vec![location_key],
-            hours: vec![Hours {
-                days: days.iter().map(|d| d.code().to_owned()).collect(),
-                opens: opens.into(),
-                closes: closes.into(),
-            }],
-            closed_on_public_holidays: false,
-            exceptions: Vec::new(),
-            phones: vec![Phone {
-                number: format!("400-{:07}", index % 10_000_000),
-                kind: "voice".into(),
-                description: None,
-            }],
-            contacts: Vec::new(),
-            languages,
-            costs: vec![Cost { option: text("每次", "Per visit"), amount_yuan }],
-            eligibility,
-            documents: vec![text("身份证", "Resident ID card")],
-            capacity: None,
-            service_area: None,
-        });
+        self.next = end;
+        Some(self.file(organizations))
     }
-    Ok(DirectoryFile {
-        about: format!("Synthetic directory: {count} services, seed {seed}. Not real places."),
-        urban_villages: Vec::new(),
-        organizations,
-    })
 }
 
 #[cfg(test)]
@@ -220,6 +261,18 @@ mod tests {
         let b = synthetic_directory(25, 7).map(|d| format!("{:?}", d.organizations)).ok();
         assert!(a.is_some());
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn chunks_together_are_the_whole_directory() {
+        let whole = synthetic_directory(45, 3).map(|d| format!("{:?}", d.organizations)).ok();
+        let mut generator = Synthetic::new(45, 3).ok();
+        let mut organizations = Vec::new();
+        while let Some(chunk) = generator.as_mut().and_then(|g| g.next_chunk(7)) {
+            organizations.extend(chunk.organizations);
+        }
+        assert_eq!(organizations.iter().map(|o| o.services.len()).sum::<usize>(), 45);
+        assert_eq!(whole, Some(format!("{organizations:?}")));
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct Config {
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
     pub rate_limits: RateLimits,
+    /// How the search index follows the database (`QIAO_FEED_POLL_MS`,
+    /// `QIAO_INDEX_REBUILD_MINUTES`).
+    pub index: crate::directory::handle::FollowSettings,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qiao.db?mode=rwc";
@@ -221,6 +224,31 @@ impl RateLimits {
     }
 }
 
+/// `QIAO_FEED_POLL_MS`: how often the index looks at the change feed without a wake-up (on
+/// SQLite the only way; on PostgreSQL a notification wakes it at once). Default 1000, 50 to
+/// 60000. `QIAO_INDEX_REBUILD_MINUTES`: how often the whole index is rebuilt anyway, as a safety
+/// net; 0 never. Default 360.
+fn parse_index_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::directory::handle::FollowSettings, ConfigError> {
+    let number = |variable: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match lookup(variable) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError {
+                variable,
+                reason: format!("{text:?} is not a number from {} to {}", range.start(), range.end()),
+            }),
+        },
+    };
+    let poll = number("QIAO_FEED_POLL_MS", 1_000, 50..=60_000)?;
+    let rebuild = number("QIAO_INDEX_REBUILD_MINUTES", 360, 0..=525_600)?;
+    Ok(crate::directory::handle::FollowSettings {
+        poll: std::time::Duration::from_millis(poll),
+        rebuild_every: (rebuild > 0).then(|| std::time::Duration::from_secs(rebuild * 60)),
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration variable {variable} is invalid: {reason}")]
 pub struct ConfigError {
@@ -294,6 +322,7 @@ impl Config {
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
             query_limits: parse_query_limits(&lookup, environment)?,
             rate_limits: RateLimits::from_lookup(&lookup)?,
+            index: parse_index_settings(&lookup)?,
         })
     }
 }

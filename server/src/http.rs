@@ -403,8 +403,8 @@ async fn metrics_page(State(state): State<AppState>, Extension(metrics): Extensi
     let directory = state.directory.current();
     let (pool_connections, pool_idle_connections) = pool_size(&state.db);
     let text = metrics.render(Sample {
-        services: directory.services.len(),
-        places: directory.places.len(),
+        services: directory.service_count(),
+        places: directory.place_count(),
         pool_connections,
         pool_idle_connections,
     });

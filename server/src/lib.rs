@@ -99,11 +99,21 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
             tracing::info!("no demo accounts: secrets are configured and the database is not new");
         }
     }
+    // The feed position is taken before the build: what the build misses comes after it.
+    let cursor = directory::feed::head(&db).await?;
+    let started = std::time::Instant::now();
     let directory = Directory::load(&db).await?;
-    tracing::info!(services = directory.services.len(), places = directory.places.len(), "directory index built");
+    tracing::info!(
+        services = directory.service_count(),
+        places = directory.place_count(),
+        seconds = started.elapsed().as_secs_f64(),
+        "directory index built"
+    );
+    let handle = Arc::new(DirectoryHandle::at(directory, cursor));
+    directory::handle::follow(&handle, db.clone(), config.index);
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));
-    Ok(state_for(db, Arc::new(DirectoryHandle::new(directory)), clock, auth, body_limits))
+    Ok(state_for(db, handle, clock, auth, body_limits))
 }
 
 /// Assembles the state around an open database and a built index.

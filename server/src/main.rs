@@ -94,6 +94,9 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Synthetic services generated and written per transaction.
+const SEED_CHUNK: usize = 20_000;
+
 async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut count: Option<usize> = None;
     let mut seed: u64 = 1;
@@ -110,14 +113,13 @@ async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn 
     let db = qiao_server::db::connect_and_migrate(&config.database_url).await?;
     qiao_seed::load_reference_data(&db).await?;
     let started = std::time::Instant::now();
-    let directory = qiao_seed::synthetic::synthetic_directory(count, seed)?;
-    let report = qiao_seed::load_directory(&db, &[directory], &[]).await?;
-    tracing::info!(
-        count,
-        seed,
-        rows = report.inserted_rows,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "synthetic services loaded"
-    );
+    // A chunk at a time, each in its own transaction: memory stays bounded by the chunk, and the
+    // SQLite write-ahead log is checkpointed between chunks instead of growing to the whole load.
+    let mut generator = qiao_seed::synthetic::Synthetic::new(count, seed)?;
+    let mut rows = 0;
+    while let Some(chunk) = generator.next_chunk(SEED_CHUNK) {
+        rows += qiao_seed::load_directory(&db, &[chunk], &[]).await?.inserted_rows;
+    }
+    tracing::info!(count, seed, rows, elapsed_ms = started.elapsed().as_millis() as u64, "synthetic services loaded");
     Ok(())
 }

@@ -159,3 +159,191 @@ async fn an_unknown_cursor_is_refused() {
         app.finish().await;
     }
 }
+
+/// A small deterministic generator (no dependency needed for a few hundred choices).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+/// What an index answers, by ids: every service it holds, and a set of searches.
+fn answers(directory: &Directory) -> Vec<String> {
+    use qiao_server::directory::search::NearbyQuery;
+    let mut out = directory.describe();
+    let (lat, lon) = qiao_tests::T_VILLAGE;
+    for text in
+        [None, Some("法律"), Some("图书"), Some("legal"), Some("lib"), Some("改名"), Some("renamed"), Some("中心")]
+    {
+        for categories in [None, directory.taxonomy.by_code("LEGAL_AID").map(|t| directory.expand_categories(&[t]))] {
+            let result = directory.nearby(&NearbyQuery {
+                centre: qiao_schema::datum::LatLon::new(lat, lon),
+                radius_m: 50_000.0,
+                categories: categories.clone(),
+                text: text.map(str::to_owned),
+                open_now: false,
+                languages: Vec::new(),
+                free_only: false,
+                eligible_without_local_hukou: false,
+                situation: None,
+                first: 100,
+                after: None,
+                now: qiao_tests::china_time(2026, 11, 25, 10, 0),
+            });
+            let hits: Vec<String> = result
+                .hits
+                .iter()
+                .map(|hit| {
+                    format!(
+                        "{} {}",
+                        directory.services[directory.places[hit.place as usize].service as usize].id,
+                        hit.cursor.place_id
+                    )
+                })
+                .collect();
+            let areas: Vec<&str> =
+                result.area_services.iter().map(|s| directory.services[*s as usize].id.as_str()).collect();
+            out.push(format!(
+                "{text:?} {:?}: {hits:?} areas {areas:?} beyond {:?}",
+                categories.is_some(),
+                result.nearest_beyond_radius_m
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_feed_patched_index_answers_exactly_like_a_rebuilt_one_after_random_edits() {
+    use qiao_schema::entity::{location, organization, service};
+    use sea_orm::EntityTrait;
+    use serde_json::json;
+
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let db = app.database().await;
+        let cursor = feed::head(&db).await.expect("head");
+        let follower = Arc::new(DirectoryHandle::at(Directory::load(&db).await.expect("index"), cursor));
+        let admin = app.token_of("admin").await;
+        let mut random = Lcg(9);
+        let categories = ["LEGAL_AID", "LIBRARY", "SCHOOL", "LABOUR_DISPUTE", "HEALTH"];
+        let mut applied = 0;
+        for round in 0..60 {
+            let services = service::Entity::find().all(&db).await.expect("services");
+            let locations = location::Entity::find().all(&db).await.expect("locations");
+            let organizations = organization::Entity::find().all(&db).await.expect("organizations");
+            let service = &services[random.below(services.len())].id;
+            let location = &locations[random.below(locations.len())];
+            let (query, variables) = match random.below(9) {
+                0 | 1 => (
+                    "mutation($id: ID!, $input: ServicePatchInput!) { updateService(id: $id, input: $input) { id } }",
+                    json!({ "id": service, "input": { "name": { "zh": format!("改名服务{round}"), "en": format!("Renamed service {round}") } } }),
+                ),
+                2 => (
+                    "mutation($id: ID!, $input: ServicePatchInput!) { updateService(id: $id, input: $input) { id } }",
+                    json!({ "id": service, "input": { "category": categories[random.below(categories.len())] } }),
+                ),
+                3 => ("mutation($id: ID!) { archiveService(id: $id) { id } }", json!({ "id": service })),
+                4 => (
+                    "mutation($id: ID!, $reason: TextInput!) { closeServiceTemporarily(id: $id, reason: $reason) { id } }",
+                    json!({ "id": service, "reason": { "zh": "装修", "en": "Renovation" } }),
+                ),
+                5 => (
+                    "mutation($id: ID!, $input: LocationPatchInput!) { updateLocation(id: $id, input: $input) { id } }",
+                    json!({ "id": location.id, "input": { "point": {
+                        "lat": 31.0 + random.below(400) as f64 / 1000.0, "lon": 121.2 + random.below(400) as f64 / 1000.0 } } }),
+                ),
+                6 if round % 4 == 0 => {
+                    ("mutation($id: ID!) { archiveLocation(id: $id) { id } }", json!({ "id": location.id }))
+                }
+                7 => (
+                    "mutation($id: ID!, $input: OrganizationPatchInput!) { updateOrganization(id: $id, input: $input) { id } }",
+                    json!({ "id": organizations[random.below(organizations.len())].id,
+                            "input": { "name": { "zh": format!("改名机构{round}"), "en": format!("Renamed organisation {round}") } } }),
+                ),
+                _ => (
+                    "mutation($org: ID!, $input: ServiceInput!) { createService(organizationId: $org, input: $input) { id } }",
+                    json!({ "org": location.organization_id, "input": {
+                        "name": { "zh": format!("新图书室{round}"), "en": format!("New library {round}") },
+                        "description": { "zh": "测试", "en": "Test" },
+                        "category": categories[random.below(categories.len())],
+                        "locationIds": [location.id], "languages": ["zh"],
+                        "costs": [{ "option": { "zh": "免费", "en": "Free" }, "amountYuan": 0 }] } }),
+                ),
+            };
+            let response = app.graphql_as(&admin, query, variables).await;
+            if response.get("errors").is_none() {
+                applied += 1;
+            }
+            // Follow the feed every few edits, as a replica would.
+            if round % 5 == 4 {
+                follower.follow_feed(&db).await.expect("follow the feed");
+            }
+        }
+        assert!(applied >= 30, "most random edits apply ({applied} of 60)");
+        let rebuilt = Directory::load(&db).await.expect("rebuild");
+        // The feed is read below the safe horizon: on PostgreSQL other tests' transactions may hold
+        // it back for a moment.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            follower.follow_feed(&db).await.expect("follow the feed");
+            let (patched, fresh) = (answers(&follower.current()), answers(&rebuilt));
+            if patched == fresh {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let differing: Vec<_> = patched.iter().zip(&fresh).filter(|(a, b)| a != b).take(3).collect();
+                panic!("patched and rebuilt indexes differ ({:?}): {differing:#?}", app.backend);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        db.close().await.ok();
+        app.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_listing_changed_through_one_server_is_found_on_another_within_two_seconds() {
+    use serde_json::json;
+
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let replica = app.spawn_replica(&[]).await;
+        let admin = app.token_of("admin").await;
+        let search = r#"query($text: String!) { nearbyServices(near: { lat: 31.105, lon: 121.355 }, radiusMeters: 50000, text: $text) {
+            edges { node { id } } } }"#;
+        let found = replica.data(search, json!({ "text": "法律援助中心" })).await;
+        let service =
+            found["nearbyServices"]["edges"][0]["node"]["id"].as_str().expect("a legal aid service").to_owned();
+
+        let renamed = app
+            .data_as(
+                &admin,
+                "mutation($id: ID!, $input: ServicePatchInput!) { updateService(id: $id, input: $input) { id } }",
+                json!({ "id": service, "input": { "name": { "zh": "桥头复制测试中心", "en": "Replica probe centre" } } }),
+            )
+            .await;
+        assert_eq!(renamed["updateService"]["id"], service);
+        let written = tokio::time::Instant::now();
+        // The writing server answers with the change already searchable.
+        let here = app.data(search, json!({ "text": "复制测试" })).await;
+        assert_eq!(here["nearbyServices"]["edges"][0]["node"]["id"], service, "searchable at once where written");
+        loop {
+            let there = replica.data(search, json!({ "text": "复制测试" })).await;
+            if there["nearbyServices"]["edges"][0]["node"]["id"] == service {
+                break;
+            }
+            assert!(
+                written.elapsed() < Duration::from_secs(2),
+                "the replica finds the change within 2 s ({:?})",
+                app.backend
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        replica.finish().await;
+        app.finish().await;
+    }
+}

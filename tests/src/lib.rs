@@ -93,6 +93,12 @@ impl TestApp {
         Self::spawn_configured(backend, false, &[("QIAO_ENV", "production")]).await
     }
 
+    /// Another server on this server's database (a replica): its own index, following the
+    /// database's change feed. Its [`finish`](Self::finish) stops it and leaves the database.
+    pub async fn spawn_replica(&self, settings: &[(&str, &str)]) -> Self {
+        Self::start(self.backend.clone(), self.database_url.clone(), None, None, false, settings).await
+    }
+
     /// Like [`spawn_with`](Self::spawn_with), with extra configuration variables (e.g.
     /// `("QIAO_TRUSTED_PROXIES", "127.0.0.1")`).
     pub async fn spawn_configured(backend: Backend, seed_demo: bool, settings: &[(&str, &str)]) -> Self {
@@ -117,6 +123,17 @@ impl TestApp {
                 (with_database(server_url, &name), Some((server_url.clone(), name)), None)
             }
         };
+        Self::start(backend, database_url, drop_database, sqlite_file, seed_demo, settings).await
+    }
+
+    async fn start(
+        backend: Backend,
+        database_url: String,
+        drop_database: Option<(String, String)>,
+        sqlite_file: Option<PathBuf>,
+        seed_demo: bool,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let jwt_keys = format!("{TEST_KEY_ID}:{}", base64_encode(&TEST_KEY_SECRET));
         let config = Config::from_lookup(|variable| match variable {
             "QIAO_DATABASE_URL" => Some(database_url.clone()),

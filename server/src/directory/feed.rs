@@ -176,6 +176,32 @@ pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -
     Ok((entries, next))
 }
 
+/// PostgreSQL: entries that have committed but lie beyond the safe horizon (a transaction older
+/// than theirs is still running); a few, unless a writer runs for long. A reader may apply them
+/// early, but must not move its cursor past them: [`entries_since`] brings them again once they
+/// are safe. (Not "after the cursor": in feed order they all are, while their ids need not be.)
+/// Empty on SQLite, where there is no such entry.
+pub async fn entries_beyond_horizon(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Entry>, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT id, service_id FROM directory_change \
+             WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY txid, id LIMIT $1",
+            [Value::from(limit.clamp(1, 100_000) as i64)],
+        ))
+        .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        entries.push(Entry { cursor: row.try_get_by_index(0)?, service_id: row.try_get_by_index(1)? });
+    }
+    Ok(entries)
+}
+
 /// The safe horizon as a cursor: the last entry every reader may already apply. Take it *before*
 /// reading the directory (a snapshot, a full index build); reading the feed from it afterwards
 /// brings everything the read may have missed (and perhaps some it did not: applying is

@@ -1,72 +1,298 @@
-//! The current search index, and how it catches up with the database after a write.
+//! The current search index, and how it follows the database: patched service by service from
+//! the change feed (`super::feed`), rebuilt whole only as a safety net.
 //!
-//! Requests read one consistent snapshot ([`DirectoryHandle::current`]). Writers never touch the
-//! index: the write kernel (`crate::kernel`) records each change in the writer's transaction and,
-//! once that transaction has committed, asks the handle to catch up ([`DirectoryHandle::catch_up`])
-//! before the mutation answers, so the writer and everyone after see the change.
+//! Requests read one consistent snapshot ([`DirectoryHandle::current`], an `Arc<Directory>`).
+//! Writers never touch the index: the write kernel (`crate::kernel`) publishes each change in
+//! the writer's transaction and, once it has committed, hands the handle what it changed
+//! ([`DirectoryHandle::catch_up`]) before the mutation answers, so the writer and everyone after
+//! see the change. Changes made through other servers arrive through the feed
+//! ([`DirectoryHandle::follow_feed`], run by [`follow`] on a LISTEN/NOTIFY wake-up or a timer).
 //!
-//! Catching up is a full rebuild today, which is exact and fast at city scale; several writes that
-//! commit while one rebuild runs share the next one (a rebuild that *started* after a write
-//! committed includes it).
+//! ## Patching without copying (two copies, "left-right")
+//!
+//! A snapshot is shared by the requests that read it, so it cannot change under them; copying
+//! the whole index for every write would cost in proportion to the directory. The handle keeps
+//! a second copy (the *spare*, made on the first write): a patch is applied to the spare once the
+//! requests that still read it have finished (they hold it for a few milliseconds: the spare is
+//! the snapshot before the previous swap), the spare becomes current, and the old current becomes
+//! the spare, which is then one patch behind and gets it at the next write. The price is memory:
+//! after the first write the index exists twice.
+//!
+//! A patch re-reads the changed services' current rows (`index::read_service_records`) *under
+//! the writer lock*, so patches are read and applied in one order and a slower patch can never
+//! put back an older state. Applying a feed entry twice, or late, is therefore harmless.
+//!
+//! Catching up runs in its own task, so a request that is cancelled (a client that hangs up, a
+//! timeout) cannot leave the index stale half-way.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 use tokio::sync::Mutex;
 
 use super::Directory;
+use super::feed::{self, Changed, FeedError};
+use super::index::{ServiceRecord, read_service_records};
 
-/// The current directory index, swapped whole when it is rebuilt.
+/// Feed entries read per query.
+const FEED_BATCH: u64 = 5_000;
+/// How long a patch waits for the requests still reading the spare before copying the current
+/// index instead (requests time out after 15 s; a reader this slow is rare).
+const SPARE_WAIT: Duration = Duration::from_secs(2);
+
+/// The current directory index and its spare copy.
 #[derive(Default)]
 pub struct DirectoryHandle {
     current: RwLock<Arc<Directory>>,
-    /// Tickets handed to committed writes that asked to be seen.
-    requested: AtomicU64,
-    /// Every ticket up to this one is in the current index.
-    covered: AtomicU64,
-    /// One rebuild at a time.
+    writer: Mutex<Writer>,
+    /// One full rebuild at a time.
     rebuilding: Mutex<()>,
 }
 
+#[derive(Default)]
+struct Writer {
+    spare: Option<Arc<Directory>>,
+    /// Patches in the current index that the spare lacks.
+    behind: Vec<Arc<Patch>>,
+    /// The feed position every entry up to which (in feed order) is in the index.
+    cursor: i64,
+    /// Entries beyond the safe horizon already applied (PostgreSQL; see [`DirectoryHandle::follow_feed`]).
+    early: HashSet<i64>,
+    /// While a rebuild loads: the services patched meanwhile, to patch into the new index.
+    during_rebuild: Option<BTreeSet<String>>,
+}
+
+/// Services to look at again, with their current records (`None` of an id: it left).
+struct Patch {
+    ids: Vec<String>,
+    records: Vec<Arc<ServiceRecord>>,
+}
+
 impl DirectoryHandle {
+    /// The handle of an index built from the database when the feed stood at `cursor`
+    /// ([`feed::head`] taken before the build).
     pub fn new(directory: Directory) -> Self {
-        Self { current: RwLock::new(Arc::new(directory)), ..Self::default() }
+        Self::at(directory, 0)
+    }
+
+    pub fn at(directory: Directory, cursor: i64) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(directory)),
+            writer: Mutex::new(Writer { cursor, ..Writer::default() }),
+            rebuilding: Mutex::new(()),
+        }
     }
 
     pub fn current(&self) -> Arc<Directory> {
         self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Rebuilds the index from the database and swaps it in, unconditionally (start-up, tests).
+    fn swap(&self, directory: Arc<Directory>) -> Arc<Directory> {
+        std::mem::replace(&mut *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()), directory)
+    }
+
+    /// Rebuilds the whole index from the database and swaps it in: the safety net (on a timer,
+    /// on demand, after a change of the whole directory). Writes keep being applied meanwhile;
+    /// the services they touched are patched into the new index before it goes live.
     pub async fn reload(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let fresh = Arc::new(Directory::load(db).await?);
-        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        let _one_at_a_time = self.rebuilding.lock().await;
+        self.writer.lock().await.during_rebuild = Some(BTreeSet::new());
+        // Taken before reading: whatever the build misses comes after it in the feed.
+        let loaded = match feed::head(db).await {
+            Ok(head) => Directory::load(db).await.map(|directory| (head, directory)),
+            Err(error) => Err(error),
+        };
+        let mut writer = self.writer.lock().await;
+        let touched = writer.during_rebuild.take().unwrap_or_default();
+        let (head, mut fresh) = loaded?;
+        let ids: Vec<String> = touched.into_iter().collect();
+        let records: Vec<Arc<ServiceRecord>> =
+            read_service_records(db, &ids).await?.into_iter().map(Arc::new).collect();
+        fresh.patch(&ids, &records);
+        self.swap(Arc::new(fresh));
+        writer.spare = None;
+        writer.behind.clear();
+        writer.early.clear();
+        // Re-reading the feed from the build's start is harmless (applying is idempotent).
+        writer.cursor = head;
         Ok(())
     }
 
-    /// Makes sure every write committed before this call is in the index; returns when it is.
-    ///
-    /// The rebuild runs in its own task, so a request that is cancelled (a client that hangs up,
-    /// a timeout) cannot leave the index stale half-way.
-    pub async fn catch_up(
-        self: &Arc<Self>,
-        db: &DatabaseConnection,
-        _changed: super::feed::Changed,
-    ) -> Result<(), DbErr> {
-        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Makes sure what a just-committed transaction changed is in the index; returns when it is.
+    pub async fn catch_up(self: &Arc<Self>, db: &DatabaseConnection, changed: Changed) -> Result<(), DbErr> {
         let (handle, db) = (Arc::clone(self), db.clone());
         let task = tokio::spawn(async move {
-            let _one_at_a_time = handle.rebuilding.lock().await;
-            if handle.covered.load(Ordering::SeqCst) >= ticket {
-                return Ok(()); // a rebuild that began after our commit has finished
+            if changed.everything {
+                return handle.reload(&db).await;
             }
-            // Every ticket handed out so far belongs to a write that has committed.
-            let upto = handle.requested.load(Ordering::SeqCst);
-            handle.reload(&db).await?;
-            handle.covered.store(upto, Ordering::SeqCst);
-            Ok(())
+            let mut writer = handle.writer.lock().await;
+            handle.apply(&mut writer, &db, changed.services.into_iter().collect()).await
         });
-        task.await.map_err(|e| DbErr::Custom(format!("directory rebuild task failed: {e}")))?
+        task.await.map_err(|e| DbErr::Custom(format!("directory catch-up task failed: {e}")))?
+    }
+
+    /// Applies what the feed holds beyond this index's cursor (other servers' writes, and this
+    /// one's again). On PostgreSQL, entries already committed but beyond the safe horizon (behind
+    /// a long-running writer) are applied too, without moving the cursor past the horizon, so a
+    /// slow transaction elsewhere delays nobody's changes; they are applied again once safe.
+    pub async fn follow_feed(self: &Arc<Self>, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let mut writer = self.writer.lock().await;
+        loop {
+            let (entries, next) = match feed::entries_since(db, writer.cursor, FEED_BATCH).await {
+                Ok(read) => read,
+                Err(FeedError::UnknownCursor) => {
+                    drop(writer);
+                    tracing::warn!("the index's feed cursor is unknown to the database; rebuilding");
+                    return self.reload(db).await;
+                }
+                Err(FeedError::Db(error)) => return Err(error),
+            };
+            if entries.is_empty() {
+                break;
+            }
+            let early = std::mem::take(&mut writer.early);
+            let fresh: Vec<_> = entries.iter().filter(|entry| !early.contains(&entry.cursor)).collect();
+            writer.early = early;
+            for entry in &entries {
+                writer.early.remove(&entry.cursor);
+            }
+            let changed = Changed::of_entries(fresh);
+            if changed.everything {
+                drop(writer);
+                return self.reload(db).await;
+            }
+            self.apply(&mut writer, db, changed.services.into_iter().collect()).await?;
+            writer.cursor = next;
+        }
+        if db.get_database_backend() == DbBackend::Postgres {
+            let entries = feed::entries_beyond_horizon(db, FEED_BATCH).await?;
+            let new: Vec<_> = entries.iter().filter(|entry| !writer.early.contains(&entry.cursor)).collect();
+            let changed = Changed::of_entries(new.iter().copied());
+            if !changed.services.is_empty() {
+                self.apply(&mut writer, db, changed.services.into_iter().collect()).await?;
+            }
+            if writer.early.len() > 100_000 {
+                writer.early.clear(); // forgetting only costs applying them once more
+            }
+            writer.early.extend(new.iter().filter(|entry| entry.service_id.is_some()).map(|entry| entry.cursor));
+        }
+        Ok(())
+    }
+
+    /// Reads the services' current records and patches them in (the writer lock is held).
+    async fn apply(&self, writer: &mut Writer, db: &DatabaseConnection, ids: Vec<String>) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let records = read_service_records(db, &ids).await?.into_iter().map(Arc::new).collect();
+        if let Some(touched) = &mut writer.during_rebuild {
+            touched.extend(ids.iter().cloned());
+        }
+        self.install(writer, Arc::new(Patch { ids, records })).await;
+        Ok(())
+    }
+
+    /// Patches the spare (after the requests still reading it are done), swaps it in, and keeps
+    /// the previous index as the spare, one patch behind.
+    async fn install(&self, writer: &mut Writer, patch: Arc<Patch>) {
+        let mut spare = match writer.spare.take() {
+            Some(spare) => spare,
+            None => {
+                writer.behind.clear();
+                Arc::new(Directory::clone(&self.current()))
+            }
+        };
+        let deadline = tokio::time::Instant::now() + SPARE_WAIT;
+        let directory = loop {
+            // `get_mut` succeeds once no request holds the spare any more.
+            if Arc::get_mut(&mut spare).is_some() {
+                break Arc::get_mut(&mut spare);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("a request held an old index snapshot for long; copying the index");
+                writer.behind.clear();
+                spare = Arc::new(Directory::clone(&self.current()));
+                break Arc::get_mut(&mut spare);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        let Some(directory) = directory else { return }; // not reached: the copy is unshared
+        for behind in writer.behind.drain(..) {
+            directory.patch(&behind.ids, &behind.records);
+        }
+        directory.patch(&patch.ids, &patch.records);
+        let previous = self.swap(spare);
+        writer.spare = Some(previous);
+        writer.behind.push(patch);
+    }
+}
+
+/// How a server follows the feed.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowSettings {
+    /// How often to look at the feed without a wake-up (the only way on SQLite).
+    pub poll: Duration,
+    /// How often to rebuild the whole index anyway; `None`: never.
+    pub rebuild_every: Option<Duration>,
+}
+
+/// Starts following the feed in the background: woken by PostgreSQL notifications (and polling
+/// anyway, in case one is lost or the listening connection drops), rebuilding on the timer. Ends
+/// when the handle is dropped.
+pub fn follow(handle: &Arc<DirectoryHandle>, db: DatabaseConnection, settings: FollowSettings) {
+    let weak: Weak<DirectoryHandle> = Arc::downgrade(handle);
+    tokio::spawn(async move {
+        let mut listener = None;
+        let mut next_listen_attempt = tokio::time::Instant::now();
+        let mut next_rebuild = settings.rebuild_every.map(|every| tokio::time::Instant::now() + every);
+        loop {
+            if listener.is_none()
+                && db.get_database_backend() == DbBackend::Postgres
+                && tokio::time::Instant::now() >= next_listen_attempt
+            {
+                listener = listen(&db).await;
+                next_listen_attempt = tokio::time::Instant::now() + Duration::from_secs(10);
+            }
+            match listener.as_mut() {
+                Some(active) => {
+                    tokio::select! {
+                        received = active.recv() => if received.is_err() { listener = None },
+                        () = tokio::time::sleep(settings.poll) => {}
+                    }
+                }
+                None => tokio::time::sleep(settings.poll).await,
+            }
+            let Some(handle) = weak.upgrade() else { return };
+            let result = match next_rebuild {
+                Some(due) if tokio::time::Instant::now() >= due => {
+                    next_rebuild = settings.rebuild_every.map(|every| tokio::time::Instant::now() + every);
+                    handle.reload(&db).await
+                }
+                _ => handle.follow_feed(&db).await,
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, "following the directory feed failed; retrying");
+            }
+        }
+    });
+}
+
+async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgListener> {
+    let pool = db.get_postgres_connection_pool();
+    let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for directory changes; polling only");
+            return None;
+        }
+    };
+    match listener.listen(feed::CHANNEL).await {
+        Ok(()) => Some(listener),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for directory changes; polling only");
+            None
+        }
     }
 }

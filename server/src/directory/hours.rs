@@ -16,14 +16,14 @@ use crate::clock::CHINA_STANDARD_TIME;
 pub type Minute = u16;
 
 /// An opening interval, `[opens, closes)` in minutes after midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Interval {
     pub opens: Minute,
     pub closes: Minute,
 }
 
 /// A dated deviation from the weekly hours.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Exception {
     /// Empty when closed all day.
     pub intervals: Vec<Interval>,
@@ -40,7 +40,8 @@ pub struct DayHours<'a> {
     pub exception: Option<&'a Exception>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+// `Eq` and `Hash` let the index share one copy of each distinct week (`index::Directory`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OpeningHours {
     /// Index 0 is Monday.
     weekly: [Vec<Interval>; 7],

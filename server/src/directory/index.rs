@@ -2,7 +2,7 @@
 //! at start. Geography is an R-tree of service places; text is a [`TextIndex`]; filters read
 //! precomputed per-service facts (free? needs a local hukou? languages, categories).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,11 @@ use qiao_schema::domain::{CapacityStatus, ServiceStatus, taxonomy_ids};
 use qiao_schema::entity::*;
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use std::sync::Arc;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
@@ -41,7 +45,7 @@ pub struct Term {
 }
 
 /// The service-category tree.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Taxonomy {
     pub terms: Vec<Term>,
     by_id: HashMap<String, TermIdx>,
@@ -108,7 +112,7 @@ impl Taxonomy {
 }
 
 /// What search knows of a listed service.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ServiceEntry {
     pub id: String,
     pub name_zh: String,
@@ -128,13 +132,14 @@ pub struct ServiceEntry {
     /// Its structured requirements, for `checkEligibility` and search's situation filter.
     pub eligibility: ServiceEligibility,
     pub capacity: Option<CapacityStatus>,
-    /// The service's own hours, used by places without hours of their own.
-    pub hours: OpeningHours,
+    /// The service's own hours, used by places without hours of their own (shared: most
+    /// services keep one of a few common weeks).
+    pub hours: Arc<OpeningHours>,
     pub places: Vec<PlaceIdx>,
 }
 
 /// A service at a physical location.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Place {
     /// The `service_at_location` id.
     pub id: String,
@@ -152,10 +157,12 @@ pub struct Place {
     /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
     pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
-    pub own_hours: Option<OpeningHours>,
+    pub own_hours: Option<Arc<OpeningHours>>,
+    /// False for a slot left by a patch (not reachable by search; reused by the next patch).
+    pub live: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Village {
     pub id: String,
     pub name_zh: String,
@@ -171,7 +178,7 @@ pub struct Village {
 }
 
 /// A service with no physical place that serves an area (a hotline, a mobile clinic's route).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AreaService {
     pub service: ServiceIdx,
     pub area: Polygon<f64>,
@@ -227,7 +234,7 @@ fn district_centres() -> &'static [(DistrictCode, qiao_schema::datum::LatLon)] {
 type PlacePoint = GeomWithData<[f64; 3], PlaceIdx>;
 
 /// The public directory's read model.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Directory {
     pub taxonomy: Taxonomy,
     pub services: Vec<ServiceEntry>,
@@ -237,6 +244,209 @@ pub struct Directory {
     pub area_services: Vec<AreaService>,
     pub villages: Vec<Village>,
     pub(super) text: TextIndex,
+    /// Terms of the categories for children, with which a service's age rules judge a child.
+    children_terms: Vec<TermIdx>,
+    /// Tombstoned slots a patch reuses, so churn does not grow the index until the next rebuild.
+    free_services: Vec<ServiceIdx>,
+    free_places: Vec<PlaceIdx>,
+    live_places: usize,
+    /// One copy of each distinct week of hours (hundreds of thousands of services share a few).
+    hours_pool: HashSet<Arc<OpeningHours>>,
+}
+
+/// Services read per query while loading (bounded memory, and few round trips).
+pub const LOAD_CHUNK: u64 = 2_000;
+
+/// Everything the index holds about one service, read from the database in one go (for a chunk
+/// of services at start-up, or for the services a change touched).
+#[derive(Debug)]
+pub struct ServiceRecord {
+    service: service::Model,
+    organization: Option<organization::Model>,
+    /// Further category term ids (`attribute` rows).
+    extra_terms: Vec<String>,
+    languages: Vec<String>,
+    costs: Vec<i64>,
+    requirements: Vec<Requirement>,
+    capacity: Option<CapacityStatus>,
+    schedules: Vec<schedule::Model>,
+    exceptions: Vec<schedule_exception::Model>,
+    /// Its listed locations, in `service_at_location` id order.
+    places: Vec<(service_at_location::Model, location::Model, Option<address::Model>)>,
+    areas: Vec<service_area::Model>,
+}
+
+/// The current records of the given services (any status: the caller decides what is listed);
+/// an id with no service row gets none.
+pub async fn read_service_records(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<ServiceRecord>, DbErr> {
+    let mut records = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(LOAD_CHUNK as usize) {
+        let rows = service::Entity::find()
+            .filter(service::Column::Id.is_in(chunk.iter().cloned()))
+            .order_by_asc(service::Column::Id)
+            .all(db)
+            .await?;
+        records.extend(read_records(db, rows).await?);
+    }
+    Ok(records)
+}
+
+/// Reads every fact the index needs of `services` (at most a few thousand), table by table.
+async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) -> Result<Vec<ServiceRecord>, DbErr> {
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
+    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut organization_ids: Vec<String> = services.iter().map(|s| s.organization_id.clone()).collect();
+    organization_ids.sort_unstable();
+    organization_ids.dedup();
+    let organizations: HashMap<String, organization::Model> = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(organization_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let mut records: Vec<ServiceRecord> = services
+        .into_iter()
+        .map(|service| ServiceRecord {
+            organization: organizations.get(&service.organization_id).cloned(),
+            service,
+            extra_terms: Vec::new(),
+            languages: Vec::new(),
+            costs: Vec::new(),
+            requirements: Vec::new(),
+            capacity: None,
+            schedules: Vec::new(),
+            exceptions: Vec::new(),
+            places: Vec::new(),
+            areas: Vec::new(),
+        })
+        .collect();
+    macro_rules! each {
+        ($rows:expr, $key:ident, |$record:ident, $row:ident| $body:expr) => {
+            for $row in $rows {
+                if let Some(index) = position.get($row.$key.as_str()) {
+                    let $record = &mut records[*index];
+                    $body;
+                }
+            }
+        };
+    }
+    let in_ids = || ids.iter().cloned();
+    each!(
+        attribute::Entity::find()
+            .filter(attribute::Column::LinkType.eq("service"))
+            .filter(attribute::Column::LinkId.is_in(in_ids()))
+            .order_by_asc(attribute::Column::Id)
+            .all(db)
+            .await?,
+        link_id,
+        |record, row| record.extra_terms.push(row.taxonomy_term_id)
+    );
+    each!(
+        language::Entity::find()
+            .filter(language::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(language::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.languages.push(row.code)
+    );
+    each!(
+        cost_option::Entity::find()
+            .filter(cost_option::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(cost_option::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.costs.push(row.amount_fen)
+    );
+    // In id order, so a service's requirements read in the order its detail page lists them.
+    each!(
+        eligibility_requirement::Entity::find()
+            .filter(eligibility_requirement::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(eligibility_requirement::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.requirements.push(Requirement::from_row(&row))
+    );
+    each!(
+        service_capacity::Entity::find()
+            .filter(service_capacity::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(service_capacity::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.capacity = Some(row.status)
+    );
+    each!(
+        schedule::Entity::find()
+            .filter(schedule::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(schedule::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.schedules.push(row)
+    );
+    each!(
+        schedule_exception::Entity::find()
+            .filter(schedule_exception::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(schedule_exception::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.exceptions.push(row)
+    );
+    each!(
+        service_area::Entity::find()
+            .filter(service_area::Column::ServiceId.is_in(in_ids()))
+            .order_by_asc(service_area::Column::Id)
+            .all(db)
+            .await?,
+        service_id,
+        |record, row| record.areas.push(row)
+    );
+    let links = service_at_location::Entity::find()
+        .filter(service_at_location::Column::ServiceId.is_in(in_ids()))
+        .order_by_asc(service_at_location::Column::Id)
+        .all(db)
+        .await?;
+    let mut location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
+    location_ids.sort_unstable();
+    location_ids.dedup();
+    let mut locations: HashMap<String, location::Model> = HashMap::new();
+    let mut addresses: HashMap<String, address::Model> = HashMap::new();
+    for chunk in location_ids.chunks(LOAD_CHUNK as usize) {
+        locations.extend(
+            location::Entity::find()
+                .filter(location::Column::Id.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(rules::is_location_listed)
+                .map(|l| (l.id.clone(), l)),
+        );
+        addresses.extend(
+            address::Entity::find()
+                .filter(address::Column::LocationId.is_in(chunk.iter().cloned()))
+                .order_by_asc(address::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.location_id.clone(), a)),
+        );
+    }
+    for link in links {
+        let Some(location) = locations.get(&link.location_id) else { continue };
+        if let Some(index) = position.get(link.service_id.as_str()) {
+            let address = addresses.get(&location.id).cloned();
+            records[*index].places.push((link.clone(), location.clone(), address));
+        }
+    }
+    Ok(records)
 }
 
 impl Directory {
@@ -246,7 +456,7 @@ impl Directory {
 
     /// The hours that apply at a place.
     pub fn place_hours<'a>(&'a self, place: &'a Place) -> &'a OpeningHours {
-        place.own_hours.as_ref().unwrap_or(&self.services[place.service as usize].hours)
+        place.own_hours.as_deref().unwrap_or(&self.services[place.service as usize].hours)
     }
 
     /// Whether the service at `place` is open there at `at` ([`rules::is_open_at`]).
@@ -272,190 +482,55 @@ impl Directory {
         })
     }
 
-    /// Loads the read model from the database.
+    /// Loads the read model from the database, streaming the services in chunks of
+    /// [`LOAD_CHUNK`] (each chunk's facts are read by service id), so start-up never holds a whole
+    /// table in memory.
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
-        let taxonomy = Taxonomy::build(
-            taxonomy_term::Entity::find()
-                .filter(taxonomy_term::Column::TaxonomyId.eq(taxonomy_ids::SERVICE_CATEGORY))
-                .all(db)
-                .await?,
-        );
-        let services = service::Entity::find()
-            .filter(service::Column::Status.is_in(rules::listed_statuses()))
-            .order_by_asc(service::Column::Id)
-            .all(db)
-            .await?;
-        let organizations: HashMap<String, organization::Model> =
-            organization::Entity::find().all(db).await?.into_iter().map(|o| (o.id.clone(), o)).collect();
-        // A service is left out before it gets an index, so that every per-service table below
-        // (keyed by that index) stays aligned with `directory.services`.
-        let services: Vec<service::Model> = services
-            .into_iter()
-            .filter(|s| rules::is_service_listed(s.status, organizations.get(&s.organization_id)))
-            .filter(|s| {
-                let known = taxonomy.by_id.contains_key(&s.category_term_id);
-                if !known {
-                    tracing::warn!(service = %s.id, "service has an unknown category; left out of search");
-                }
-                known
-            })
-            .collect();
-
-        let mut directory = Directory { taxonomy, ..Default::default() };
-        for (index, row) in services.iter().enumerate() {
-            directory.service_by_id.insert(row.id.clone(), index as ServiceIdx);
-        }
-        let idx_of = |service_id: &str| directory.service_by_id.get(service_id).copied();
-
-        // Per-service facts, gathered table by table.
-        let mut extra_categories: HashMap<ServiceIdx, Vec<TermIdx>> = HashMap::new();
-        for attribute in attribute::Entity::find().filter(attribute::Column::LinkType.eq("service")).all(db).await? {
-            if let (Some(service), Some(term)) =
-                (idx_of(&attribute.link_id), directory.taxonomy.by_id.get(&attribute.taxonomy_term_id))
-            {
-                extra_categories.entry(service).or_default().push(*term);
+        let mut directory = Self::empty(db).await?;
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = service::Entity::find()
+                .filter(service::Column::Status.is_in(rules::listed_statuses()))
+                .order_by_asc(service::Column::Id)
+                .limit(LOAD_CHUNK);
+            if let Some(after) = &after {
+                query = query.filter(service::Column::Id.gt(after.as_str()));
             }
-        }
-        let mut languages: HashMap<ServiceIdx, Vec<String>> = HashMap::new();
-        for row in language::Entity::find().order_by_asc(language::Column::Id).all(db).await? {
-            if let Some(service) = idx_of(&row.service_id) {
-                languages.entry(service).or_default().push(row.code);
+            let rows = query.all(db).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id.clone());
+            for record in read_records(db, rows).await? {
+                directory.put(&record, false);
             }
-        }
-        let mut costs: HashMap<ServiceIdx, Vec<i64>> = HashMap::new();
-        for row in cost_option::Entity::find().all(db).await? {
-            if let Some(service) = idx_of(&row.service_id) {
-                costs.entry(service).or_default().push(row.amount_fen);
-            }
-        }
-        // In id order, so a service's requirements read in the order its detail page lists them.
-        let mut requirements: HashMap<ServiceIdx, Vec<Requirement>> = HashMap::new();
-        for row in
-            eligibility_requirement::Entity::find().order_by_asc(eligibility_requirement::Column::Id).all(db).await?
-        {
-            if let Some(service) = idx_of(&row.service_id) {
-                requirements.entry(service).or_default().push(Requirement::from_row(&row));
-            }
-        }
-        let children_terms: Vec<TermIdx> =
-            CHILDREN_CATEGORY_CODES.iter().filter_map(|code| directory.taxonomy.by_code(code)).collect();
-        let mut capacity: HashMap<ServiceIdx, CapacityStatus> = HashMap::new();
-        for row in service_capacity::Entity::find().all(db).await? {
-            if let Some(service) = idx_of(&row.service_id) {
-                capacity.insert(service, row.status);
-            }
-        }
-        let schedules = schedule::Entity::find().all(db).await?;
-        let exceptions = schedule_exception::Entity::find().all(db).await?;
-        let mut schedules_by_service: HashMap<&str, Vec<&schedule::Model>> = HashMap::new();
-        for row in &schedules {
-            schedules_by_service.entry(row.service_id.as_str()).or_default().push(row);
-        }
-        let mut exceptions_by_service: HashMap<&str, Vec<&schedule_exception::Model>> = HashMap::new();
-        for row in &exceptions {
-            exceptions_by_service.entry(row.service_id.as_str()).or_default().push(row);
-        }
-
-        for (index, row) in services.iter().enumerate() {
-            let index = index as ServiceIdx;
-            let organization = organizations.get(&row.organization_id);
-            let Some(category) = directory.taxonomy.by_id.get(&row.category_term_id).copied() else {
-                continue; // not reached: filtered out above
-            };
-            let mut categories = vec![category];
-            for term in extra_categories.remove(&index).unwrap_or_default() {
-                if !categories.contains(&term) {
-                    categories.push(term);
-                }
-            }
-            let for_children = categories
-                .iter()
-                .any(|term| directory.taxonomy.with_ancestors(*term).iter().any(|t| children_terms.contains(t)));
-            let requirements = requirements.remove(&index).unwrap_or_default();
-            let service_schedules = schedules_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
-            let service_exceptions = exceptions_by_service.get(row.id.as_str()).map(Vec::as_slice).unwrap_or_default();
-            directory.services.push(ServiceEntry {
-                id: row.id.clone(),
-                name_zh: row.name_zh.clone(),
-                name_en: row.name_en.clone(),
-                organization_name_zh: organization.map(|o| o.name_zh.clone()).unwrap_or_default(),
-                organization_name_en: organization.map(|o| o.name_en.clone()).unwrap_or_default(),
-                status: row.status,
-                category,
-                categories,
-                languages: languages.remove(&index).unwrap_or_default(),
-                is_free: rules::is_free(costs.remove(&index).unwrap_or_default()),
-                requires_local_hukou: rules::requires_local_hukou(requirements.iter().map(|r| r.kind)),
-                eligibility: ServiceEligibility { requirements: requirements.into(), for_children },
-                capacity: capacity.get(&index).copied(),
-                hours: rules::service_hours(service_schedules.iter().copied(), service_exceptions.iter().copied()),
-                places: Vec::new(),
-            });
-        }
-
-        // Places: services at physical locations with coordinates.
-        let locations: HashMap<String, location::Model> = location::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .filter(rules::is_location_listed)
-            .map(|l| (l.id.clone(), l))
-            .collect();
-        let addresses: HashMap<String, address::Model> =
-            address::Entity::find().all(db).await?.into_iter().map(|a| (a.location_id.clone(), a)).collect();
-        for row in service_at_location::Entity::find().order_by_asc(service_at_location::Column::Id).all(db).await? {
-            let Some(service) = directory.service_by_id.get(&row.service_id).copied() else { continue };
-            let Some(location) = locations.get(&row.location_id) else { continue };
-            let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
-            let address = addresses.get(&location.id);
-            let own_hours = rules::own_place_hours(
-                schedules_by_service.get(row.service_id.as_str()).into_iter().flatten().copied(),
-                exceptions_by_service.get(row.service_id.as_str()).into_iter().flatten().copied(),
-                &row.id,
-            );
-            let place = directory.places.len() as PlaceIdx;
-            directory.services[service as usize].places.push(place);
-            directory.places.push(Place {
-                id: row.id.clone(),
-                service,
-                location_id: location.id.clone(),
-                point: LatLon::new(lat, lon),
-                name_zh: location.name_zh.clone(),
-                name_en: location.name_en.clone(),
-                street_zh: address.map(|a| a.address_1_zh.clone()).unwrap_or_default(),
-                street_en: address.map(|a| a.address_1_en.clone()).unwrap_or_default(),
-                district_zh: address.map(|a| a.district_zh.clone()).unwrap_or_default(),
-                district_en: address.map(|a| a.district_en.clone()).unwrap_or_default(),
-                city_zh: address.map(|a| a.city_zh.clone()).unwrap_or_default(),
-                city_en: address.map(|a| a.city_en.clone()).unwrap_or_default(),
-                adcode: address.and_then(|a| district_code(&a.adcode)),
-                own_hours,
-            });
         }
         directory.rtree = RTree::bulk_load(
             directory
                 .places
                 .iter()
                 .enumerate()
+                .filter(|(_, place)| place.live)
                 .map(|(index, place)| GeomWithData::new(unit_vector(place.point), index as PlaceIdx))
                 .collect(),
         );
+        // Vectors grown by doubling hold up to twice what they need; at a million services that
+        // is hundreds of megabytes.
+        directory.services.shrink_to_fit();
+        directory.places.shrink_to_fit();
+        directory.service_by_id.shrink_to_fit();
+        directory.text.shrink_to_fit();
+        Ok(directory)
+    }
 
-        // Services without a place of their own are found through their service area.
-        for row in service_area::Entity::find().all(db).await? {
-            let Some(service) = directory.service_by_id.get(&row.service_id).copied() else { continue };
-            if !directory.services[service as usize].places.is_empty() {
-                continue;
-            }
-            match parse_polygon(&row.extent) {
-                Some(area) => {
-                    let districts = districts_covered_by(&area);
-                    directory.area_services.push(AreaService { service, area, districts });
-                }
-                None => tracing::warn!(service_area = %row.id, "unreadable service area polygon"),
-            }
-        }
-
+    /// The taxonomy and the villages, without any service.
+    async fn empty(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let taxonomy = Taxonomy::build(
+            taxonomy_term::Entity::find()
+                .filter(taxonomy_term::Column::TaxonomyId.eq(taxonomy_ids::SERVICE_CATEGORY))
+                .all(db)
+                .await?,
+        );
+        let children_terms = CHILDREN_CATEGORY_CODES.iter().filter_map(|code| taxonomy.by_code(code)).collect();
+        let mut directory = Directory { taxonomy, children_terms, ..Default::default() };
         for row in urban_village::Entity::find().order_by_asc(urban_village::Column::Id).all(db).await? {
             let Some(boundary) = parse_polygon(&row.boundary) else {
                 tracing::warn!(village = %row.id, "unreadable urban village boundary");
@@ -475,10 +550,227 @@ impl Directory {
                 boundary,
             });
         }
-
-        let documents: Vec<String> = directory.services.iter().map(|s| directory.searchable_text(s)).collect();
-        directory.text = TextIndex::build(&documents);
         Ok(directory)
+    }
+
+    fn intern_hours(&mut self, hours: OpeningHours) -> Arc<OpeningHours> {
+        if let Some(shared) = self.hours_pool.get(&hours) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(hours);
+        self.hours_pool.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Listed services in the index.
+    pub fn service_count(&self) -> usize {
+        self.service_by_id.len()
+    }
+
+    /// Places in the index (of listed services).
+    pub fn place_count(&self) -> usize {
+        self.live_places
+    }
+
+    /// Brings the given services up to date: `records` holds the current state of each listed one
+    /// ([`read_service_records`]); every other id in `ids` has left the directory. The cost
+    /// depends on these services only (and on the length of the text postings they touch), not on
+    /// the size of the directory.
+    pub fn patch(&mut self, ids: &[String], records: &[Arc<ServiceRecord>]) {
+        for id in ids {
+            self.remove(id);
+        }
+        for record in records {
+            self.put(record, true);
+        }
+    }
+
+    /// Takes a service out of everything search reaches. Its slot stays (a tombstone: no places,
+    /// not in the id map, the text index or the area list) until the next full rebuild.
+    fn remove(&mut self, id: &str) {
+        let Some(slot) = self.service_by_id.remove(id) else { return };
+        let places = std::mem::take(&mut self.services[slot as usize].places);
+        for place in &places {
+            let entry = &mut self.places[*place as usize];
+            if entry.live {
+                entry.live = false;
+                self.live_places -= 1;
+                self.rtree.remove(&GeomWithData::new(unit_vector(entry.point), *place));
+            }
+        }
+        self.free_places.extend(places);
+        self.area_services.retain(|area| area.service != slot);
+        self.text.remove(slot);
+        self.free_services.push(slot);
+    }
+
+    /// Adds a service (in its current state) unless it is not to be listed; `live_rtree: false`
+    /// while loading, when the R-tree is bulk-built at the end.
+    fn put(&mut self, record: &ServiceRecord, live_rtree: bool) {
+        let row = &record.service;
+        if !rules::is_service_listed(row.status, record.organization.as_ref()) {
+            return;
+        }
+        let Some(category) = self.taxonomy.by_id.get(&row.category_term_id).copied() else {
+            tracing::warn!(service = %row.id, "service has an unknown category; left out of search");
+            return;
+        };
+        let mut categories = vec![category];
+        for term in record.extra_terms.iter().filter_map(|id| self.taxonomy.by_id.get(id)) {
+            if !categories.contains(term) {
+                categories.push(*term);
+            }
+        }
+        let for_children = categories
+            .iter()
+            .any(|term| self.taxonomy.with_ancestors(*term).iter().any(|t| self.children_terms.contains(t)));
+        let organization = record.organization.as_ref();
+        let entry = ServiceEntry {
+            id: row.id.clone(),
+            name_zh: row.name_zh.clone(),
+            name_en: row.name_en.clone(),
+            organization_name_zh: organization.map(|o| o.name_zh.clone()).unwrap_or_default(),
+            organization_name_en: organization.map(|o| o.name_en.clone()).unwrap_or_default(),
+            status: row.status,
+            category,
+            categories,
+            languages: record.languages.clone(),
+            is_free: rules::is_free(record.costs.iter().copied()),
+            requires_local_hukou: rules::requires_local_hukou(record.requirements.iter().map(|r| r.kind)),
+            eligibility: ServiceEligibility { requirements: record.requirements.clone().into(), for_children },
+            capacity: record.capacity,
+            hours: self.intern_hours(rules::service_hours(record.schedules.iter(), record.exceptions.iter())),
+            places: Vec::new(),
+        };
+        let slot = match self.free_services.pop() {
+            Some(slot) => {
+                self.services[slot as usize] = entry;
+                slot
+            }
+            None => {
+                self.services.push(entry);
+                (self.services.len() - 1) as ServiceIdx
+            }
+        };
+        self.service_by_id.insert(row.id.clone(), slot);
+
+        for (link, location, address) in &record.places {
+            let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
+            let place = Place {
+                id: link.id.clone(),
+                service: slot,
+                location_id: location.id.clone(),
+                point: LatLon::new(lat, lon),
+                name_zh: location.name_zh.clone(),
+                name_en: location.name_en.clone(),
+                street_zh: address.as_ref().map(|a| a.address_1_zh.clone()).unwrap_or_default(),
+                street_en: address.as_ref().map(|a| a.address_1_en.clone()).unwrap_or_default(),
+                district_zh: address.as_ref().map(|a| a.district_zh.clone()).unwrap_or_default(),
+                district_en: address.as_ref().map(|a| a.district_en.clone()).unwrap_or_default(),
+                city_zh: address.as_ref().map(|a| a.city_zh.clone()).unwrap_or_default(),
+                city_en: address.as_ref().map(|a| a.city_en.clone()).unwrap_or_default(),
+                adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
+                own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
+                    .map(|hours| self.intern_hours(hours)),
+                live: true,
+            };
+            let point = place.point;
+            let index = match self.free_places.pop() {
+                Some(index) => {
+                    self.places[index as usize] = place;
+                    index
+                }
+                None => {
+                    self.places.push(place);
+                    (self.places.len() - 1) as PlaceIdx
+                }
+            };
+            self.live_places += 1;
+            self.services[slot as usize].places.push(index);
+            if live_rtree {
+                self.rtree.insert(GeomWithData::new(unit_vector(point), index));
+            }
+        }
+
+        // Services without a place of their own are found through their service area.
+        if self.services[slot as usize].places.is_empty() {
+            for area in &record.areas {
+                match parse_polygon(&area.extent) {
+                    Some(polygon) => {
+                        let districts = districts_covered_by(&polygon);
+                        self.area_services.push(AreaService { service: slot, area: polygon, districts });
+                    }
+                    None => tracing::warn!(service_area = %area.id, "unreadable service area polygon"),
+                }
+            }
+        }
+        let text = self.searchable_text(&self.services[slot as usize]);
+        self.text.insert(slot, &text);
+    }
+
+    /// Every listed service with everything the index holds of it, one line each, sorted by id:
+    /// independent of slot numbers, so a patched index and a rebuilt one describe alike (the
+    /// test that feed-applied equals rebuilt compares these).
+    pub fn describe(&self) -> Vec<String> {
+        let term = |t: TermIdx| self.taxonomy.terms[t].code.as_str();
+        let mut lines: Vec<String> = self
+            .service_by_id
+            .values()
+            .map(|slot| {
+                let s = &self.services[*slot as usize];
+                let places: Vec<String> = s
+                    .places
+                    .iter()
+                    .map(|p| {
+                        let p = &self.places[*p as usize];
+                        format!(
+                            "{}@{}({:.6},{:.6}) {}/{} {}/{} {}/{} {}/{} {:?} {:?} live={}",
+                            p.id,
+                            p.location_id,
+                            p.point.lat,
+                            p.point.lon,
+                            p.name_zh,
+                            p.name_en,
+                            p.street_zh,
+                            p.street_en,
+                            p.district_zh,
+                            p.district_en,
+                            p.city_zh,
+                            p.city_en,
+                            p.adcode,
+                            p.own_hours,
+                            p.live
+                        )
+                    })
+                    .collect();
+                let areas: Vec<String> = self
+                    .area_services
+                    .iter()
+                    .filter(|a| a.service == *slot)
+                    .map(|a| format!("{:?} {:?}", a.area, a.districts))
+                    .collect();
+                format!(
+                    "{} {}/{} {}/{} {:?} {} {:?} {:?} free={} hukou={} {:?} {:?} {:?} places={places:?} areas={areas:?} text={:?}",
+                    s.id,
+                    s.name_zh,
+                    s.name_en,
+                    s.organization_name_zh,
+                    s.organization_name_en,
+                    s.status,
+                    term(s.category),
+                    s.categories.iter().map(|t| term(*t)).collect::<Vec<_>>(),
+                    s.languages,
+                    s.is_free,
+                    s.requires_local_hukou,
+                    s.eligibility,
+                    s.capacity,
+                    s.hours,
+                    self.searchable_text(s),
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
     }
 
     /// Everything a text query can match for a service: names, organisation, categories (with

@@ -241,7 +241,8 @@ impl Directory {
             })
             .map(|area| area.service)
             .collect();
-        found.sort_unstable();
+        // By id, not by slot: a patched index and a rebuilt one give the same list.
+        found.sort_unstable_by(|a, b| self.services[*a as usize].id.cmp(&self.services[*b as usize].id));
         found.dedup();
         found.truncate(MAX_AREA_SERVICES);
         found

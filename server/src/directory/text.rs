@@ -21,7 +21,7 @@
 //! the group's other terms and the category's names (which every service of that category, or of
 //! a category below it, carries in its searchable text).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use pinyin::ToPinyinMulti;
@@ -32,23 +32,26 @@ pub type DocId = u32;
 /// Index of a syllable in [`PinyinIndex::syllables`].
 type SyllableId = u16;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TextIndex {
     /// Normalised Chinese text of each document, for the confirming substring check.
     documents: Vec<String>,
     /// CJK unigram and bigram → sorted document ids.
     grams: HashMap<String, Vec<DocId>>,
-    /// Latin words, sorted, each with its sorted document ids (binary search finds prefixes).
-    words: Vec<(String, Vec<DocId>)>,
+    /// Latin words, each with its sorted document ids (a range finds prefixes).
+    words: BTreeMap<String, Vec<DocId>>,
     pinyin: PinyinIndex,
 }
 
 /// How the directory's characters read: derived from the distinct grams, so its size follows
-/// the vocabulary, not the number of documents.
-#[derive(Debug, Default)]
+/// the vocabulary, not the number of documents. A gram is added the first time a document brings
+/// it; a gram that no document has any more stays (its postings are gone, so it matches nothing).
+#[derive(Debug, Clone, Default)]
 struct PinyinIndex {
-    /// Every syllable (toneless, `ü` as `v`) some indexed character reads as, sorted.
+    /// Every syllable (toneless, `ü` as `v`) some indexed character reads as, by id.
     syllables: Vec<String>,
+    /// Syllable → id, in order (a range finds the syllables a prefix starts).
+    syllable_ids: BTreeMap<String, SyllableId>,
     /// Single characters by syllable id.
     chars_by_syllable: HashMap<SyllableId, Vec<char>>,
     /// Bigrams by the syllables they read as.
@@ -66,32 +69,66 @@ const MAX_SEGMENTATIONS: usize = 16;
 impl TextIndex {
     /// Builds the index; `documents[i]` is all searchable text of document `i`.
     pub fn build(documents: &[String]) -> Self {
-        let mut grams: HashMap<String, Vec<DocId>> = HashMap::new();
-        let mut words: HashMap<String, Vec<DocId>> = HashMap::new();
-        let mut normalised_documents = Vec::with_capacity(documents.len());
+        let mut index = Self::default();
         for (id, text) in documents.iter().enumerate() {
-            let id = id as DocId;
-            let text = normalise(text);
-            for run in cjk_runs(&text) {
-                for gram in grams_of(&run) {
-                    let postings = grams.entry(gram).or_default();
-                    if postings.last() != Some(&id) {
-                        postings.push(id);
+            index.insert(id as DocId, text);
+        }
+        index
+    }
+
+    /// Adds document `id` (which must not be in the index). Cheapest in increasing id order, as
+    /// when the index is built; a patch inserts in the middle of the postings it touches.
+    pub fn insert(&mut self, id: DocId, text: &str) {
+        let text = normalise(text);
+        let pinyin = &mut self.pinyin;
+        for run in cjk_runs(&text) {
+            for gram in grams_of(&run) {
+                let postings = self.grams.entry(gram).or_insert_with_key(|gram| {
+                    pinyin.add_gram(gram);
+                    Vec::new()
+                });
+                add_posting(postings, id);
+            }
+        }
+        for word in latin_words(&text) {
+            add_posting(self.words.entry(word).or_default(), id);
+        }
+        let slot = id as usize;
+        if self.documents.len() <= slot {
+            self.documents.resize(slot + 1, String::new());
+        }
+        self.documents[slot] = text;
+    }
+
+    /// Gives back the room postings grew into while the index was built.
+    pub fn shrink_to_fit(&mut self) {
+        self.grams.values_mut().chain(self.words.values_mut()).for_each(Vec::shrink_to_fit);
+        self.grams.shrink_to_fit();
+        self.documents.shrink_to_fit();
+        self.pinyin.shrink_to_fit();
+    }
+
+    /// Takes document `id` out of every posting it is in.
+    pub fn remove(&mut self, id: DocId) {
+        let Some(text) = self.documents.get_mut(id as usize).map(std::mem::take) else { return };
+        for run in cjk_runs(&text) {
+            for gram in grams_of(&run) {
+                if let Some(postings) = self.grams.get_mut(&gram) {
+                    remove_posting(postings, id);
+                    if postings.is_empty() {
+                        self.grams.remove(&gram);
                     }
                 }
             }
-            for word in latin_words(&text) {
-                let postings = words.entry(word).or_default();
-                if postings.last() != Some(&id) {
-                    postings.push(id);
+        }
+        for word in latin_words(&text) {
+            if let Some(postings) = self.words.get_mut(&word) {
+                remove_posting(postings, id);
+                if postings.is_empty() {
+                    self.words.remove(&word);
                 }
             }
-            normalised_documents.push(text);
         }
-        let mut words: Vec<_> = words.into_iter().collect();
-        words.sort_by(|a, b| a.0.cmp(&b.0));
-        let pinyin = PinyinIndex::build(grams.keys());
-        Self { documents: normalised_documents, grams, words, pinyin }
     }
 
     /// The documents matching every term of `query`, sorted; `None` when the query has no
@@ -173,9 +210,9 @@ impl TextIndex {
     }
 
     fn search_word_prefix(&self, prefix: &str) -> Vec<DocId> {
-        let start = self.words.partition_point(|(word, _)| word.as_str() < prefix);
-        let mut ids: Vec<DocId> = self.words[start..]
-            .iter()
+        let mut ids: Vec<DocId> = self
+            .words
+            .range(prefix.to_owned()..)
             .take_while(|(word, _)| word.starts_with(prefix))
             .flat_map(|(_, postings)| postings.iter().copied())
             .collect();
@@ -288,69 +325,68 @@ impl TextIndex {
 }
 
 impl PinyinIndex {
-    fn build<'a>(grams: impl Iterator<Item = &'a String>) -> Self {
-        let mut unigrams: Vec<char> = Vec::new();
-        let mut bigrams: Vec<[char; 2]> = Vec::new();
-        for gram in grams {
-            let mut chars = gram.chars();
-            match (chars.next(), chars.next(), chars.next()) {
-                (Some(a), None, _) => unigrams.push(a),
-                (Some(a), Some(b), None) => bigrams.push([a, b]),
-                _ => {}
-            }
-        }
-        unigrams.sort_unstable();
-        bigrams.sort_unstable();
-        let readings_of: HashMap<char, Vec<String>> = unigrams.iter().map(|c| (*c, readings(*c))).collect();
-        let mut syllables: Vec<String> = readings_of.values().flatten().cloned().collect();
-        syllables.sort_unstable();
-        syllables.dedup();
-        let id_of: HashMap<&str, SyllableId> =
-            syllables.iter().enumerate().map(|(i, s)| (s.as_str(), i as SyllableId)).collect();
-
-        let mut chars_by_syllable: HashMap<SyllableId, Vec<char>> = HashMap::new();
-        for c in &unigrams {
-            for reading in &readings_of[c] {
-                chars_by_syllable.entry(id_of[reading.as_str()]).or_default().push(*c);
-            }
-        }
-        let mut bigrams_by_syllables: HashMap<(SyllableId, SyllableId), Vec<[char; 2]>> = HashMap::new();
-        let mut bigrams_by_initials: HashMap<[u8; 2], Vec<[char; 2]>> = HashMap::new();
-        let none = Vec::new();
-        for bigram in bigrams {
-            let first = readings_of.get(&bigram[0]).unwrap_or(&none);
-            let second = readings_of.get(&bigram[1]).unwrap_or(&none);
-            let mut initials: Vec<[u8; 2]> = Vec::new();
-            for a in first {
-                for b in second {
-                    bigrams_by_syllables.entry((id_of[a.as_str()], id_of[b.as_str()])).or_default().push(bigram);
-                    initials.push([a.as_bytes()[0], b.as_bytes()[0]]);
+    /// Records how a new gram (one or two characters) reads.
+    fn add_gram(&mut self, gram: &str) {
+        let mut chars = gram.chars();
+        match (chars.next(), chars.next(), chars.next()) {
+            (Some(c), None, _) => {
+                for reading in readings(c) {
+                    let id = self.syllable_id(reading);
+                    self.chars_by_syllable.entry(id).or_default().push(c);
                 }
             }
-            initials.sort_unstable();
-            initials.dedup();
-            for key in initials {
-                bigrams_by_initials.entry(key).or_default().push(bigram);
+            (Some(a), Some(b), None) => {
+                let (first, second) = (readings(a), readings(b));
+                let mut initials: Vec<[u8; 2]> = Vec::new();
+                let mut pairs: Vec<(SyllableId, SyllableId)> = Vec::new();
+                for x in &first {
+                    for y in &second {
+                        pairs.push((self.syllable_id(x.clone()), self.syllable_id(y.clone())));
+                        initials.push([x.as_bytes()[0], y.as_bytes()[0]]);
+                    }
+                }
+                // `lv` and `lu` of one character lead to the same initials twice.
+                pairs.sort_unstable();
+                pairs.dedup();
+                initials.sort_unstable();
+                initials.dedup();
+                for key in pairs {
+                    self.bigrams_by_syllables.entry(key).or_default().push([a, b]);
+                }
+                for key in initials {
+                    self.bigrams_by_initials.entry(key).or_default().push([a, b]);
+                }
             }
+            _ => {}
         }
-        for list in bigrams_by_syllables.values_mut() {
-            list.dedup(); // `lv` and `lu` of one character lead to the same pair twice
+    }
+
+    fn syllable_id(&mut self, syllable: String) -> SyllableId {
+        if let Some(id) = self.syllable_ids.get(&syllable) {
+            return *id;
         }
-        Self { syllables, chars_by_syllable, bigrams_by_syllables, bigrams_by_initials }
+        let id = self.syllables.len() as SyllableId;
+        self.syllables.push(syllable.clone());
+        self.syllable_ids.insert(syllable, id);
+        id
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.chars_by_syllable.values_mut().for_each(Vec::shrink_to_fit);
+        self.bigrams_by_syllables.values_mut().for_each(Vec::shrink_to_fit);
+        self.bigrams_by_initials.values_mut().for_each(Vec::shrink_to_fit);
     }
 
     fn id(&self, syllable: &str) -> Option<SyllableId> {
-        self.syllables.binary_search_by(|s| s.as_str().cmp(syllable)).ok().map(|i| i as SyllableId)
+        self.syllable_ids.get(syllable).copied()
     }
 
     /// The syllables starting with `prefix`.
     fn with_prefix(&self, prefix: &str) -> Vec<SyllableId> {
-        let start = self.syllables.partition_point(|s| s.as_str() < prefix);
-        self.syllables[start..]
-            .iter()
-            .take_while(|s| s.starts_with(prefix))
-            .enumerate()
-            .map(|(offset, _)| (start + offset) as SyllableId)
+        self.syllable_ids
+            .range(prefix.to_owned()..)
+            .take_while(|(s, _)| s.starts_with(prefix))
+            .map(|(_, id)| *id)
             .collect()
     }
 
@@ -571,6 +607,18 @@ fn query_grams(run: &str) -> Vec<String> {
     chars.windows(2).map(|pair| pair.iter().collect()).collect()
 }
 
+fn add_posting(postings: &mut Vec<DocId>, id: DocId) {
+    if let Err(position) = postings.binary_search(&id) {
+        postings.insert(position, id);
+    }
+}
+
+fn remove_posting(postings: &mut Vec<DocId>, id: DocId) {
+    if let Ok(position) = postings.binary_search(&id) {
+        postings.remove(position);
+    }
+}
+
 /// Union of two sorted id lists.
 fn union(a: &[DocId], b: &[DocId]) -> Vec<DocId> {
     let mut out = Vec::with_capacity(a.len() + b.len());
@@ -647,6 +695,34 @@ mod tests {
         assert_eq!(index.search("LIB"), Some(vec![1]));
         assert_eq!(index.search("ｌｅｇａｌ"), Some(vec![0]));
         assert_eq!(index.search("legal library"), Some(vec![]));
+    }
+
+    #[test]
+    fn a_removed_and_reinserted_document_is_found_by_its_new_text_only() {
+        let mut index = index();
+        index.remove(0);
+        assert_eq!(index.search("法律"), Some(vec![]));
+        assert_eq!(index.search("legal"), Some(vec![]));
+        index.insert(0, "劳动争议调解 Labour disputes");
+        assert_eq!(index.search("争议"), Some(vec![0]));
+        assert_eq!(index.search("lab"), Some(vec![0]));
+        assert_eq!(index.search("lib"), Some(vec![1]));
+        index.insert(7, "法律 library");
+        assert_eq!(index.search("lib"), Some(vec![1, 7]));
+    }
+
+    #[test]
+    fn pinyin_follows_inserted_and_removed_documents() {
+        let mut index = index();
+        assert_eq!(index.search("zhengyi"), Some(vec![]));
+        index.insert(5, "劳动争议调解室");
+        assert_eq!(index.search("zhengyi"), Some(vec![5]));
+        assert_eq!(index.search("ldzytjs"), Some(vec![5]));
+        index.remove(0);
+        assert_eq!(index.search("falvyuanzhu"), Some(vec![]));
+        assert_eq!(index.search("flyz"), Some(vec![]));
+        index.insert(0, "法律援助站");
+        assert_eq!(index.search("flyz"), Some(vec![0]));
     }
 
     #[test]
