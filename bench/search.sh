@@ -43,6 +43,7 @@ LAT=31.105
 LON=121.355
 
 die() { echo "search.sh: $*" >&2; exit 1; }
+trap 'echo "search.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 log() { echo "== $*" >&2; }
 
 [[ "$COUNT" =~ ^[0-9]+$ ]] || die "COUNT must be a whole number, got '$COUNT'"
@@ -354,7 +355,7 @@ jq -n --arg q "$SNAPSHOT_QUERY" --argjson lat "$LAT" --argjson lon "$LON" '{quer
   >"$WORK/body-snapshot.json"
 SNAPSHOT_SERVICES=$(graphql "$WORK/body-snapshot.json" | jq '.data.directorySnapshot.services | length')
 snapshot_size() { # $1 = accepted encoding; prints "bytes seconds"
-  curl -sS -o /dev/null -w '%{size_download} %{time_total}' --max-time 120 -H 'content-type: application/json' \
+  curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' --max-time 120 -H 'content-type: application/json' \
     -H "accept-encoding: $1" --data-binary "@$WORK/body-snapshot.json" "http://127.0.0.1:$PORT/graphql"
 }
 read -r SNAPSHOT_GZIP SNAPSHOT_S < <(snapshot_size gzip)
