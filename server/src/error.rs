@@ -67,6 +67,10 @@ pub enum ApiError {
     Conflict { message: String },
     /// Too many requests from this client; try again later.
     RateLimited,
+    /// An offline-sync cursor that cannot be continued (unknown, expired, for another area):
+    /// BAD_USER_INPUT with `extensions.reason = "SNAPSHOT_REQUIRED"`, so the app takes a new
+    /// snapshot (see the `sync` module).
+    SnapshotRequired { message: String },
     /// A fault on our side; the cause is logged, the client reads "internal error".
     Internal(BoxError),
 }
@@ -93,7 +97,7 @@ impl ApiError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadInput { .. } | Self::Invalid(_) => ErrorCode::BadUserInput,
+            Self::BadInput { .. } | Self::Invalid(_) | Self::SnapshotRequired { .. } => ErrorCode::BadUserInput,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Forbidden => ErrorCode::Forbidden,
@@ -111,7 +115,7 @@ impl ApiError {
             Self::NotFound { what } => format!("{what} not found (未找到)"),
             Self::Unauthenticated => "sign-in required or the token is invalid or expired (请重新登录)".to_owned(),
             Self::Forbidden => "your role may not do this (无权进行此操作)".to_owned(),
-            Self::Conflict { message } => message.clone(),
+            Self::Conflict { message } | Self::SnapshotRequired { message } => message.clone(),
             Self::RateLimited => "too many requests; try again in a minute (请求过于频繁，请稍后再试)".to_owned(),
             Self::Internal(_) => "internal error (服务器内部错误)".to_owned(),
         }

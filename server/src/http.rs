@@ -68,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .with_state(state)
         .layer(Extension(metrics.clone()))
-        .layer(CompressionLayer::new().gzip(true))
+        // Brotli when the client accepts it (smaller offline snapshots; tower-http runs it at
+        // quality 4, not the brotli crate's slow 11), else gzip.
+        .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");

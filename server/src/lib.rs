@@ -29,6 +29,7 @@ pub mod referrals;
 pub mod stewardship;
 pub mod suggestions;
 pub mod trusted_documents;
+pub mod sync;
 pub mod values;
 
 use std::future::Future;

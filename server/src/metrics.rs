@@ -50,6 +50,8 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "CreateOrganization",
     "CreateReferral",
     "CreateService",
+    "DirectoryChanges",
+    "DirectorySnapshot",
     "EditSuggestions",
     "EraseClient",
     "ExportDirectory",

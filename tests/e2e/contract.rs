@@ -94,6 +94,16 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
                 .await;
             (None, json!({ "id": data["nearbyServices"]["edges"][0]["node"]["id"] }))
         }
+        "DirectorySnapshot" => (None, json!({ "near": near, "radiusMeters": 3000 })),
+        "DirectoryChanges" => {
+            let data = app
+                .data(
+                    "query($near: GeoPointInput!) { directorySnapshot(near: $near, radiusMeters: 3000) { cursor } }",
+                    json!({ "near": near }),
+                )
+                .await;
+            (None, json!({ "since": data["directorySnapshot"]["cursor"], "near": near, "radiusMeters": 3000 }))
+        }
         "CheckEligibility" => (
             None,
             json!({ "serviceId": id("service", "sh-waihuan-road-primary-enrolment"),

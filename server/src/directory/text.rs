@@ -6,11 +6,31 @@
 //! the survivors are confirmed by a substring check. Latin text (English, pinyin, digits) is
 //! split into lowercase words matched by prefix, so `lib` finds "Library". Every query term must
 //! match (AND).
+//!
+//! Pinyin: a Latin query word also finds Chinese text by its full pinyin (`falvyuanzhu`, the last
+//! syllable may be cut short: `falvyuanzh`) and by its initials (`flyz`), with every reading of a
+//! character that has several (闵行 is `minhang`). Nothing pinyin is stored per document: the
+//! index keeps, for each *distinct* bigram of the directory, which syllable pair and which
+//! initials pair it reads as, and looks the ordinary bigram postings up through them; candidates
+//! of three or more syllables are confirmed against the document's own characters. Tone marks
+//! (`fǎlǜ`) and tone numbers (`fa3lv4`) are ignored, `ü` is typed `v` (or `u`), and spaces between
+//! syllables do not matter (`fa lv yuan zhu`). Readings come from the `pinyin` crate.
+//!
+//! Synonyms: `server/data/search-synonyms.json` groups the words people type for a need (上学,
+//! 入学, school) under the category that meets it; a query term that is one of them also matches
+//! the group's other terms and the category's names (which every service of that category, or of
+//! a category below it, carries in its searchable text).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use pinyin::ToPinyinMulti;
 
 /// Dense document number (the index of a service in the directory).
 pub type DocId = u32;
+
+/// Index of a syllable in [`PinyinIndex::syllables`].
+type SyllableId = u16;
 
 #[derive(Debug, Clone, Default)]
 pub struct TextIndex {
@@ -20,7 +40,31 @@ pub struct TextIndex {
     grams: HashMap<String, Vec<DocId>>,
     /// Latin words, each with its sorted document ids (a range finds prefixes).
     words: BTreeMap<String, Vec<DocId>>,
+    pinyin: PinyinIndex,
 }
+
+/// How the directory's characters read: derived from the distinct grams, so its size follows
+/// the vocabulary, not the number of documents. A gram is added the first time a document brings
+/// it; a gram that no document has any more stays (its postings are gone, so it matches nothing).
+#[derive(Debug, Clone, Default)]
+struct PinyinIndex {
+    /// Every syllable (toneless, `ü` as `v`) some indexed character reads as, by id.
+    syllables: Vec<String>,
+    /// Syllable → id, in order (a range finds the syllables a prefix starts).
+    syllable_ids: BTreeMap<String, SyllableId>,
+    /// Single characters by syllable id.
+    chars_by_syllable: HashMap<SyllableId, Vec<char>>,
+    /// Bigrams by the syllables they read as.
+    bigrams_by_syllables: HashMap<(SyllableId, SyllableId), Vec<[char; 2]>>,
+    /// Bigrams by their initials (`法律` → `fl`).
+    bigrams_by_initials: HashMap<[u8; 2], Vec<[char; 2]>>,
+}
+
+/// Pinyin queries longer than this many syllables or initials are not tried (no name is that
+/// long, and it bounds the work a query can ask for).
+const MAX_PINYIN_LENGTH: usize = 24;
+/// At most this many ways of splitting a query into syllables are tried (`xian`: xian | xi an).
+const MAX_SEGMENTATIONS: usize = 16;
 
 impl TextIndex {
     /// Builds the index; `documents[i]` is all searchable text of document `i`.
@@ -36,9 +80,14 @@ impl TextIndex {
     /// when the index is built; a patch inserts in the middle of the postings it touches.
     pub fn insert(&mut self, id: DocId, text: &str) {
         let text = normalise(text);
+        let pinyin = &mut self.pinyin;
         for run in cjk_runs(&text) {
             for gram in grams_of(&run) {
-                add_posting(self.grams.entry(gram).or_default(), id);
+                let postings = self.grams.entry(gram).or_insert_with_key(|gram| {
+                    pinyin.add_gram(gram);
+                    Vec::new()
+                });
+                add_posting(postings, id);
             }
         }
         for word in latin_words(&text) {
@@ -56,6 +105,7 @@ impl TextIndex {
         self.grams.values_mut().chain(self.words.values_mut()).for_each(Vec::shrink_to_fit);
         self.grams.shrink_to_fit();
         self.documents.shrink_to_fit();
+        self.pinyin.shrink_to_fit();
     }
 
     /// Takes document `id` out of every posting it is in.
@@ -85,24 +135,61 @@ impl TextIndex {
     /// searchable term (then it filters nothing).
     pub fn search(&self, query: &str) -> Option<Vec<DocId>> {
         let query = normalise(query);
+        let terms = terms_of(&query);
+        if terms.is_empty() {
+            return None;
+        }
         let mut result: Option<Vec<DocId>> = None;
-        for run in cjk_runs(&query) {
-            let matches = self.search_cjk(&run);
+        for term in &terms {
+            let matches = self.search_term(term);
             result = Some(match result {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
             });
         }
-        for word in latin_words(&query) {
-            let matches = self.search_word_prefix(&word);
-            result = Some(match result {
-                None => matches,
-                Some(previous) => intersect(&previous, &matches),
-            });
+        let mut result = result.unwrap_or_default();
+        // Pinyin typed with spaces (`fa lv yuan zhu`, `f l y z`): also the words joined.
+        if terms.len() > 1 && terms.iter().all(|term| matches!(term, Term::Latin(_))) {
+            let joined: String = terms.iter().map(Term::text).collect();
+            result = union(&result, &self.search_pinyin(&joined));
         }
-        result
+        // A whole query that is a synonym (`unpaid wages`).
+        let whole = terms.iter().map(Term::text).collect::<Vec<_>>().join(" ");
+        if terms.len() > 1 {
+            for alternative in synonyms().alternatives(&whole) {
+                result = union(&result, &self.search_literal(alternative));
+            }
+        }
+        Some(result)
     }
 
+    /// One query term: its literal matches, its pinyin matches, and its synonyms' matches.
+    fn search_term(&self, term: &Term) -> Vec<DocId> {
+        let mut matches = match term {
+            Term::Cjk(run) => self.search_cjk(run),
+            Term::Latin(word) => union(&self.search_word_prefix(word), &self.search_pinyin(word)),
+        };
+        for alternative in synonyms().alternatives(term.text()) {
+            matches = union(&matches, &self.search_literal(alternative));
+        }
+        matches
+    }
+
+    /// A synonym's text: its characters and words as typed (no pinyin, no further synonyms).
+    fn search_literal(&self, text: &str) -> Vec<DocId> {
+        let mut result: Option<Vec<DocId>> = None;
+        for term in terms_of(&normalise(text)) {
+            let matches = match &term {
+                Term::Cjk(run) => self.search_cjk(run),
+                Term::Latin(word) => self.search_word_prefix(word),
+            };
+            result = Some(match result {
+                None => matches,
+                Some(previous) => intersect(&previous, &matches),
+            });
+        }
+        result.unwrap_or_default()
+    }
     fn search_cjk(&self, run: &str) -> Vec<DocId> {
         let mut candidates: Option<Vec<DocId>> = None;
         for gram in query_grams(run) {
@@ -133,6 +220,329 @@ impl TextIndex {
         ids.dedup();
         ids
     }
+
+    /// A Latin word read as pinyin: full syllables (the last may be cut short) or initials.
+    fn search_pinyin(&self, word: &str) -> Vec<DocId> {
+        if !word.bytes().all(|b| b.is_ascii_lowercase()) || word.len() < 2 {
+            return Vec::new();
+        }
+        let mut result = Vec::new();
+        for segmentation in self.pinyin.segmentations(word) {
+            result = union(&result, &self.search_syllables(&segmentation));
+        }
+        if word.len() <= MAX_PINYIN_LENGTH {
+            result = union(&result, &self.search_initials(word.as_bytes()));
+        }
+        result
+    }
+
+    /// Documents with consecutive characters reading as the given syllables (each position a
+    /// set of acceptable syllables).
+    fn search_syllables(&self, segmentation: &[Vec<SyllableId>]) -> Vec<DocId> {
+        if let [only] = segmentation {
+            let chars = only.iter().filter_map(|s| self.pinyin.chars_by_syllable.get(s)).flatten();
+            return self.union_of_grams(chars.map(|c| c.to_string()));
+        }
+        let mut candidates: Option<Vec<DocId>> = None;
+        for pair in segmentation.windows(2) {
+            let bigrams = pair[0]
+                .iter()
+                .flat_map(|a| pair[1].iter().map(move |b| (*a, *b)))
+                .filter_map(|key| self.pinyin.bigrams_by_syllables.get(&key))
+                .flatten();
+            let matches = self.union_of_grams(bigrams.map(|bigram| bigram.iter().collect()));
+            candidates = Some(match candidates {
+                None => matches,
+                Some(previous) => intersect(&previous, &matches),
+            });
+            if candidates.as_ref().is_some_and(Vec::is_empty) {
+                return Vec::new();
+            }
+        }
+        let candidates = candidates.unwrap_or_default();
+        if segmentation.len() == 2 {
+            return candidates; // the bigram postings are already exact
+        }
+        let syllables = &self.pinyin.syllables;
+        candidates
+            .into_iter()
+            .filter(|id| {
+                self.has_reading_sequence(*id, segmentation.len(), |position, reading| {
+                    segmentation[position].iter().any(|s| syllables[*s as usize] == reading)
+                })
+            })
+            .collect()
+    }
+
+    /// Documents with consecutive characters whose readings start with the given letters.
+    fn search_initials(&self, initials: &[u8]) -> Vec<DocId> {
+        let mut candidates: Option<Vec<DocId>> = None;
+        for pair in initials.windows(2) {
+            let bigrams = self.pinyin.bigrams_by_initials.get(&[pair[0], pair[1]]).into_iter().flatten();
+            let matches = self.union_of_grams(bigrams.map(|bigram| bigram.iter().collect()));
+            candidates = Some(match candidates {
+                None => matches,
+                Some(previous) => intersect(&previous, &matches),
+            });
+            if candidates.as_ref().is_some_and(Vec::is_empty) {
+                return Vec::new();
+            }
+        }
+        let candidates = candidates.unwrap_or_default();
+        if initials.len() <= 2 {
+            return candidates;
+        }
+        candidates
+            .into_iter()
+            .filter(|id| {
+                self.has_reading_sequence(*id, initials.len(), |position, reading| {
+                    reading.as_bytes().first() == Some(&initials[position])
+                })
+            })
+            .collect()
+    }
+
+    /// Whether document `id` has `length` consecutive CJK characters, the character at each
+    /// position having a reading that `accepts`.
+    fn has_reading_sequence(&self, id: DocId, length: usize, accepts: impl Fn(usize, &str) -> bool) -> bool {
+        let Some(document) = self.documents.get(id as usize) else { return false };
+        cjk_runs(document).iter().any(|run| {
+            let readings: Vec<Vec<String>> = run.chars().map(readings).collect();
+            readings.windows(length).any(|window| {
+                window.iter().enumerate().all(|(position, options)| options.iter().any(|r| accepts(position, r)))
+            })
+        })
+    }
+
+    /// The union of the postings of these grams.
+    fn union_of_grams(&self, grams: impl Iterator<Item = String>) -> Vec<DocId> {
+        let mut ids: Vec<DocId> =
+            grams.filter_map(|gram| self.grams.get(&gram)).flat_map(|postings| postings.iter().copied()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+impl PinyinIndex {
+    /// Records how a new gram (one or two characters) reads.
+    fn add_gram(&mut self, gram: &str) {
+        let mut chars = gram.chars();
+        match (chars.next(), chars.next(), chars.next()) {
+            (Some(c), None, _) => {
+                for reading in readings(c) {
+                    let id = self.syllable_id(reading);
+                    self.chars_by_syllable.entry(id).or_default().push(c);
+                }
+            }
+            (Some(a), Some(b), None) => {
+                let (first, second) = (readings(a), readings(b));
+                let mut initials: Vec<[u8; 2]> = Vec::new();
+                let mut pairs: Vec<(SyllableId, SyllableId)> = Vec::new();
+                for x in &first {
+                    for y in &second {
+                        pairs.push((self.syllable_id(x.clone()), self.syllable_id(y.clone())));
+                        initials.push([x.as_bytes()[0], y.as_bytes()[0]]);
+                    }
+                }
+                // `lv` and `lu` of one character lead to the same initials twice.
+                pairs.sort_unstable();
+                pairs.dedup();
+                initials.sort_unstable();
+                initials.dedup();
+                for key in pairs {
+                    self.bigrams_by_syllables.entry(key).or_default().push([a, b]);
+                }
+                for key in initials {
+                    self.bigrams_by_initials.entry(key).or_default().push([a, b]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn syllable_id(&mut self, syllable: String) -> SyllableId {
+        if let Some(id) = self.syllable_ids.get(&syllable) {
+            return *id;
+        }
+        let id = self.syllables.len() as SyllableId;
+        self.syllables.push(syllable.clone());
+        self.syllable_ids.insert(syllable, id);
+        id
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.chars_by_syllable.values_mut().for_each(Vec::shrink_to_fit);
+        self.bigrams_by_syllables.values_mut().for_each(Vec::shrink_to_fit);
+        self.bigrams_by_initials.values_mut().for_each(Vec::shrink_to_fit);
+    }
+
+    fn id(&self, syllable: &str) -> Option<SyllableId> {
+        self.syllable_ids.get(syllable).copied()
+    }
+
+    /// The syllables starting with `prefix`.
+    fn with_prefix(&self, prefix: &str) -> Vec<SyllableId> {
+        self.syllable_ids
+            .range(prefix.to_owned()..)
+            .take_while(|(s, _)| s.starts_with(prefix))
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// The ways `word` splits into known syllables, each position a set of acceptable syllables:
+    /// whole syllables, except that the last may be the start of one (two letters at least, or a
+    /// whole syllable), as when someone is still typing.
+    fn segmentations(&self, word: &str) -> Vec<Vec<Vec<SyllableId>>> {
+        let mut out = Vec::new();
+        let mut current = Vec::new();
+        self.segment(word, &mut current, &mut out);
+        out
+    }
+
+    fn segment(&self, rest: &str, current: &mut Vec<Vec<SyllableId>>, out: &mut Vec<Vec<Vec<SyllableId>>>) {
+        if out.len() >= MAX_SEGMENTATIONS || current.len() >= MAX_PINYIN_LENGTH {
+            return;
+        }
+        // The rest as the last, possibly unfinished, syllable.
+        if self.id(rest).is_some() || (rest.len() >= 2 && !current.is_empty()) {
+            // A lone syllable is taken whole (`fa` is not `fang`); a last one may be unfinished.
+            let last = match (current.is_empty(), self.id(rest)) {
+                (true, Some(id)) => vec![id],
+                _ => self.with_prefix(rest),
+            };
+            if !last.is_empty() {
+                let mut complete = current.clone();
+                complete.push(last);
+                out.push(complete);
+            }
+        }
+        for length in 1..rest.len().min(6) + 1 {
+            if length == rest.len() {
+                break; // handled above
+            }
+            if let Some(id) = self.id(&rest[..length]) {
+                current.push(vec![id]);
+                self.segment(&rest[length..], current, out);
+                current.pop();
+            }
+        }
+    }
+}
+
+/// The toneless readings of a character (`ü` as `v`, and also as `u`, as people type it), or none
+/// for a character the `pinyin` crate does not know.
+fn readings(c: char) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for reading in c.to_pinyin_multi().into_iter().flatten() {
+        let plain = reading.plain();
+        for variant in [plain.replace('ü', "v"), plain.replace('ü', "u")] {
+            if !out.contains(&variant) {
+                out.push(variant);
+            }
+        }
+    }
+    out
+}
+
+/// A searchable term of a query.
+#[derive(Debug, Clone, PartialEq)]
+enum Term {
+    /// A run of CJK characters.
+    Cjk(String),
+    /// A lowercase ASCII word (tone numbers already dropped).
+    Latin(String),
+}
+
+impl Term {
+    fn text(&self) -> &str {
+        match self {
+            Self::Cjk(text) | Self::Latin(text) => text,
+        }
+    }
+}
+
+/// The terms of a normalised query, CJK runs first.
+fn terms_of(query: &str) -> Vec<Term> {
+    let mut terms: Vec<Term> = cjk_runs(query).into_iter().map(Term::Cjk).collect();
+    terms.extend(latin_words(query).into_iter().map(|word| Term::Latin(without_tone_numbers(word))));
+    terms
+}
+
+/// `fa3lv4` → `falv`: pinyin typed with tone numbers. A word is read so only when it starts with
+/// a letter and every digit in it is a tone (1–5) right after a letter, so `t3` or `12348` stay.
+fn without_tone_numbers(word: String) -> String {
+    let bytes = word.as_bytes();
+    let is_tone = |i: usize| matches!(bytes[i], b'1'..=b'5') && i > 0 && bytes[i - 1].is_ascii_lowercase();
+    let has_digit = bytes.iter().any(u8::is_ascii_digit);
+    let toned = bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && (0..bytes.len()).all(|i| !bytes[i].is_ascii_digit() || is_tone(i))
+        && bytes.iter().filter(|b| b.is_ascii_lowercase()).count() >= 2;
+    if has_digit && toned { word.chars().filter(|c| !c.is_ascii_digit()).collect() } else { word }
+}
+
+/// The synonym groups of `server/data/search-synonyms.json`, with each group's category names.
+#[derive(Debug, Default)]
+struct Synonyms {
+    /// A normalised term → the other texts of its group(s).
+    alternatives: HashMap<String, Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SynonymFile {
+    groups: Vec<SynonymGroup>,
+}
+
+#[derive(serde::Deserialize)]
+struct SynonymGroup {
+    /// A service category code (`seed/data/taxonomy.json`).
+    category: String,
+    terms: Vec<String>,
+}
+
+const SYNONYMS: &str = include_str!("../../data/search-synonyms.json");
+
+impl Synonyms {
+    fn load() -> Result<Self, String> {
+        let file: SynonymFile = serde_json::from_str(SYNONYMS).map_err(|e| format!("search-synonyms.json: {e}"))?;
+        let taxonomy = qiao_seed::files::taxonomy().map_err(|e| e.to_string())?;
+        let mut alternatives: HashMap<String, Vec<String>> = HashMap::new();
+        for group in file.groups {
+            let category = taxonomy
+                .categories
+                .iter()
+                .find(|c| c.code == group.category)
+                .ok_or_else(|| format!("search-synonyms.json: unknown category {}", group.category))?;
+            let mut texts: Vec<String> = group.terms.iter().map(|t| normalise(t)).collect();
+            texts.push(normalise(&category.name.zh));
+            texts.push(normalise(&category.name.en));
+            for term in &group.terms {
+                let key = terms_of(&normalise(term)).iter().map(Term::text).collect::<Vec<_>>().join(" ");
+                let entry = alternatives.entry(key.clone()).or_default();
+                for text in &texts {
+                    if *text != key && !entry.contains(text) {
+                        entry.push(text.clone());
+                    }
+                }
+            }
+        }
+        Ok(Self { alternatives })
+    }
+
+    fn alternatives(&self, term: &str) -> &[String] {
+        self.alternatives.get(term).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// The synonyms, read once; an unreadable file (a unit test keeps it readable) means none.
+fn synonyms() -> &'static Synonyms {
+    static SYNONYMS: OnceLock<Synonyms> = OnceLock::new();
+    SYNONYMS.get_or_init(|| {
+        Synonyms::load().unwrap_or_else(|error| {
+            tracing::warn!(%error, "search synonyms unreadable; searching without them");
+            Synonyms::default()
+        })
+    })
 }
 
 /// Lowercases and folds full-width ASCII (ＡＢＣ１２３, common from Chinese keyboards) to ASCII.
@@ -141,6 +551,13 @@ pub fn normalise(text: &str) -> String {
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3000}' => ' ',
+            // Pinyin tone marks (fǎlǜ → falv): tones are not searched on.
+            'ā' | 'á' | 'ǎ' | 'à' | 'Ā' | 'Á' | 'Ǎ' | 'À' => 'a',
+            'ē' | 'é' | 'ě' | 'è' | 'Ē' | 'É' | 'Ě' | 'È' => 'e',
+            'ī' | 'í' | 'ǐ' | 'ì' | 'Ī' | 'Í' | 'Ǐ' | 'Ì' => 'i',
+            'ō' | 'ó' | 'ǒ' | 'ò' | 'Ō' | 'Ó' | 'Ǒ' | 'Ò' => 'o',
+            'ū' | 'ú' | 'ǔ' | 'ù' | 'Ū' | 'Ú' | 'Ǔ' | 'Ù' => 'u',
+            'ü' | 'ǖ' | 'ǘ' | 'ǚ' | 'ǜ' | 'Ü' | 'Ǖ' | 'Ǘ' | 'Ǚ' | 'Ǜ' => 'v',
             _ => c,
         })
         .flat_map(char::to_lowercase)
@@ -200,6 +617,35 @@ fn remove_posting(postings: &mut Vec<DocId>, id: DocId) {
     if let Ok(position) = postings.binary_search(&id) {
         postings.remove(position);
     }
+}
+
+/// Union of two sorted id lists.
+fn union(a: &[DocId], b: &[DocId]) -> Vec<DocId> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                out.push(*x);
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                out.push(*x);
+                i += 1;
+            }
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 /// Intersection of two sorted id lists.
@@ -266,7 +712,90 @@ mod tests {
     }
 
     #[test]
+    fn pinyin_follows_inserted_and_removed_documents() {
+        let mut index = index();
+        assert_eq!(index.search("zhengyi"), Some(vec![]));
+        index.insert(5, "劳动争议调解室");
+        assert_eq!(index.search("zhengyi"), Some(vec![5]));
+        assert_eq!(index.search("ldzytjs"), Some(vec![5]));
+        index.remove(0);
+        assert_eq!(index.search("falvyuanzhu"), Some(vec![]));
+        assert_eq!(index.search("flyz"), Some(vec![]));
+        index.insert(0, "法律援助站");
+        assert_eq!(index.search("flyz"), Some(vec![0]));
+    }
+
+    #[test]
     fn a_query_without_searchable_terms_filters_nothing() {
         assert_eq!(index().search("  ,,, "), None);
+    }
+
+    #[test]
+    fn full_pinyin_finds_chinese_names() {
+        let index = index();
+        assert_eq!(index.search("falvyuanzhu"), Some(vec![0]));
+        assert_eq!(index.search("falvyuanzhuzhongxin"), Some(vec![0]));
+        assert_eq!(index.search("falv"), Some(vec![0]));
+        // Still typing the last syllable.
+        assert_eq!(index.search("falvyuanzh"), Some(vec![0]));
+        // 闵行 reads minhang (行 has several readings).
+        assert_eq!(index.search("minhang"), Some(vec![0]));
+        assert_eq!(index.search("tushushi"), Some(vec![1]));
+        assert_eq!(index.search("shehuibaoxian"), Some(vec![2]));
+        assert_eq!(index.search("yuanzhufalv"), Some(vec![]));
+    }
+
+    #[test]
+    fn initials_find_chinese_names() {
+        let index = index();
+        assert_eq!(index.search("flyz"), Some(vec![0]));
+        assert_eq!(index.search("flyzzx"), Some(vec![0]));
+        assert_eq!(index.search("tss"), Some(vec![1]));
+        assert_eq!(index.search("FLYZ"), Some(vec![0]));
+        assert_eq!(index.search("zyfl"), Some(vec![]));
+    }
+
+    #[test]
+    fn tones_spaces_and_umlauts_do_not_matter() {
+        let index = index();
+        assert_eq!(index.search("fa lv yuan zhu"), Some(vec![0]));
+        assert_eq!(index.search("fǎlǜ yuánzhù"), Some(vec![0]));
+        assert_eq!(index.search("fa3lv4 yuan2zhu4"), Some(vec![0]));
+        assert_eq!(index.search("falu yuanzhu"), Some(vec![0]));
+        assert_eq!(index.search("f l y z"), Some(vec![0]));
+        // Digits that are not tones stay digits.
+        assert_eq!(without_tone_numbers("12348".to_owned()), "12348");
+        assert_eq!(without_tone_numbers("t3".to_owned()), "t3");
+        assert_eq!(without_tone_numbers("zhu4".to_owned()), "zhu");
+    }
+
+    #[test]
+    fn english_search_is_not_widened_by_pinyin_for_ordinary_words() {
+        let index = index();
+        assert_eq!(index.search("lib"), Some(vec![1]));
+        assert_eq!(index.search("legal"), Some(vec![0]));
+        assert_eq!(index.search("lectures"), Some(vec![2]));
+    }
+
+    #[test]
+    fn synonyms_find_the_category_that_meets_the_need() {
+        let index = TextIndex::build(&[
+            "闵行区第二小学 Minhang No. 2 Primary School 学校 School 教育 Education".to_owned(),
+            "劳动争议调解中心 Mediation 劳动争议调解 Labour dispute mediation 法律援助 Legal aid".to_owned(),
+            "社区图书室 Library 图书馆 Library".to_owned(),
+        ]);
+        assert_eq!(index.search("上学"), Some(vec![0]));
+        assert_eq!(index.search("入学"), Some(vec![0]));
+        assert_eq!(index.search("school"), Some(vec![0]));
+        assert_eq!(index.search("讨薪"), Some(vec![1]));
+        assert_eq!(index.search("unpaid wages"), Some(vec![1]));
+        assert_eq!(index.search("借书"), Some(vec![2]));
+    }
+
+    #[test]
+    fn the_synonym_file_names_only_existing_categories() {
+        let synonyms = Synonyms::load();
+        assert!(synonyms.is_ok(), "{:?}", synonyms.err());
+        assert!(synonyms.is_ok_and(|s| !s.alternatives("讨薪").is_empty()));
     }
 }

@@ -87,6 +87,10 @@ impl From<ApiError> for async_graphql::Error {
             match &error {
                 ApiError::BadInput { field, .. } => extensions.set("field", field.as_str()),
                 ApiError::Invalid(invalid) => extensions.set("field", argument_path(invalid.field)),
+                ApiError::SnapshotRequired { .. } => {
+                    extensions.set("field", "since");
+                    extensions.set("reason", crate::sync::SNAPSHOT_REQUIRED);
+                }
                 _ => {}
             }
         })

@@ -17,6 +17,7 @@ pub mod referrals;
 pub mod region;
 pub mod stewardship;
 pub mod suggestions;
+pub mod sync;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -35,6 +36,7 @@ pub struct QueryRoot(
     referrals::ReferralQuery,
     clients::ClientQuery,
     news::NewsQuery,
+    sync::SyncQuery,
     // (new domains: one line each)
 );
 

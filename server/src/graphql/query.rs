@@ -32,8 +32,10 @@ impl DirectoryQuery {
             Vec<ServiceCategory>,
         >,
         #[graphql(desc = "Words to match in names, organisations and categories: Chinese needs no spaces \
-                          (法律 finds 法律援助中心); English matches word beginnings (lib finds Library). \
-                          At most 100 characters.")]
+                          (法律 finds 法律援助中心); English matches word beginnings (lib finds Library); \
+                          pinyin finds Chinese, in full or by initials, with or without tones and spaces \
+                          (falvyuanzhu, flyz); everyday words for a need find its category (上学, 讨薪, \
+                          school). At most 100 characters.")]
         text: Option<String>,
         #[graphql(desc = "Only places open right now (China Standard Time, holidays included).")] open_now: Option<
             bool,
