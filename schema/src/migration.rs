@@ -13,6 +13,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_directory::Migration),
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_directory_changes::Migration),
+            // m0004 is the referral tables (another branch); numbers name migrations, the list
+            // orders them.
+            Box::new(m0005_unmet_needs::Migration),
         ]
     }
 }
@@ -511,6 +514,43 @@ mod m0003_directory_changes {
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager.drop_table(Table::drop().table("directory_change").to_owned()).await
+        }
+    }
+}
+
+mod m0005_unmet_needs {
+    //! Unmet needs as day-level counts: (urban village, category, reason, day) and how many
+    //! searches found nothing. No point, no words, no time finer than the day (`evidence::unmet`).
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0005_unmet_needs"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    table("unmet_need_count")
+                        .col(string("urban_village_id"))
+                        .col(string("category_code"))
+                        .col(string("reason"))
+                        .col(date("day"))
+                        .col(big_integer("count"))
+                        .foreign_key(&mut fk("unmet_need_count", "urban_village_id", "urban_village"))
+                        .to_owned(),
+                )
+                .await?;
+            manager.create_index(index("unmet_need_count", &["urban_village_id", "day"])).await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table("unmet_need_count").to_owned()).await
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod error;
+pub mod evidence;
 pub mod graphql;
 pub mod hsds;
 pub mod http;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     pub body_limits: http::BodyLimits,
     pub schema: QiaoSchema,
+    /// Today's unmet-need counts, in memory until their day is over (`evidence::unmet`).
+    pub unmet_needs: Arc<evidence::unmet::UnmetNeeds>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +119,9 @@ pub fn state_for(
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
-    let base = AppState { db, directory, store, clock, auth, body_limits, schema: graphql::build_schema(None) };
+    let unmet_needs = Arc::new(evidence::unmet::UnmetNeeds::default());
+    let base =
+        AppState { db, directory, store, clock, auth, body_limits, schema: graphql::build_schema(None), unmet_needs };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
 }
@@ -132,9 +137,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    // Unmet-need counts are written once their day is over (checked every minute) and when the
+    // server stops; see `evidence::unmet` for why not sooner.
+    let (unmet_needs, db, clock) = (state.unmet_needs.clone(), state.db.clone(), state.clock.clone());
+    let ticker = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            unmet_needs.flush_finished_days(&db, clock.now()).await;
+        }
+    });
+    let (unmet_needs, db) = (state.unmet_needs.clone(), state.db.clone());
     // Client addresses reach the rate limiters only; they are never logged or stored.
-    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(StartupError::Serve)
+        .map_err(StartupError::Serve);
+    ticker.abort();
+    unmet_needs.flush_all(&db).await;
+    served
 }

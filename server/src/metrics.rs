@@ -73,6 +73,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "UrbanVillageAt",
     "UrbanVillages",
     "VerifyService",
+    "VillageReport",
 ];
 
 /// The outcome of requests cut off by the request timeout (they have no error code of their own).

@@ -11,6 +11,7 @@ mod detail;
 mod domain;
 mod eligibility;
 mod errors;
+mod evidence;
 mod hsds;
 mod http;
 mod import;

@@ -51,6 +51,7 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::SituationSocialInsuranceMonths => "situation.socialInsuranceMonths",
         Field::SituationAge => "situation.age",
         Field::SituationChildAge => "situation.childAge",
+        Field::ReportMonth => "month",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod common;
 pub mod context;
 pub mod eligibility;
 mod errors;
+pub mod evidence;
 pub mod hsds;
 pub mod import;
 pub mod objects;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     hsds::HsdsQuery,
     eligibility::EligibilityQuery,
     region::RegionQueryRoot,
+    evidence::EvidenceQuery,
     // (new domains: one line each)
 );
 

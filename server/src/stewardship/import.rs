@@ -191,7 +191,8 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::SituationResidencePermitMonths
         | Field::SituationSocialInsuranceMonths
         | Field::SituationAge
-        | Field::SituationChildAge => None,
+        | Field::SituationChildAge
+        | Field::ReportMonth => None,
     }
 }
 
