@@ -151,36 +151,30 @@ mod tests {
             Figure::Hidden(Hidden::FewerThanK) => 1..K,
             _ => K..limit,
         };
+        let ranges: Vec<std::ops::Range<u64>> = hidden.iter().map(|h| range(published.cells[*h])).collect();
+        let Some(at) = hidden.iter().position(|h| *h == cell) else { return Vec::new() };
+        // Every assignment of the hidden cells, as an odometer over their ranges.
+        let mut assignment: Vec<u64> = ranges.iter().map(|r| r.start).collect();
         let mut values = Vec::new();
-        let mut assignment = vec![0u64; hidden.len()];
-        fn walk(
-            position: usize,
-            hidden: &[usize],
-            published: &Protected,
-            range: &dyn Fn(Figure) -> std::ops::Range<u64>,
-            assignment: &mut Vec<u64>,
-            shown: u64,
-            cell: usize,
-            values: &mut Vec<u64>,
-        ) {
-            if position == hidden.len() {
-                let sum: u64 = assignment.iter().sum::<u64>() + shown;
-                if published.total.value().is_none_or(|total| total == sum)
-                    && let Some(at) = hidden.iter().position(|h| *h == cell)
-                    && !values.contains(&assignment[at])
-                {
-                    values.push(assignment[at]);
-                }
-                return;
+        loop {
+            let sum: u64 = assignment.iter().sum::<u64>() + shown;
+            if published.total.value().is_none_or(|total| total == sum) && !values.contains(&assignment[at]) {
+                values.push(assignment[at]);
             }
-            for value in range(published.cells[hidden[position]]) {
-                assignment[position] = value;
-                walk(position + 1, hidden, published, range, assignment, shown, cell, values);
+            let mut digit = 0;
+            loop {
+                if digit == assignment.len() {
+                    values.sort_unstable();
+                    return values;
+                }
+                assignment[digit] += 1;
+                if assignment[digit] < ranges[digit].end {
+                    break;
+                }
+                assignment[digit] = ranges[digit].start;
+                digit += 1;
             }
         }
-        walk(0, &hidden, published, &range, &mut assignment, shown, cell, &mut values);
-        values.sort_unstable();
-        values
     }
 
     #[test]

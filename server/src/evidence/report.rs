@@ -364,7 +364,6 @@ pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
         row("unmet_needs", code, &zh, &en, "searches", cell.figure.label())?;
     }
     row("unmet_needs", "TOTAL", "合计", "Total", "searches", evidence.unmet.total.label())?;
-    drop(row);
     let bytes = writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
