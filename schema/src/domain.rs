@@ -264,3 +264,81 @@ mod tests {
         }
     }
 }
+
+/// A referral's status (after the HL7 Gravity SDOH referral Task). The machine that moves between
+/// them lives in the server's `referrals` module; this is only the stored spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    #[sea_orm(string_value = "requested")]
+    Requested,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    #[sea_orm(string_value = "on_hold")]
+    OnHold,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+    #[sea_orm(string_value = "entered_in_error")]
+    EnteredInError,
+}
+
+impl ReferralStatus {
+    /// Completed, failed, rejected, cancelled and entered-in-error end a referral.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Rejected | Self::Cancelled | Self::EnteredInError)
+    }
+}
+
+/// How fast a referral needs an answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    #[default]
+    #[sea_orm(string_value = "routine")]
+    Routine,
+    #[sea_orm(string_value = "soon")]
+    Soon,
+    #[sea_orm(string_value = "urgent")]
+    Urgent,
+}
+
+/// How a consent was captured (PIPL asks for separate, informed consent; we record how).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMethod {
+    /// Said aloud to the social worker, who records it.
+    #[sea_orm(string_value = "spoken")]
+    Spoken,
+    /// Signed on paper; the paper stays with the organisation.
+    #[sea_orm(string_value = "signed")]
+    Signed,
+    /// Given by the person in the app.
+    #[sea_orm(string_value = "in_app")]
+    InApp,
+}
+
+/// Who is notified of a referral's news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationRecipient {
+    /// The referring social worker (by account).
+    #[sea_orm(string_value = "social_worker")]
+    SocialWorker,
+    /// The client, by the phone on their record, when they consented to messages.
+    #[sea_orm(string_value = "client")]
+    Client,
+}

@@ -479,6 +479,9 @@ pub mod idempotency_key {
         /// The first result, replayed to a retry.
         pub response: String,
         pub created_at: DateTimeUtc,
+        /// SHA-256 of the request's payload, so the same key with another payload is a conflict
+        /// (added by m0004; older rows have none).
+        pub payload_digest: Option<String>,
     });
 }
 
@@ -493,6 +496,192 @@ pub mod directory_change {
         /// create / update / verify / archive / import.
         pub action: String,
         pub changed_at: DateTimeUtc,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Referrals (private). Personal values are sealed (AEAD) by the server before they reach a row:
+// a `*_sealed` column holds `v1:<key id>:<base64 nonce+ciphertext>`, bound to its row and field,
+// so a value copied to another row or column does not open. Nothing here is ever logged.
+// ---------------------------------------------------------------------------------------------
+
+pub mod client {
+    entity!("client" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The social worker's organisation the client belongs to.
+        pub organization_id: String,
+        /// The account that recorded the client.
+        pub created_by: String,
+        /// Display name or alias (sealed).
+        pub display_name_sealed: String,
+        /// Phone number (sealed), when given.
+        pub phone_sealed: Option<String>,
+        /// Keyed digest (HMAC) of the normalised phone, so a worker finds a client by phone
+        /// without decrypting the table.
+        pub phone_digest: Option<String>,
+        /// Preferred language or dialect as a BCP 47 tag, e.g. `zh-CN`, `yue`, `hmn` (sealed).
+        pub preferred_language_sealed: Option<String>,
+        /// Case notes (sealed).
+        pub notes_sealed: Option<String>,
+        /// Comma-separated sensitive kinds the notes touch (`health`, `identity_status`, `legal`,
+        /// `child_under_14`): which kinds, never the content.
+        pub sensitive_kinds: String,
+        /// Whether the client agreed to receive content-free status messages by phone.
+        pub accepts_messages: bool,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        /// Set when the client was erased on request or purged: every sealed value is gone.
+        pub erased_at: Option<DateTimeUtc>,
+    });
+}
+
+pub mod client_link {
+    entity!("client_link" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// E.g. the child.
+        pub client_id: String,
+        /// E.g. the parent whose documents a school place depends on.
+        pub related_client_id: String,
+        /// `child_of`, `spouse_of`, `guardian_of`, `relative_of`.
+        pub relation: String,
+        pub created_at: DateTimeUtc,
+    });
+}
+
+pub mod consent {
+    entity!("consent" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        /// The organisation that may receive the data.
+        pub recipient_organization_id: String,
+        /// Comma-separated client fields covered: `display_name`, `phone`, `preferred_language`,
+        /// `notes`.
+        pub data_scope: String,
+        /// What the data is for (sealed: a worker may type personal details into it).
+        pub purpose_sealed: String,
+        pub method: ConsentMethod,
+        /// The account that captured it.
+        pub captured_by: String,
+        pub captured_at: DateTimeUtc,
+        pub withdrawn_at: Option<DateTimeUtc>,
+        pub withdrawn_by: Option<String>,
+    });
+}
+
+pub mod referral {
+    entity!("referral" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Short public code (unguessable; look-ups are rate limited).
+        #[sea_orm(unique)]
+        pub code: String,
+        pub client_id: String,
+        pub service_id: String,
+        pub location_id: Option<String>,
+        pub referring_account_id: String,
+        pub referring_organization_id: String,
+        /// The target service's organisation when the referral was made (scopes the inbox).
+        pub target_organization_id: String,
+        /// A live referral shares consented client data with the provider; a logged one shares
+        /// nothing about the person.
+        pub live: bool,
+        pub status: ReferralStatus,
+        /// Comma-separated category codes of the needs.
+        pub need_categories: String,
+        /// Free-text needs (sealed).
+        pub needs_sealed: Option<String>,
+        pub urgency: Urgency,
+        pub follow_up_on: Option<Date>,
+        /// Structured reason of the last status that takes one (aggregated in reports).
+        pub reason_code: Option<String>,
+        /// The provider's outcome note (sealed).
+        pub outcome_sealed: Option<String>,
+        /// The person's own feedback by code: `got_help` or `could_not`.
+        pub feedback: Option<String>,
+        pub feedback_reason_code: Option<String>,
+        pub feedback_at: Option<DateTimeUtc>,
+        /// The referral this one was forwarded from ("referred elsewhere").
+        pub forwarded_from_id: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+        pub accepted_at: Option<DateTimeUtc>,
+        pub ended_at: Option<DateTimeUtc>,
+        /// When the personal data of an ended referral is purged.
+        pub retain_until: Option<DateTimeUtc>,
+        pub purged_at: Option<DateTimeUtc>,
+    });
+}
+
+pub mod referral_event {
+    entity!("referral_event" {
+        /// Increases with every event; the cursor of `referralsChangedSince`.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub referral_id: String,
+        /// The status after the event (`None` for a note).
+        pub status: Option<ReferralStatus>,
+        pub previous_status: Option<ReferralStatus>,
+        /// `None` when the person acted with the public code (feedback).
+        pub actor_account_id: Option<String>,
+        pub actor_role: String,
+        pub actor_organization_id: Option<String>,
+        pub reason_code: Option<String>,
+        /// Reason or note text (sealed).
+        pub note_sealed: Option<String>,
+        pub at: DateTimeUtc,
+    });
+}
+
+pub mod notification_outbox {
+    entity!("notification_outbox" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub referral_id: String,
+        /// The referral event the message tells of (the outbox worker's cursor).
+        pub event_id: i64,
+        pub recipient: NotificationRecipient,
+        /// The social worker's account, when the recipient is one.
+        pub account_id: Option<String>,
+        /// The client, when the recipient is one (the phone is unsealed only when sending).
+        pub client_id: Option<String>,
+        /// BCP 47 tag of the message's language.
+        pub language: String,
+        /// Message template key; messages carry no personal or sensitive content.
+        pub template: String,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+        pub attempts: i32,
+        pub last_error: Option<String>,
+    });
+}
+
+pub mod audit_log {
+    entity!("audit_log" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Position in the hash chain (1, 2, …): a removed row leaves a gap.
+        pub seq: i64,
+        pub at: DateTimeUtc,
+        pub account_id: Option<String>,
+        pub role: String,
+        pub organization_id: Option<String>,
+        /// `client`, `referral`, `consent`.
+        pub record_type: String,
+        pub record_id: String,
+        /// Comma-separated field names touched (never values).
+        pub fields: String,
+        /// `read`, `create`, `update`, `erase`, `purge`, ….
+        pub action: String,
+        pub purpose: String,
+        pub allowed: bool,
+        pub request_id: Option<String>,
+        /// Hex SHA-256 of the previous row's hash and this row's content.
+        pub prev_hash: String,
+        pub hash: String,
     });
 }
 

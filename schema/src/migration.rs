@@ -13,8 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_directory::Migration),
             Box::new(m0002_accounts::Migration),
             Box::new(m0003_directory_changes::Migration),
-            // m0004 is the referral tables (another branch); numbers name migrations, the list
-            // orders them.
+            Box::new(m0004_referrals::Migration),
             Box::new(m0005_unmet_needs::Migration),
         ]
     }
@@ -515,6 +514,190 @@ mod m0003_directory_changes {
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager.drop_table(Table::drop().table("directory_change").to_owned()).await
         }
+    }
+}
+
+mod m0004_referrals {
+    //! Referrals (private): clients, consents, referrals and their events, the notification outbox
+    //! and the hash-chained audit log; idempotency keys learn the payload they answered.
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0004_referrals"
+        }
+    }
+
+    /// A table with an auto-increment 64-bit id (append-only logs: the id is a cursor).
+    fn log_table(name: &'static str) -> TableCreateStatement {
+        Table::create()
+            .table(name)
+            .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+            .to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for table in tables() {
+                manager.create_table(table).await?;
+            }
+            for index in indexes() {
+                manager.create_index(index).await?;
+            }
+            manager
+                .alter_table(Table::alter().table("idempotency_key").add_column(text_null("payload_digest")).to_owned())
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(Table::alter().table("idempotency_key").drop_column("payload_digest").to_owned())
+                .await?;
+            for name in
+                ["audit_log", "notification_outbox", "referral_event", "referral", "consent", "client_link", "client"]
+            {
+                manager.drop_table(Table::drop().table(name).to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+
+    fn tables() -> Vec<TableCreateStatement> {
+        vec![
+            table("client")
+                .col(string("organization_id"))
+                .col(string("created_by"))
+                .col(text("display_name_sealed"))
+                .col(text_null("phone_sealed"))
+                .col(string_null("phone_digest"))
+                .col(text_null("preferred_language_sealed"))
+                .col(text_null("notes_sealed"))
+                .col(string("sensitive_kinds"))
+                .col(boolean("accepts_messages"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .col(timestamp_with_time_zone_null("erased_at"))
+                .foreign_key(&mut fk("client", "organization_id", "organization"))
+                .to_owned(),
+            table("client_link")
+                .col(string("client_id"))
+                .col(string("related_client_id"))
+                .col(string("relation"))
+                .col(timestamp_with_time_zone("created_at"))
+                .foreign_key(&mut fk("client_link", "client_id", "client"))
+                .foreign_key(&mut fk("client_link", "related_client_id", "client"))
+                .to_owned(),
+            table("consent")
+                .col(string("client_id"))
+                .col(string("recipient_organization_id"))
+                .col(string("data_scope"))
+                .col(text("purpose_sealed"))
+                .col(string("method"))
+                .col(string("captured_by"))
+                .col(timestamp_with_time_zone("captured_at"))
+                .col(timestamp_with_time_zone_null("withdrawn_at"))
+                .col(string_null("withdrawn_by"))
+                .foreign_key(&mut fk("consent", "client_id", "client"))
+                .foreign_key(&mut fk("consent", "recipient_organization_id", "organization"))
+                .to_owned(),
+            table("referral")
+                .col(string_uniq("code"))
+                .col(string("client_id"))
+                .col(string("service_id"))
+                .col(string_null("location_id"))
+                .col(string("referring_account_id"))
+                .col(string("referring_organization_id"))
+                .col(string("target_organization_id"))
+                .col(boolean("live"))
+                .col(string("status"))
+                .col(string("need_categories"))
+                .col(text_null("needs_sealed"))
+                .col(string("urgency"))
+                .col(date_null("follow_up_on"))
+                .col(string_null("reason_code"))
+                .col(text_null("outcome_sealed"))
+                .col(string_null("feedback"))
+                .col(string_null("feedback_reason_code"))
+                .col(timestamp_with_time_zone_null("feedback_at"))
+                .col(string_null("forwarded_from_id"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .col(timestamp_with_time_zone_null("sent_at"))
+                .col(timestamp_with_time_zone_null("accepted_at"))
+                .col(timestamp_with_time_zone_null("ended_at"))
+                .col(timestamp_with_time_zone_null("retain_until"))
+                .col(timestamp_with_time_zone_null("purged_at"))
+                .foreign_key(&mut fk("referral", "client_id", "client"))
+                .foreign_key(&mut fk("referral", "service_id", "service"))
+                .to_owned(),
+            log_table("referral_event")
+                .col(string("referral_id"))
+                .col(string_null("status"))
+                .col(string_null("previous_status"))
+                .col(string_null("actor_account_id"))
+                .col(string("actor_role"))
+                .col(string_null("actor_organization_id"))
+                .col(string_null("reason_code"))
+                .col(text_null("note_sealed"))
+                .col(timestamp_with_time_zone("at"))
+                .foreign_key(&mut fk("referral_event", "referral_id", "referral"))
+                .to_owned(),
+            log_table("notification_outbox")
+                .col(string("referral_id"))
+                .col(big_integer("event_id"))
+                .col(string("recipient"))
+                .col(string_null("account_id"))
+                .col(string_null("client_id"))
+                .col(string("language"))
+                .col(string("template"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone_null("sent_at"))
+                .col(integer("attempts"))
+                .col(text_null("last_error"))
+                .foreign_key(&mut fk("notification_outbox", "referral_id", "referral"))
+                .to_owned(),
+            // No foreign keys: the audit trail outlives what it speaks of (an erased client).
+            log_table("audit_log")
+                .col(big_integer_uniq("seq"))
+                .col(timestamp_with_time_zone("at"))
+                .col(string_null("account_id"))
+                .col(string("role"))
+                .col(string_null("organization_id"))
+                .col(string("record_type"))
+                .col(string("record_id"))
+                .col(string("fields"))
+                .col(string("action"))
+                .col(string("purpose"))
+                .col(boolean("allowed"))
+                .col(string_null("request_id"))
+                .col(string("prev_hash"))
+                .col(string("hash"))
+                .to_owned(),
+        ]
+    }
+
+    fn indexes() -> Vec<IndexCreateStatement> {
+        vec![
+            index("client", &["organization_id", "phone_digest"]),
+            index("client_link", &["client_id"]),
+            index("consent", &["client_id", "recipient_organization_id"]),
+            index("referral", &["referring_organization_id", "status"]),
+            index("referral", &["target_organization_id", "status"]),
+            index("referral", &["client_id"]),
+            index("referral", &["retain_until"]),
+            index("referral_event", &["referral_id"]),
+            index("notification_outbox", &["sent_at"]),
+            Index::create()
+                .name("ux_notification_outbox_event_recipient")
+                .table("notification_outbox")
+                .col("event_id")
+                .col("recipient")
+                .unique()
+                .to_owned(),
+        ]
     }
 }
 

@@ -28,7 +28,7 @@ pub enum Environment {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `QIAO_ENV`: `development` (default) or `production`. Production refuses to start without
-    /// `QIAO_JWT_KEYS` and `QIAO_PHONE_PEPPER`, and never seeds demo data or demo accounts.
+    /// `QIAO_JWT_KEYS`, `QIAO_PHONE_PEPPER` and `QIAO_DATA_KEYS`, and never seeds demo data or demo accounts.
     pub environment: Environment,
     /// `QIAO_DATA_DIR`: where development secrets are kept. Default: the working directory.
     pub data_dir: PathBuf,
@@ -39,6 +39,10 @@ pub struct Config {
     /// `QIAO_PHONE_PEPPER`: base64 key of the HMAC that turns sign-in phone numbers into lookup
     /// digests (the numbers are never stored). Unset in development: generated like the JWT key.
     pub phone_pepper: Option<Secret>,
+    /// `QIAO_DATA_KEYS`: keys that seal personal data at rest (clients, consents, referral
+    /// notes), `kid:base64key[,kid:base64key…]` of 32 bytes each; the first seals, all open (keep
+    /// the old key listed after a rotation). Unset in development: generated like the JWT key.
+    pub data_keys: Option<Secret>,
     /// `QIAO_DATABASE_URL`: `sqlite://path?mode=rwc` or `postgres://…`.
     /// Default: `sqlite://qiao.db?mode=rwc` (a file in the working directory, created if missing).
     pub database_url: String,
@@ -54,6 +58,9 @@ pub struct Config {
     /// signed-in caller (an admin's HSDS import carries the whole directory). Default 8 MiB
     /// (8388608); at least 64 KiB, at most 1 GiB. Anonymous requests always get 64 KiB.
     pub max_authenticated_body_bytes: usize,
+    /// `QIAO_TRUSTED_DOCUMENTS`: only the published operations are executed (see
+    /// `trusted_documents`). Default: off.
+    pub trusted_documents_only: bool,
     /// What one GraphQL operation may ask for (`QIAO_MAX_QUERY_*`, `QIAO_MAX_RESPONSE_BYTES`).
     pub query_limits: QueryLimits,
     /// Rate limits and the proxies whose `X-Forwarded-For` is believed: see [`RateLimits`].
@@ -77,6 +84,9 @@ pub struct BodyLimits {
     pub authenticated: usize,
     /// The query cost limits, carried here so that every request path sees the same numbers.
     pub query: QueryLimits,
+    /// `QIAO_TRUSTED_DOCUMENTS`: accept only the operations published in
+    /// `mobile-client-spec/operations/` (by text or by hash). Default: off.
+    pub trusted_documents_only: bool,
 }
 
 impl Default for BodyLimits {
@@ -85,6 +95,7 @@ impl Default for BodyLimits {
             anonymous: MAX_BODY_BYTES,
             authenticated: DEFAULT_MAX_AUTHENTICATED_BODY_BYTES,
             query: QueryLimits::default(),
+            trusted_documents_only: false,
         }
     }
 }
@@ -138,6 +149,7 @@ impl Config {
             anonymous: MAX_BODY_BYTES,
             authenticated: self.max_authenticated_body_bytes,
             query: self.query_limits,
+            trusted_documents_only: self.trusted_documents_only,
         }
     }
 }
@@ -253,6 +265,7 @@ impl Config {
         };
         let jwt_keys = lookup("QIAO_JWT_KEYS").filter(|v| !v.is_empty()).map(Secret);
         let phone_pepper = lookup("QIAO_PHONE_PEPPER").filter(|v| !v.is_empty()).map(Secret);
+        let data_keys = lookup("QIAO_DATA_KEYS").filter(|v| !v.is_empty()).map(Secret);
         if environment == Environment::Production {
             if jwt_keys.is_none() {
                 return Err(ConfigError {
@@ -264,6 +277,12 @@ impl Config {
                 return Err(ConfigError {
                     variable: "QIAO_PHONE_PEPPER",
                     reason: "production needs a pepper".to_owned(),
+                });
+            }
+            if data_keys.is_none() {
+                return Err(ConfigError {
+                    variable: "QIAO_DATA_KEYS",
+                    reason: "production needs keys to seal personal data".to_owned(),
                 });
             }
             if lookup("QIAO_SEED_DEMO").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")) {
@@ -278,6 +297,7 @@ impl Config {
             data_dir: lookup("QIAO_DATA_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
             jwt_keys,
             phone_pepper,
+            data_keys,
             database_url: lookup("QIAO_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             listen,
             seed_demo: parse_bool(&lookup, "QIAO_SEED_DEMO", environment == Environment::Development)?,
@@ -292,6 +312,7 @@ impl Config {
                 }
             },
             max_authenticated_body_bytes: parse_body_limit(&lookup)?,
+            trusted_documents_only: parse_bool(&lookup, "QIAO_TRUSTED_DOCUMENTS", false)?,
             query_limits: parse_query_limits(&lookup, environment)?,
             rate_limits: RateLimits::from_lookup(&lookup)?,
         })
@@ -371,6 +392,8 @@ mod tests {
         };
         assert_eq!(production(vec![]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
         let keys = vec![("QIAO_JWT_KEYS", "k1:c2VjcmV0"), ("QIAO_PHONE_PEPPER", "cGVwcGVy")];
+        assert_eq!(production(keys.clone()).err().map(|e| e.variable), Some("QIAO_DATA_KEYS"));
+        let keys = [keys, vec![("QIAO_DATA_KEYS", "d1:c2VjcmV0")]].concat();
         assert!(production(keys.clone()).is_ok_and(|c| !c.seed_demo));
         let with_demo = [keys, vec![("QIAO_SEED_DEMO", "true")]].concat();
         assert_eq!(production(with_demo).err().map(|e| e.variable), Some("QIAO_SEED_DEMO"));

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::http::{Extensions, HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -33,14 +33,16 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tracing::{Instrument, Level};
 
 use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
+use crate::graphql::context::RequestId;
 use crate::language::{Language, RequestLanguage};
 use crate::metrics::{self as request_metrics, Metrics, Observed, Sample};
 use crate::rate_limit::{self, RequestClient};
+use crate::trusted_documents;
 use qiao_schema::domain::Role;
 
 // The limits are configuration (read and range-checked in `config`); HTTP only applies them.
@@ -135,7 +137,7 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             "batched requests are not supported; send one operation per request (不支持批量请求)",
         );
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(_) => {
             return error_response(
@@ -144,6 +146,10 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
             );
         }
     };
+    // A published operation may come as a hash; with trusted documents on, nothing else runs.
+    if let Err(refusal) = trusted_documents::resolve(&mut request, state.body_limits.trusted_documents_only) {
+        return refused_document(refusal);
+    }
     let language = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
@@ -151,15 +157,28 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .unwrap_or_default();
     let operation =
         Observed::new(request_metrics::operation_name(request.operation_name.as_deref(), &request.query), None);
-    let request =
-        request.data(RequestLanguage(language)).data(caller).data(ClientAddress(address)).data(client.clone());
-    let mut response = state.schema.execute(request).await;
+    let request_id = RequestId::generate();
+    let request_id_header = HeaderValue::from_str(&request_id.0).ok();
+    // Every log line written while resolving (an internal error's cause, say) carries the id.
+    let span = tracing::info_span!("graphql", request_id = %request_id.0);
+    let request_id_value = async_graphql::Value::String(request_id.0.clone());
+    let request = request
+        .data(RequestLanguage(language))
+        .data(caller)
+        .data(ClientAddress(address))
+        .data(client.clone())
+        .data(request_id);
+    let mut response = state.schema.execute(request).instrument(span).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
-    // caller's to fix.
+    // caller's to fix. An internal error carries the request id (and nothing else), so a report
+    // from the field can be matched to the log line with its cause.
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+        if extensions.get("code") == Some(&async_graphql::Value::from(ErrorCode::Internal.as_str())) {
+            extensions.set("requestId", request_id_value.clone());
         }
     }
     // A limiter inside a resolver refused: the same 429 and retry hint as the general limit.
@@ -197,8 +216,14 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         }
     };
     answer.extensions_mut().insert(observed);
+    if let Some(value) = request_id_header {
+        answer.headers_mut().insert(REQUEST_ID, value);
+    }
     answer
 }
+
+/// The response header naming the request (see [`RequestId`]).
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The code of the first error (every error has one by then), None when there is no error.
 fn first_error_code(response: &async_graphql::Response) -> Option<&str> {
@@ -354,6 +379,15 @@ fn coded_error_response(status: StatusCode, code: ErrorCode, message: &str) -> R
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
     (status, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
+}
+
+/// A document refused by [`trusted_documents`]: `BAD_USER_INPUT` with the reason the app acts on.
+fn refused_document(refusal: trusted_documents::Refusal) -> Response {
+    let mut error = ServerError::new(refusal.message(), None);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", ErrorCode::BadUserInput.as_str());
+    extensions.set("reason", refusal.reason());
+    (StatusCode::OK, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
 }
 
 fn internal_error_response() -> Response {

@@ -21,9 +21,11 @@ pub mod metrics;
 #[cfg(test)]
 mod module_cycles;
 pub mod pagination;
+pub mod privacy;
 pub mod rate_limit;
 pub mod stewardship;
 pub mod suggestions;
+pub mod trusted_documents;
 pub mod values;
 
 use std::future::Future;
@@ -83,9 +85,10 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
     qiao_seed::load_reference_data(&db).await?;
     if config.seed_demo {
         // The demo accounts share one public password, so they may only ever land in a database
-        // nobody uses for real: one being seeded from nothing in this very start, or one without
-        // any account that runs on generated development secrets. A database that already holds
-        // an account never gets them, whatever its directory looks like.
+        // nobody uses for real: one being seeded from nothing in this very start, by a server
+        // signing with a generated development key. A database that already holds an account or
+        // a directory never gets them, and neither does a server with a configured signing key
+        // (whose tokens would be good on a real deployment).
         let no_account = qiao_schema::entity::account::Entity::find().count(&db).await? == 0;
         let empty_directory = qiao_seed::directory_is_empty(&db).await?;
         let empty_database = no_account && empty_directory;
@@ -93,12 +96,12 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
             let report = qiao_seed::load_demo_directory(&db).await?;
             tracing::info!(services = report.services, rows = report.inserted_rows, "seeded the demo directory");
         }
-        let generated_secrets = config.jwt_keys.is_none() || config.phone_pepper.is_none();
-        if empty_database || (no_account && generated_secrets) {
+        let generated_signing_key = config.jwt_keys.is_none();
+        if empty_database && generated_signing_key {
             accounts::seed_demo_accounts(&db, clock.now()).await.map_err(StartupError::DemoAccounts)?;
             tracing::warn!("created the demo accounts (public password): development only");
         } else if no_account {
-            tracing::info!("no demo accounts: secrets are configured and the database is not new");
+            tracing::info!("no demo accounts: the database is not new or QIAO_JWT_KEYS is configured");
         }
     }
     let directory = Directory::load(&db).await?;

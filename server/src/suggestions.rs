@@ -215,6 +215,7 @@ pub async fn submit(
             id: Set(id.clone()),
             response: Set(row.id.clone()),
             created_at: Set(now),
+            payload_digest: Set(None),
         })
         .exec_without_returning(&txn)
         .await;

@@ -618,14 +618,20 @@ fn production(variables: &[(&str, &str)]) -> Result<Config, qiao_server::config:
 fn production_refuses_to_start_without_secrets_or_with_demo_data() {
     let key = format!("k1:{}", base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
     let pepper = base64::engine::general_purpose::STANDARD.encode([3u8; 16]);
-    let keys = [("QIAO_JWT_KEYS", key.as_str()), ("QIAO_PHONE_PEPPER", pepper.as_str())];
+    let data_keys = format!("d1:{}", base64::engine::general_purpose::STANDARD.encode([5u8; 32]));
+    let keys = [
+        ("QIAO_JWT_KEYS", key.as_str()),
+        ("QIAO_PHONE_PEPPER", pepper.as_str()),
+        ("QIAO_DATA_KEYS", data_keys.as_str()),
+    ];
 
     assert_eq!(production(&[]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
     assert_eq!(production(&keys[..1]).err().map(|e| e.variable), Some("QIAO_PHONE_PEPPER"));
+    assert_eq!(production(&keys[..2]).err().map(|e| e.variable), Some("QIAO_DATA_KEYS"));
     assert_eq!(production(&keys[1..]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
     assert_eq!(production(&[("QIAO_JWT_KEYS", ""), keys[1]]).err().map(|e| e.variable), Some("QIAO_JWT_KEYS"));
     for demo in ["true", "1", "yes"] {
-        let error = production(&[keys[0], keys[1], ("QIAO_SEED_DEMO", demo)]).err();
+        let error = production(&[keys[0], keys[1], keys[2], ("QIAO_SEED_DEMO", demo)]).err();
         assert_eq!(error.map(|e| e.variable), Some("QIAO_SEED_DEMO"), "QIAO_SEED_DEMO={demo}");
     }
 

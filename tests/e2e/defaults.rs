@@ -38,6 +38,7 @@ async fn a_restart_with_configured_keys_on_a_database_in_use_creates_no_demo_acc
             "QIAO_DATABASE_URL" => Some(database_url.clone()),
             "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(STANDARD.encode(b"qiao-test-phone-pepper")),
+            "QIAO_DATA_KEYS" => Some(qiao_tests::test_data_keys()),
             "QIAO_SEED_DEMO" => Some("true".to_owned()),
             _ => None,
         })
@@ -90,4 +91,32 @@ async fn a_validly_signed_access_token_living_longer_than_the_maximum_is_unauthe
         }
     })
     .await;
+}
+
+/// A fresh, empty database on a server with a configured signing key gets the demo directory but
+/// never the demo accounts: their public password would open a real deployment.
+#[tokio::test]
+async fn a_fresh_start_with_a_configured_signing_key_creates_no_demo_accounts() {
+    for backend in backends() {
+        let key = format!("{TEST_KEY_ID}:{}", STANDARD.encode(TEST_KEY_SECRET));
+        let app = TestApp::spawn_configured(backend, true, &[("QIAO_JWT_KEYS", key.as_str())]).await;
+        let login = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }";
+        let refused = app.graphql(login, json!({ "u": "admin", "p": "qiao-demo-pass" })).await;
+        assert!(refused["data"].is_null() || refused["data"]["login"].is_null(), "{refused}");
+        assert!(error_code(&refused).is_some(), "{refused}");
+        let db = app.database().await;
+        assert_eq!(account::Entity::find().all(&db).await.expect("read the accounts").len(), 0);
+        let search = app
+            .data(
+                "{ nearbyServices(near: {lat: 31.105, lon: 121.355}, radiusMeters: 3000) { edges { node { id } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(
+            search["nearbyServices"]["edges"].as_array().is_some_and(|e| !e.is_empty()),
+            "the demo directory is seeded"
+        );
+        db.close().await.ok();
+        app.finish().await;
+    }
 }

@@ -45,3 +45,61 @@ async fn responses_are_gzipped_for_clients_that_accept_it() {
     })
     .await;
 }
+
+/// The published operations' SHA-256, as the app computes it from the same files.
+fn published(name: &str) -> (String, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mobile-client-spec/operations").join(name);
+    let text = std::fs::read_to_string(path).expect("a published operation");
+    let hash = qiao_server::trusted_documents::sha256_hex(&text);
+    (text, hash)
+}
+
+async fn post(app: &qiao_tests::TestApp, body: serde_json::Value) -> serde_json::Value {
+    let response = app.http().post(app.url("/graphql")).json(&body).send().await.expect("the server answers");
+    assert!(!response.status().is_server_error());
+    response.json().await.expect("JSON")
+}
+
+/// A phone may send a published operation's hash instead of its text (persisted queries).
+#[tokio::test]
+async fn a_published_operation_is_answered_by_its_hash() {
+    on_every_database(|app| async move {
+        let (_, hash) = published("Categories.graphql");
+        let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let answer = post(&app, json!({ "extensions": persisted })).await;
+        assert!(answer["data"]["categories"].as_array().is_some_and(|c| !c.is_empty()), "{answer}");
+
+        let unknown = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+        let answer = post(&app, json!({ "extensions": unknown })).await;
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["reason"], "PERSISTED_QUERY_NOT_FOUND", "{answer}");
+
+        let mismatched = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let answer = post(&app, json!({ "query": "{ __typename }", "extensions": mismatched })).await;
+        assert_eq!(answer["errors"][0]["extensions"]["reason"], "PERSISTED_QUERY_HASH_MISMATCH", "{answer}");
+    })
+    .await;
+}
+
+/// With trusted documents on, only the published operations run (by text or hash); any other
+/// document, introspection included, is refused before it is parsed.
+#[tokio::test]
+async fn trusted_documents_only_runs_the_published_operations() {
+    for backend in qiao_tests::backends() {
+        let app = qiao_tests::TestApp::spawn_configured(backend, true, &[("QIAO_TRUSTED_DOCUMENTS", "true")]).await;
+        let (text, hash) = published("Categories.graphql");
+        let by_text = post(&app, json!({ "query": text })).await;
+        assert!(by_text["data"]["categories"].is_array(), "{by_text}");
+        let by_hash =
+            post(&app, json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } })).await;
+        assert_eq!(by_hash["data"], by_text["data"]);
+        for document in
+            ["{ __typename }", "{ __schema { types { name } } }", "query Categories { categories { code } }"]
+        {
+            let refused = post(&app, json!({ "query": document })).await;
+            assert_eq!(refused["errors"][0]["extensions"]["reason"], "UNTRUSTED_DOCUMENT", "{document}: {refused}");
+            assert!(refused["data"].is_null());
+        }
+        app.finish().await;
+    }
+}

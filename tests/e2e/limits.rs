@@ -204,3 +204,68 @@ async fn only_the_roles_that_import_may_send_large_bodies() {
     })
     .await;
 }
+
+/// The classic abusive shapes, each refused with `BAD_USER_INPUT` (or HTTP 413/400 before the
+/// GraphQL engine) without resolving anything. `scripts/abuse.py` sends the same shapes to a
+/// running server and times them; this test keeps them refused in CI.
+#[tokio::test]
+async fn the_classic_abusive_shapes_are_refused_before_anything_runs() {
+    on_every_database(|app| async move {
+        let nest = |depth: usize| {
+            let open: String = (0..depth).map(|_| "categories { children { ").collect();
+            let close: String = (0..depth).map(|_| "} } ").collect();
+            format!("{{ {open} code {close}}}")
+        };
+        let directives: String = (0..2_000).map(|_| "@include(if: true) ").collect();
+        let shapes = [
+            ("deep nesting", nest(40)),
+            ("circular fragments", "query { categories { ...A } } fragment A on Category { children { ...B } } fragment B on Category { children { ...A } }".to_owned()),
+            ("directive overload", format!("{{ categories {directives} {{ code }} }}")),
+            ("alias x first fan-out", {
+                let pages: String = (0..25)
+                    .map(|i| format!("p{i}: nearbyServices(near: {{lat: 31.1, lon: 121.3}}, radiusMeters: 50000, first: 50) {{ edges {{ node {{ id name description }} }} }} "))
+                    .collect();
+                format!("{{ {pages} }}")
+            }),
+        ];
+        for (name, query) in shapes {
+            let (response, took) = timed(&app, &query).await;
+            assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{name}: {response}");
+            assert!(response["data"].is_null(), "{name}: nothing is resolved: {response}");
+            assert!(took < Duration::from_secs(2), "{name}: refused in {took:?}");
+        }
+
+        // A huge string argument: bounded by the body limit and by the argument's own limit.
+        let huge = "字".repeat(30_000);
+        let response = app
+            .http()
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "query($t: String) { nearbyServices(near: {lat: 31.1, lon: 121.3}, radiusMeters: 1000, text: $t) { edges { node { id } } } }", "variables": { "t": huge } }))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+        let long = "字".repeat(15_000);
+        let search = "query($t: String) { nearbyServices(near: {lat: 31.1, lon: 121.3}, radiusMeters: 1000, text: $t) { edges { node { id } } } }";
+        let response = app.graphql(search, json!({ "t": long })).await;
+        assert_eq!(error_code(&response), Some("BAD_USER_INPUT"), "{response}");
+
+        // A 1 MB body and a batch of 100 never reach the engine.
+        let padding = " ".repeat(1024 * 1024);
+        let big = app
+            .http()
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(format!("{{\"query\": \"{{ __typename }}\"{padding}}}"))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(big.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+        let batch: Vec<Value> = (0..100).map(|_| json!({ "query": "{ __typename }" })).collect();
+        let batched = app.http().post(app.url("/graphql")).json(&batch).send().await.expect("answers");
+        assert_eq!(batched.status(), reqwest::StatusCode::BAD_REQUEST);
+        let body: Value = batched.json().await.unwrap_or_default();
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    })
+    .await;
+}

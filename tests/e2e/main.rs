@@ -12,6 +12,7 @@ mod domain;
 mod eligibility;
 mod errors;
 mod evidence;
+mod faults;
 mod hsds;
 mod http;
 mod import;

@@ -149,3 +149,34 @@ async fn metrics_scrapes_and_probes_are_not_counted_as_graphql_requests() {
     })
     .await;
 }
+
+/// An internal fault is answered `INTERNAL` with the request's id and nothing about the cause;
+/// the same id comes back as `x-request-id`, so a report from the field finds its log line.
+#[tokio::test]
+async fn an_internal_error_is_answered_with_the_request_id_only() {
+    on_every_database(|app| async move {
+        let token = app.create_admin("fault.admin").await;
+        // A fault the server cannot foresee: a table gone from under it.
+        let db = app.database().await;
+        db.execute_unprepared("DROP TABLE edit_suggestion").await.expect("drop a table");
+        let response = app
+            .http()
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ editSuggestions { nodes { id } } }" }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert!(!response.status().is_server_error());
+        let header = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "INTERNAL", "{body}");
+        let id = error["extensions"]["requestId"].as_str().expect("a request id");
+        assert_eq!(Some(id.to_owned()), header);
+        assert!(uuid::Uuid::parse_str(id).is_ok());
+        let text = body.to_string();
+        assert!(!text.contains("edit_suggestion") && !text.to_lowercase().contains("no such table"), "{text}");
+    })
+    .await;
+}

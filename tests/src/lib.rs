@@ -22,6 +22,15 @@ pub const POSTGRES_URL_VARIABLE: &str = "QIAO_TEST_POSTGRES_URL";
 /// The signing key test servers use (`kid` and 32-byte secret), so tests can forge tokens.
 pub const TEST_KEY_ID: &str = "test-key-1";
 pub const TEST_KEY_SECRET: [u8; 32] = *b"qiao-test-signing-secret-32bytes";
+
+/// The key that seals personal data in tests (`QIAO_DATA_KEYS`): fixed, so a test can open what
+/// the server sealed.
+pub const TEST_DATA_KEY: [u8; 32] = *b"qiao-test-data-key-32-bytes-long";
+
+/// `QIAO_DATA_KEYS` as the tests configure it.
+pub fn test_data_keys() -> String {
+    format!("test:{}", base64_encode(&TEST_DATA_KEY))
+}
 /// The demo accounts' password.
 pub const DEMO_PASSWORD: &str = "qiao-demo-pass";
 
@@ -72,6 +81,8 @@ struct Cleanup {
     server: tokio::task::JoinHandle<()>,
     drop_database: Option<(String, String)>,
     sqlite_file: Option<PathBuf>,
+    /// The server's `QIAO_DATA_DIR` (development secrets, files it writes).
+    data_dir: PathBuf,
 }
 
 impl TestApp {
@@ -114,15 +125,23 @@ impl TestApp {
                 let admin = Database::connect(server_url).await.expect("connect to the PostgreSQL server");
                 admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create a test database");
                 admin.close().await.ok();
-                (with_database(server_url, &name), Some((server_url.clone(), name)), None)
+                (with_database(server_url, &name), Some((server_url.clone(), name.clone())), None)
             }
         };
+        // Demo accounts are only ever created next to a generated development signing key, so a
+        // development server gets the test key from a development secrets file (the server's own
+        // format) in a directory of its own; production is given the key as configuration.
+        let data_dir = std::env::temp_dir().join(format!("{name}-data"));
+        write_dev_secrets(&data_dir);
+        let production = settings.iter().any(|(name, value)| *name == "QIAO_ENV" && *value == "production");
         let jwt_keys = format!("{TEST_KEY_ID}:{}", base64_encode(&TEST_KEY_SECRET));
         let config = Config::from_lookup(|variable| match variable {
             "QIAO_DATABASE_URL" => Some(database_url.clone()),
             "QIAO_LISTEN" => Some("127.0.0.1:0".to_owned()),
-            "QIAO_JWT_KEYS" => Some(jwt_keys.clone()),
+            "QIAO_DATA_DIR" => Some(data_dir.display().to_string()),
+            "QIAO_JWT_KEYS" if production => Some(jwt_keys.clone()),
             "QIAO_PHONE_PEPPER" => Some(base64_encode(b"qiao-test-phone-pepper")),
+            "QIAO_DATA_KEYS" => Some(test_data_keys()),
             "QIAO_SEED_DEMO" => Some(seed_demo.to_string()),
             _ => settings.iter().find(|(name, _)| *name == variable).map(|(_, value)| (*value).to_owned()),
         })
@@ -145,7 +164,13 @@ impl TestApp {
             database_url,
             clock,
             http: reqwest::Client::builder().no_gzip().build().expect("HTTP client"),
-            cleanup: Arc::new(tokio::sync::Mutex::new(Some(Cleanup { shutdown, server, drop_database, sqlite_file }))),
+            cleanup: Arc::new(tokio::sync::Mutex::new(Some(Cleanup {
+                shutdown,
+                server,
+                drop_database,
+                sqlite_file,
+                data_dir,
+            }))),
         }
     }
 
@@ -269,12 +294,26 @@ impl TestApp {
             admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
             admin.close().await.ok();
         }
+        std::fs::remove_dir_all(&cleanup.data_dir).ok();
         if let Some(path) = cleanup.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
             }
         }
     }
+}
+
+/// A development secrets file holding the test keys, as the server writes one when it generates
+/// them (`auth::keys`).
+fn write_dev_secrets(data_dir: &std::path::Path) {
+    std::fs::create_dir_all(data_dir).expect("create the server's data directory");
+    let secrets = json!({
+        "jwt_kid": TEST_KEY_ID,
+        "jwt_secret": base64_encode(&TEST_KEY_SECRET),
+        "phone_pepper": base64_encode(b"qiao-test-phone-pepper"),
+        "data_key": base64_encode(&TEST_DATA_KEY),
+    });
+    std::fs::write(data_dir.join("qiao-dev-secrets.json"), secrets.to_string()).expect("write the secrets file");
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

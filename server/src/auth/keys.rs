@@ -1,6 +1,6 @@
-//! Secrets: access-token signing keys and the phone-number pepper.
+//! Secrets: access-token signing keys, the phone-number pepper and the keys that seal personal data.
 //!
-//! Configured through `QIAO_JWT_KEYS` and `QIAO_PHONE_PEPPER`. In development, when unset, they
+//! Configured through `QIAO_JWT_KEYS`, `QIAO_PHONE_PEPPER` and `QIAO_DATA_KEYS`. In development, when unset, they
 //! are generated once and kept in `QIAO_DATA_DIR/qiao-dev-secrets.json` (readable by the owner
 //! only), with a warning; production refuses to start without them (see `config.rs`).
 
@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Environment};
+use crate::privacy::crypto::{DataKey, KEY_BYTES, parse_data_keys};
 
 /// Shortest accepted HMAC secret: HS256 wants at least its output size.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -30,6 +31,8 @@ pub struct Secrets {
     /// Verify-only keys (the previous key during a rotation).
     pub verifying: Vec<SigningKey>,
     pub phone_pepper: Vec<u8>,
+    /// Seal personal data at rest; the first seals new values.
+    pub data_keys: Vec<DataKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,8 @@ pub enum SecretsError {
     JwtKeys(String),
     #[error("QIAO_PHONE_PEPPER: {0}")]
     Pepper(String),
+    #[error("QIAO_DATA_KEYS: {0}")]
+    DataKeys(String),
     #[error("development secrets file {path}: {reason}")]
     DevFile { path: String, reason: String },
 }
@@ -47,11 +52,14 @@ struct DevSecrets {
     jwt_kid: String,
     jwt_secret: String,
     phone_pepper: String,
+    /// Added after the first secrets files were written: generated into an older file on start.
+    #[serde(default)]
+    data_key: Option<String>,
 }
 
 impl Secrets {
     pub fn from_config(config: &Config) -> Result<Self, SecretsError> {
-        let dev = if config.jwt_keys.is_none() || config.phone_pepper.is_none() {
+        let dev = if config.jwt_keys.is_none() || config.phone_pepper.is_none() || config.data_keys.is_none() {
             if config.environment == Environment::Production {
                 return Err(SecretsError::JwtKeys("production needs configured secrets".to_owned()));
             }
@@ -78,7 +86,12 @@ impl Secrets {
         if phone_pepper.len() < 16 {
             return Err(SecretsError::Pepper("must be at least 16 bytes".to_owned()));
         }
-        Ok(Self { signing, verifying, phone_pepper })
+        let data_keys = match (&config.data_keys, dev.as_ref().and_then(|dev| dev.data_key.as_ref())) {
+            (Some(keys), _) => parse_data_keys(&keys.0).map_err(SecretsError::DataKeys)?,
+            (None, Some(dev_key)) => parse_data_keys(&format!("dev:{dev_key}")).map_err(SecretsError::DataKeys)?,
+            (None, None) => return Err(SecretsError::DataKeys("not configured".to_owned())),
+        };
+        Ok(Self { signing, verifying, phone_pepper, data_keys })
     }
 
     /// The key with this `kid`, signing or verify-only.
@@ -123,16 +136,28 @@ fn load_or_create_dev_secrets(data_dir: &Path) -> Result<DevSecrets, SecretsErro
     let path = data_dir.join(DEV_SECRETS_FILE);
     let error = |reason: String| SecretsError::DevFile { path: path.display().to_string(), reason };
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return serde_json::from_str(&text).map_err(|e| error(e.to_string()));
+        let mut secrets: DevSecrets = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+        if secrets.data_key.is_none() {
+            // A file from before personal data was sealed: add a data key, keep the rest.
+            tracing::warn!(path = %path.display(), "generated a development data key into the secrets file");
+            secrets.data_key = Some(random_base64(KEY_BYTES).map_err(error)?);
+            let text = serde_json::to_string_pretty(&secrets).map_err(|e| error(e.to_string()))?;
+            let fresh = path.with_extension("json.new");
+            let _ = std::fs::remove_file(&fresh);
+            write_private(&fresh, &text).map_err(|e| error(e.to_string()))?;
+            std::fs::rename(&fresh, &path).map_err(|e| error(e.to_string()))?;
+        }
+        return Ok(secrets);
     }
     tracing::warn!(
         path = %path.display(),
-        "no QIAO_JWT_KEYS / QIAO_PHONE_PEPPER configured: generated development secrets; never use them in production"
+        "no QIAO_JWT_KEYS / QIAO_PHONE_PEPPER / QIAO_DATA_KEYS configured: generated development secrets; never use them in production"
     );
     let secrets = DevSecrets {
         jwt_kid: format!("dev-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")),
         jwt_secret: random_base64(32).map_err(error)?,
         phone_pepper: random_base64(32).map_err(error)?,
+        data_key: Some(random_base64(KEY_BYTES).map_err(error)?),
     };
     std::fs::create_dir_all(data_dir).map_err(|e| error(e.to_string()))?;
     let text = serde_json::to_string_pretty(&secrets).map_err(|e| error(e.to_string()))?;

@@ -11,6 +11,7 @@ pub mod password;
 pub mod policy;
 pub mod tokens;
 
+use crate::privacy::crypto::DataCipher;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,6 +95,8 @@ pub struct AuthState {
     pub suggestion_limiter: RateLimiter,
     /// Look-ups of a referral by its code per client (codes must not be guessable by trying).
     pub referral_lookup_limiter: RateLimiter,
+    /// Seals personal data at rest and computes the digests clients are found by.
+    pub cipher: DataCipher,
 }
 
 impl AuthState {
@@ -104,7 +107,9 @@ impl AuthState {
 
     pub fn with_limits(secrets: keys::Secrets, limits: &RateLimits) -> Self {
         let per_minute = |limit: u32| RateLimiter::with_max_keys(limit, Duration::from_secs(60), limits.max_keys);
+        let cipher = DataCipher::new(secrets.data_keys.clone(), secrets.phone_pepper.clone());
         Self {
+            cipher,
             phone_pepper: secrets.phone_pepper.clone(),
             tokens: tokens::AccessTokens::new(secrets),
             trusted_proxies: limits.trusted_proxies.clone(),

@@ -110,6 +110,52 @@ capability!(
     StaffReader
 );
 
+capability!(
+    /// A social worker of an organisation: records its clients and consents, refers them and
+    /// follows its own organisation's referrals. Sees nothing of other organisations.
+    CaseWorker
+);
+capability!(
+    /// Staff of a service provider: works the referrals sent to its own organisation's services,
+    /// seeing client data only where a current consent names the organisation.
+    ProviderDesk
+);
+
+/// The organisation a referral capability acts for (checked to exist when the capability is made).
+fn organization_of(actor: &Actor) -> &str {
+    actor.account.organization_id.as_deref().unwrap_or_default()
+}
+
+impl CaseWorker {
+    /// A social worker's account with an organisation; FORBIDDEN otherwise.
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        let actor = Actor::of(db, caller, &[Role::SocialWorker], now).await?;
+        if actor.account.organization_id.is_none() {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self(actor))
+    }
+
+    pub fn organization_id(&self) -> &str {
+        organization_of(&self.0)
+    }
+}
+
+impl ProviderDesk {
+    /// A provider staff account with an organisation; FORBIDDEN otherwise.
+    pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
+        let actor = Actor::of(db, caller, &[Role::ProviderStaff], now).await?;
+        if actor.account.organization_id.is_none() {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self(actor))
+    }
+
+    pub fn organization_id(&self) -> &str {
+        organization_of(&self.0)
+    }
+}
+
 impl Admin {
     pub async fn of(db: &impl ConnectionTrait, caller: &Caller, now: DateTime<Utc>) -> ApiResult<Self> {
         Actor::of(db, caller, &[Role::Admin], now).await.map(Self)

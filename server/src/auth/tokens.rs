@@ -229,6 +229,7 @@ mod tests {
             signing: key(signing),
             verifying: verifying.iter().copied().map(key).collect(),
             phone_pepper: vec![0; 16],
+            data_keys: Vec::new(),
         }
     }
 

@@ -103,6 +103,15 @@ pub struct ChangeRecord {
     pub changed_by: String,
 }
 
+/// A page of change records.
+#[derive(SimpleObject)]
+pub struct ChangeRecordConnection {
+    /// Changes of this page, newest first.
+    pub nodes: Vec<ChangeRecord>,
+    /// Pagination.
+    pub page_info: PageInfo,
+}
+
 impl From<HistoryEntry> for ChangeRecord {
     fn from(entry: HistoryEntry) -> Self {
         Self {

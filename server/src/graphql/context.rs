@@ -8,6 +8,23 @@ use crate::AppState;
 use crate::auth::caller;
 use crate::error::{ApiError, ApiResult};
 
+/// The id of the HTTP request being answered (a UUIDv7, also sent back as `x-request-id`), so an
+/// audit row or a log line can be matched to the request without storing anything about who sent
+/// it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+}
+
+/// The request id, when the request came through the HTTP layer.
+pub fn request_id(ctx: &Context<'_>) -> Option<String> {
+    ctx.data_opt::<RequestId>().map(|id| id.0.clone())
+}
+
 /// The application state the schema was built with.
 pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
     ctx.data::<AppState>().map_err(|_| ApiError::Internal("application state missing from the schema".into()))

@@ -10,8 +10,8 @@ use qiao_schema::entity::{address, location};
 
 use super::category::{Category, ServiceCategory};
 use super::common::{
-    CapacityStatus, ChangeRecord, Date, Datum, DeliveryMode, EligibilityKind, InterventionLevel, Language, PageInfo,
-    ServiceStatus, SupportFunction, output_point,
+    CapacityStatus, ChangeRecord, ChangeRecordConnection, Date, Datum, DeliveryMode, EligibilityKind,
+    InterventionLevel, Language, PageInfo, ServiceStatus, SupportFunction, output_point,
 };
 use super::context::{StaffGuard, state};
 use crate::auth::policy::StaffReader;
@@ -19,6 +19,7 @@ use crate::directory::Directory;
 use crate::directory::detail::{LocationDetail, ServiceDetail, describe_requirement};
 use crate::directory::hours::{OpeningHours, format_minute};
 use crate::directory::index::{Place, ServiceIdx, Village};
+use crate::pagination::{List, PageRequest};
 
 /// A page of services near a point, nearest first.
 pub struct NearbyServiceConnection {
@@ -602,12 +603,20 @@ impl Service {
 
     /// The listing's change history, newest first (staff who steward this service only:
     /// FORBIDDEN for the public, NOT_FOUND for staff of other areas or organisations).
-    #[graphql(guard = "StaffGuard", complexity = "20 + 50 * child_complexity")]
-    async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<ChangeRecord>> {
+    #[graphql(guard = "StaffGuard", complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the previous page's end.")] after: Option<String>,
+    ) -> async_graphql::Result<ChangeRecordConnection> {
         let state = state(ctx)?;
         let reader = StaffReader::of(&state.db, crate::auth::caller(ctx), state.clock.now()).await?;
-        let entries = crate::stewardship::reads::history(&state.db, &reader.scope, &self.detail.service.id).await?;
-        Ok(entries.into_iter().map(ChangeRecord::from).collect())
+        let request = PageRequest::new(List::ListingHistory, first, after.as_deref())?;
+        let page = crate::stewardship::reads::history_page(&state.db, &reader.scope, &self.detail.service.id, &request)
+            .await?;
+        let page_info = PageInfo::from(&page);
+        Ok(ChangeRecordConnection { nodes: page.items.into_iter().map(ChangeRecord::from).collect(), page_info })
     }
 
     /// Kinds of support it gives.

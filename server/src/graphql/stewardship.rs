@@ -5,7 +5,9 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
 use super::category::ServiceCategory;
-use super::common::{CapacityStatus, ChangeRecord, Date, EligibilityKind, GeoPointInput, PageInfo};
+use super::common::{
+    CapacityStatus, ChangeRecord, ChangeRecordConnection, Date, EligibilityKind, GeoPointInput, PageInfo,
+};
 use super::context::state;
 use crate::AppState;
 use crate::auth::caller;
@@ -291,15 +293,6 @@ impl From<Outcome> for ChangeResult {
                 .collect(),
         }
     }
-}
-
-/// A page of change records.
-#[derive(SimpleObject)]
-pub struct ChangeRecordConnection {
-    /// Changes of this page, newest first.
-    pub nodes: Vec<ChangeRecord>,
-    /// Pagination.
-    pub page_info: PageInfo,
 }
 
 /// A listing due for re-verification.

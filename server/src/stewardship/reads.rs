@@ -30,12 +30,6 @@ pub struct HistoryEntry {
     pub changed_by: String,
 }
 
-/// The whole history of a record in scope, newest first.
-pub async fn history(db: &DatabaseConnection, scope: &Scope, resource_id: &str) -> ApiResult<Vec<HistoryEntry>> {
-    let rows = history_query(db, scope, resource_id).await?.all(db).await?;
-    with_names(db, rows).await
-}
-
 /// Who last verified a service, for staff who may change it; `None` for anyone else (provider
 /// staff of another organisation, committee staff of another area), as for a service never verified.
 pub async fn verifier(
