@@ -460,3 +460,160 @@ async fn the_printable_report_fits_one_a4_page_in_chromium() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A fixture of referrals inserted straight into the database (the referral API is built
+/// elsewhere): to T village's library room, 12 completed (sent 1 October, ended 10 days later),
+/// 5 failed ("no_show", ended after 20 days), 4 rejected, 3 still requested, a draft, one entered
+/// in error; plus 6 completed ones to the district legal aid centre, outside the village, which
+/// are not T village's.
+async fn insert_referral_fixture(app: &TestApp) {
+    use chrono::{Duration, TimeZone, Utc};
+    use qiao_schema::domain::{ReferralStatus, Urgency};
+    use qiao_schema::entity::{client, referral};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    let id = |kind: &str, key: &str| qiao_seed::rows::derived_id(kind, key);
+    let db = app.database().await;
+    let sent = Utc.with_ymd_and_hms(2026, 10, 1, 2, 0, 0).single().expect("an instant");
+    let station = id("organization", "sh-tvillage-social-work-station");
+    client::Entity::insert(client::ActiveModel {
+        id: Set("fixture-client".into()),
+        organization_id: Set(station.clone()),
+        created_by: Set(id("account", "worker.tvillage")),
+        display_name_sealed: Set("sealed".into()),
+        phone_sealed: Set(None),
+        phone_digest: Set(None),
+        preferred_language_sealed: Set(None),
+        notes_sealed: Set(None),
+        sensitive_kinds: Set(String::new()),
+        accepts_messages: Set(false),
+        created_at: Set(sent),
+        updated_at: Set(sent),
+        erased_at: Set(None),
+    })
+    .exec_without_returning(&db)
+    .await
+    .expect("insert the fixture client");
+    let mut plan: Vec<(ReferralStatus, Option<i64>, Option<i64>, &str, &str)> = Vec::new();
+    let library = ("sh-tvillage-community-library", "sh-loc-tvillage-library-room");
+    for n in 0..12 {
+        plan.push((ReferralStatus::Completed, Some(n + 1), Some(10), library.0, library.1));
+    }
+    for _ in 0..5 {
+        plan.push((ReferralStatus::Failed, Some(2), Some(20), library.0, library.1));
+    }
+    for _ in 0..4 {
+        plan.push((ReferralStatus::Rejected, None, Some(1), library.0, library.1));
+    }
+    for _ in 0..3 {
+        plan.push((ReferralStatus::Requested, None, None, library.0, library.1));
+    }
+    plan.push((ReferralStatus::Draft, None, None, library.0, library.1));
+    plan.push((ReferralStatus::EnteredInError, None, None, library.0, library.1));
+    for _ in 0..6 {
+        plan.push((
+            ReferralStatus::Completed,
+            Some(1),
+            Some(3),
+            "sh-minhang-legal-aid",
+            "sh-loc-minhang-legal-aid-centre",
+        ));
+    }
+    for (n, (status, accepted, ended, service, location)) in plan.into_iter().enumerate() {
+        referral::Entity::insert(referral::ActiveModel {
+            id: Set(format!("fixture-{n}")),
+            code: Set(format!("FIX{n:04}")),
+            client_id: Set("fixture-client".into()),
+            service_id: Set(id("service", service)),
+            location_id: Set(Some(id("location", location))),
+            referring_account_id: Set(id("account", "worker.tvillage")),
+            referring_organization_id: Set(station.clone()),
+            target_organization_id: Set(station.clone()),
+            live: Set(false),
+            status: Set(status),
+            need_categories: Set(String::new()),
+            needs_sealed: Set(None),
+            urgency: Set(Urgency::Routine),
+            follow_up_on: Set(None),
+            reason_code: Set(match status {
+                ReferralStatus::Rejected => Some("service_full".into()),
+                ReferralStatus::Failed => Some("no_show".into()),
+                _ => None,
+            }),
+            outcome_sealed: Set(None),
+            feedback: Set((n < 6).then(|| "got_help".to_owned())),
+            feedback_reason_code: Set(None),
+            feedback_at: Set(None),
+            forwarded_from_id: Set(None),
+            created_at: Set(sent),
+            updated_at: Set(sent),
+            sent_at: Set(Some(sent)),
+            accepted_at: Set(accepted.map(|days| sent + Duration::days(days))),
+            ended_at: Set(ended.map(|days| sent + Duration::days(days))),
+            retain_until: Set(None),
+            purged_at: Set(None),
+        })
+        .exec_without_returning(&db)
+        .await
+        .expect("insert a fixture referral");
+    }
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn referral_outcomes_of_a_village_equal_the_hand_computed_ones() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let token = app.token_of("committee.tvillage").await;
+        let data = app
+            .data_as(
+                &token,
+                "query($id: ID!) { villageReport(villageId: $id) { month outcomes {
+                    referrals byStatus { status count hidden } acceptanceRate completionRate
+                    medianDaysToAcceptance medianDaysToOutcome
+                    topRejectionReasons { reason count } topFailureReasons { reason count }
+                    feedbackGotHelp feedbackCouldNot forwarded } } }",
+                json!({ "id": village_id("sh-t-village") }),
+            )
+            .await;
+        let outcomes = &data["villageReport"]["outcomes"];
+        assert_eq!(data["villageReport"]["month"], "2026-10");
+        // 24 sent to places in T village; the draft, the error and the legal aid centre's 6 are not.
+        assert_eq!(outcomes["referrals"], 24, "{outcomes:#}");
+        let status = |code: &str| {
+            outcomes["byStatus"].as_array().and_then(|rows| rows.iter().find(|row| row["status"] == code)).cloned()
+        };
+        assert_eq!(status("completed"), Some(json!({ "status": "completed", "count": 12, "hidden": null })));
+        assert_eq!(
+            status("rejected"),
+            Some(json!({ "status": "rejected", "count": null, "hidden": "FEWER_THAN_FIVE" }))
+        );
+        assert_eq!(
+            status("requested"),
+            Some(json!({ "status": "requested", "count": null, "hidden": "FEWER_THAN_FIVE" }))
+        );
+        assert_eq!(status("failed"), Some(json!({ "status": "failed", "count": null, "hidden": "PROTECTS_ANOTHER" })));
+        // 17 accepted of 21 answered: the 4 rejected are too few for a rate.
+        assert_eq!(outcomes["acceptanceRate"], Value::Null);
+        assert_eq!(outcomes["completionRate"].as_f64(), Some(12.0 / 17.0));
+        assert_eq!(outcomes["medianDaysToAcceptance"], 4.0);
+        assert_eq!(outcomes["medianDaysToOutcome"], 10.0);
+        assert_eq!(outcomes["topRejectionReasons"], json!([]));
+        assert_eq!(outcomes["topFailureReasons"], json!([{ "reason": "no_show", "count": 5 }]));
+        assert_eq!(outcomes["feedbackGotHelp"], 6);
+        assert_eq!(outcomes["feedbackCouldNot"], 0);
+        assert_eq!(outcomes["forwarded"], 0);
+
+        // X village has no place any fixture referral went to.
+        let admin = app.token_of("admin").await;
+        let x = app
+            .data_as(
+                &admin,
+                "query($id: ID!) { villageReport(villageId: $id) { outcomes { referrals } } }",
+                json!({ "id": village_id("sh-x-village") }),
+            )
+            .await;
+        assert_eq!(x["villageReport"]["outcomes"]["referrals"], 0);
+    })
+    .await;
+}

@@ -14,6 +14,7 @@
 //! services) finds no village, exactly as if it did not exist. See `docs/EVIDENCE.md`.
 
 pub mod kanon;
+pub mod outcomes;
 pub mod report;
 pub mod supply;
 pub mod unmet;
@@ -60,6 +61,8 @@ pub struct VillageEvidence {
     pub month: ReportMonth,
     pub supply: VillageSupply,
     pub unmet: UnmetTable,
+    /// Referrals of the month to services at places in the village (`outcomes`).
+    pub outcomes: outcomes::OutcomeFigures,
 }
 
 /// Whether a staff reader may see a village's evidence: admins everywhere, committee staff when
@@ -117,7 +120,20 @@ pub async fn village_evidence(
         .ok_or_else(|| ApiError::not_found("urban village"))?;
     let supply = supply::village_supply(&directory, village, supply::gap_rules());
     let unmet = unmet_table(db, &directory, village_id, month).await?;
-    Ok(VillageEvidence { directory, village, month, supply, unmet })
+    // A referral belongs to the village of the place it was sent to (`outcomes`).
+    let boundary = &directory.villages[village].boundary;
+    let mut places: Vec<String> = directory
+        .places
+        .iter()
+        .filter(|place| crate::directory::geometry::covers(boundary, place.point))
+        .map(|place| place.location_id.clone())
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    let in_village = sea_orm::Condition::all().add(qiao_schema::entity::referral::Column::LocationId.is_in(places));
+    let referrals = outcomes::referrals_of_month(db, in_village, month).await?;
+    let outcomes = outcomes::figures(&referrals);
+    Ok(VillageEvidence { directory, village, month, supply, unmet, outcomes })
 }
 
 /// Reads a village's day counts of `month` and sums them by category, in the taxonomy's order

@@ -13,6 +13,7 @@ use super::kanon::{Figure, K};
 use super::supply::{NEAR_WALK_M, REACH_WALK_M, WALKING_FACTOR};
 use super::{UnmetCell, VillageEvidence};
 use crate::directory::index::TermIdx;
+use qiao_schema::domain::ReferralStatus;
 
 /// The content security policy the page is served with: nothing from anywhere, inline styles only.
 pub const CONTENT_SECURITY_POLICY: &str =
@@ -130,6 +131,13 @@ svg {{ display: block; width: 100%; height: auto; }}
     );
     page.push_str(&unmet_section(evidence));
     page.push_str("</div></div>\n");
+
+    let _ = writeln!(
+        page,
+        "<h2>转介结果（{month}）<span class=\"en\">How referrals to services here fared, {month}</span></h2>",
+        month = evidence.month
+    );
+    page.push_str(&outcomes_section(evidence));
 
     let _ = write!(
         page,
@@ -330,6 +338,71 @@ fn unmet_section(evidence: &VillageEvidence) -> String {
     out
 }
 
+fn status_names(status: ReferralStatus) -> (&'static str, &'static str, &'static str) {
+    match status {
+        ReferralStatus::Draft => ("draft", "草稿", "draft"),
+        ReferralStatus::Requested => ("requested", "待回复", "requested"),
+        ReferralStatus::Accepted => ("accepted", "已接受", "accepted"),
+        ReferralStatus::Rejected => ("rejected", "已拒绝", "rejected"),
+        ReferralStatus::InProgress => ("in_progress", "进行中", "in progress"),
+        ReferralStatus::OnHold => ("on_hold", "暂停", "on hold"),
+        ReferralStatus::Completed => ("completed", "已完成", "completed"),
+        ReferralStatus::Failed => ("failed", "未成功", "failed"),
+        ReferralStatus::Cancelled => ("cancelled", "已取消", "cancelled"),
+        ReferralStatus::EnteredInError => ("entered_in_error", "录入错误", "entered in error"),
+    }
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |rate| format!("{:.0}%", rate * 100.0))
+}
+
+fn days(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_owned(), |days| format!("{days:.1}"))
+}
+
+/// The month's referral outcomes in one table row each; "—" where a figure rests on too few.
+fn outcomes_section(evidence: &VillageEvidence) -> String {
+    let figures = &evidence.outcomes;
+    if figures.referrals == Figure::Shown(0) {
+        return "<p>本月没有转介 <span class=\"en\">No referrals this month</span></p>\n".to_owned();
+    }
+    let statuses: Vec<String> = figures
+        .by_status
+        .iter()
+        .filter(|(_, figure)| *figure != Figure::Shown(0))
+        .map(|(status, figure)| {
+            let (_, zh, en) = status_names(*status);
+            format!("{zh} <span class=\"en\">{en}</span> {}", escape(&figure.label()))
+        })
+        .collect();
+    let reasons = |list: &[(String, u64)]| {
+        if list.is_empty() {
+            "—".to_owned()
+        } else {
+            list.iter().map(|(code, n)| format!("{} ({n})", escape(code))).collect::<Vec<_>>().join(", ")
+        }
+    };
+    format!(
+        "<table><tr><th>转介 <span class=\"en\">Referrals</span></th><td>{}</td><th>接受率 <span class=\"en\">accepted</span></th><td>{}</td>\
+         <th>完成率 <span class=\"en\">completed</span></th><td>{}</td><th>得到帮助 <span class=\"en\">got help</span></th><td>{}</td></tr>\n\
+         <tr><th>接受用时（天） <span class=\"en\">days to accept</span></th><td>{}</td><th>结果用时（天） <span class=\"en\">days to outcome</span></th><td>{}</td>\
+         <th>未得到帮助 <span class=\"en\">could not</span></th><td>{}</td><th>转给他处 <span class=\"en\">forwarded</span></th><td>{}</td></tr></table>\n\
+         <p class=\"note\">{}<br>拒绝原因 <span class=\"en\">rejected for</span>: {} · 未成功原因 <span class=\"en\">failed for</span>: {}</p>\n",
+        escape(&figures.referrals.label()),
+        percent(figures.acceptance_rate),
+        percent(figures.completion_rate),
+        escape(&figures.got_help.label()),
+        days(figures.median_days_to_acceptance),
+        days(figures.median_days_to_outcome),
+        escape(&figures.could_not.label()),
+        escape(&figures.forwarded.label()),
+        statuses.join(" · "),
+        reasons(&figures.top_rejection_reasons),
+        reasons(&figures.top_failure_reasons),
+    )
+}
+
 /// The CSV export: one row per figure (`section, code, name_zh, name_en, measure, value`); a
 /// hidden figure's value reads "< 5" or "hidden", like the page.
 pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
@@ -364,6 +437,39 @@ pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
         row("unmet_needs", code, &zh, &en, "searches", cell.figure.label())?;
     }
     row("unmet_needs", "TOTAL", "合计", "Total", "searches", evidence.unmet.total.label())?;
+    let outcomes = &evidence.outcomes;
+    row("outcomes", "referrals", "转介", "Referrals", "referrals", outcomes.referrals.label())?;
+    for (status, figure) in &outcomes.by_status {
+        let (code, zh, en) = status_names(*status);
+        row("outcomes", code, zh, en, "referrals", figure.label())?;
+    }
+    row("outcomes", "acceptance_rate", "接受率", "Acceptance rate", "rate", percent(outcomes.acceptance_rate))?;
+    row("outcomes", "completion_rate", "完成率", "Completion rate", "rate", percent(outcomes.completion_rate))?;
+    row(
+        "outcomes",
+        "days_to_acceptance",
+        "接受用时",
+        "Days to acceptance",
+        "median_days",
+        days(outcomes.median_days_to_acceptance),
+    )?;
+    row(
+        "outcomes",
+        "days_to_outcome",
+        "结果用时",
+        "Days to outcome",
+        "median_days",
+        days(outcomes.median_days_to_outcome),
+    )?;
+    for (code, n) in &outcomes.top_rejection_reasons {
+        row("outcomes", code, "拒绝原因", "Rejection reason", "referrals", n.to_string())?;
+    }
+    for (code, n) in &outcomes.top_failure_reasons {
+        row("outcomes", code, "未成功原因", "Failure reason", "referrals", n.to_string())?;
+    }
+    row("outcomes", "got_help", "得到帮助", "Got help", "people", outcomes.got_help.label())?;
+    row("outcomes", "could_not", "未得到帮助", "Could not get help", "people", outcomes.could_not.label())?;
+    row("outcomes", "forwarded", "转给他处", "Forwarded", "referrals", outcomes.forwarded.label())?;
     let bytes = writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

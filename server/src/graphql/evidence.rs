@@ -9,7 +9,8 @@ use super::common::{Language, language_of};
 use super::context::state;
 use super::objects::UrbanVillage;
 use crate::auth::caller;
-use crate::evidence::kanon::{self, Hidden};
+use crate::evidence::kanon::{self, Figure, Hidden};
+use crate::evidence::outcomes::OutcomeFigures;
 use crate::evidence::supply::{self, Counts};
 use crate::evidence::{self, VillageEvidence};
 
@@ -144,8 +145,116 @@ pub struct UnmetNeed {
     label: String,
 }
 
+/// Referrals in one status.
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    /// The status the referrals are in now, as its snake_case code (`requested`, `accepted`,
+    /// `in_progress`, `on_hold`, `completed`, `failed`, `rejected`, `cancelled`).
+    status: String,
+    /// How many; null when hidden (see `hidden`).
+    count: Option<i32>,
+    /// Why `count` is null, if it is.
+    hidden: Option<HiddenFigure>,
+}
+
+/// A reason code with how many referrals gave it (only reasons resting on 5 or more).
+#[derive(SimpleObject)]
+pub struct ReasonCount {
+    /// The structured reason code.
+    reason: String,
+    /// How many referrals.
+    count: i32,
+}
+
+/// How referrals fared in a month; every figure rests on at least 5 referrals or is null.
+#[derive(SimpleObject)]
+pub struct ReferralOutcomes {
+    /// Referrals sent (drafts and those entered in error left out).
+    referrals: Option<i32>,
+    /// By current status.
+    by_status: Vec<StatusCount>,
+    /// Accepted over answered (accepted or rejected), 0 to 1.
+    acceptance_rate: Option<f64>,
+    /// Completed over ended with an outcome (completed or failed), 0 to 1.
+    completion_rate: Option<f64>,
+    /// Median days from sending to acceptance.
+    median_days_to_acceptance: Option<f64>,
+    /// Median days from sending to completion or failure.
+    median_days_to_outcome: Option<f64>,
+    /// The commonest reasons for rejection, most first.
+    top_rejection_reasons: Vec<ReasonCount>,
+    /// The commonest reasons for failure, most first.
+    top_failure_reasons: Vec<ReasonCount>,
+    /// People who said they got help.
+    feedback_got_help: Option<i32>,
+    /// People who said they could not get help.
+    feedback_could_not: Option<i32>,
+    /// Referrals forwarded from another referral.
+    forwarded: Option<i32>,
+}
+
+fn status_code(status: qiao_schema::domain::ReferralStatus) -> &'static str {
+    use qiao_schema::domain::ReferralStatus as S;
+    match status {
+        S::Draft => "draft",
+        S::Requested => "requested",
+        S::Accepted => "accepted",
+        S::Rejected => "rejected",
+        S::InProgress => "in_progress",
+        S::OnHold => "on_hold",
+        S::Completed => "completed",
+        S::Failed => "failed",
+        S::Cancelled => "cancelled",
+        S::EnteredInError => "entered_in_error",
+    }
+}
+
+fn int(figure: Figure) -> Option<i32> {
+    figure.value().map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+impl From<&OutcomeFigures> for ReferralOutcomes {
+    fn from(figures: &OutcomeFigures) -> Self {
+        let reasons = |list: &[(String, u64)]| {
+            list.iter()
+                .map(|(reason, count)| ReasonCount {
+                    reason: reason.clone(),
+                    count: i32::try_from(*count).unwrap_or(i32::MAX),
+                })
+                .collect()
+        };
+        Self {
+            referrals: int(figures.referrals),
+            by_status: figures
+                .by_status
+                .iter()
+                .map(|(status, figure)| StatusCount {
+                    status: status_code(*status).to_owned(),
+                    count: int(*figure),
+                    hidden: figure.hidden().map(Into::into),
+                })
+                .collect(),
+            acceptance_rate: figures.acceptance_rate,
+            completion_rate: figures.completion_rate,
+            median_days_to_acceptance: figures.median_days_to_acceptance,
+            median_days_to_outcome: figures.median_days_to_outcome,
+            top_rejection_reasons: reasons(&figures.top_rejection_reasons),
+            top_failure_reasons: reasons(&figures.top_failure_reasons),
+            feedback_got_help: int(figures.got_help),
+            feedback_could_not: int(figures.could_not),
+            forwarded: int(figures.forwarded),
+        }
+    }
+}
+
 #[Object]
 impl VillageReport {
+    /// How the month's referrals to services at places in the village fared (a referral belongs
+    /// to the village of the place it was sent to; the client's own village is never stored).
+    async fn outcomes(&self) -> ReferralOutcomes {
+        (&self.evidence.outcomes).into()
+    }
+
     /// The village.
     async fn village(&self) -> UrbanVillage {
         UrbanVillage {
