@@ -58,6 +58,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "ReopenService",
     "ResetPassword",
     "ServiceDetail",
+    "ServiceOutcomes",
     "ServicesInRegion",
     "SetAccountDisabled",
     "SetServiceAlert",

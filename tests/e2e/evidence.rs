@@ -494,7 +494,9 @@ async fn insert_referral_fixture(app: &TestApp) {
     .exec_without_returning(&db)
     .await
     .expect("insert the fixture client");
-    let mut plan: Vec<(ReferralStatus, Option<i64>, Option<i64>, &str, &str)> = Vec::new();
+    // (status, days to acceptance, days to the end, service key, location key)
+    type Planned<'a> = (ReferralStatus, Option<i64>, Option<i64>, &'a str, &'a str);
+    let mut plan: Vec<Planned> = Vec::new();
     let library = ("sh-tvillage-community-library", "sh-loc-tvillage-library-room");
     for n in 0..12 {
         plan.push((ReferralStatus::Completed, Some(n + 1), Some(10), library.0, library.1));
@@ -614,6 +616,39 @@ async fn referral_outcomes_of_a_village_equal_the_hand_computed_ones() {
             )
             .await;
         assert_eq!(x["villageReport"]["outcomes"]["referrals"], 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_service_outcomes_sit_beside_its_programme_facts_and_are_scoped() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let query = "query($id: ID!) { serviceOutcomes(serviceId: $id) { name month programme { funders deliveryMode sinceYear }
+            outcomes { referrals completionRate byStatus { status count } } } }";
+        let library = json!({ "id": qiao_seed::rows::derived_id("service", "sh-tvillage-community-library") });
+        let legal_aid = json!({ "id": qiao_seed::rows::derived_id("service", "sh-minhang-legal-aid") });
+
+        let committee = app.token_of("committee.tvillage").await;
+        let data = app.data_as(&committee, query, library.clone()).await;
+        let outcomes = &data["serviceOutcomes"];
+        assert_eq!(outcomes["month"], "2026-10");
+        assert_eq!(outcomes["outcomes"]["referrals"], 24);
+        assert_eq!(outcomes["outcomes"]["completionRate"].as_f64(), Some(12.0 / 17.0));
+        assert!(outcomes["programme"].is_null() || outcomes["programme"]["funders"].is_string());
+
+        // The legal aid centre lies outside the committee's area; its own staff see it.
+        assert_eq!(error_code(&app.graphql_as(&committee, query, legal_aid.clone()).await), Some("NOT_FOUND"));
+        let provider = app.token_of("provider.legalaid").await;
+        let data = app.data_as(&provider, query, legal_aid.clone()).await;
+        assert_eq!(data["serviceOutcomes"]["outcomes"]["referrals"], 6);
+        let completed = data["serviceOutcomes"]["outcomes"]["byStatus"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["status"] == "completed"))
+            .cloned();
+        assert_eq!(completed, Some(json!({ "status": "completed", "count": 6 })));
+        assert_eq!(error_code(&app.graphql_as(&provider, query, library.clone()).await), Some("NOT_FOUND"));
+        assert_eq!(error_code(&app.graphql(query, library).await), Some("UNAUTHENTICATED"));
     })
     .await;
 }

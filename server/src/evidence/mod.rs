@@ -92,15 +92,59 @@ pub async fn village_evidence_for(
     now: DateTime<Utc>,
 ) -> ApiResult<VillageEvidence> {
     let reader = StaffReader::of(db, caller, now).await?;
-    let today = unmet::day_of(now);
-    let month = match month {
-        Some(text) => ReportMonth::parse(text, today)?,
-        None => ReportMonth::last_before(today),
-    };
+    let month = report_month(month, now)?;
     if village_id.len() > 64 {
         return Err(ApiError::not_found("urban village"));
     }
     village_evidence(db, &reader, directory, village_id, month).await
+}
+
+/// One service's referral outcomes for a month, with its programme facts beside them, so a funder
+/// sees a programme's referrals next to what it is.
+#[derive(Debug, Clone)]
+pub struct ServiceEvidence {
+    pub service: qiao_schema::entity::service::Model,
+    pub program: Option<qiao_schema::entity::program::Model>,
+    pub month: ReportMonth,
+    pub outcomes: outcomes::OutcomeFigures,
+}
+
+/// A service's outcomes as a caller asks for them: staff whose scope may change the service
+/// (admins any; provider staff their own organisation's; committee staff those whose every place
+/// lies in their areas); NOT_FOUND otherwise, exactly as for a service that does not exist.
+pub async fn service_evidence_for(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    service_id: &str,
+    month: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<ServiceEvidence> {
+    use qiao_schema::entity::{program, referral, service};
+    let reader = StaffReader::of(db, caller, now).await?;
+    let month = report_month(month, now)?;
+    if service_id.len() > 64 || !crate::auth::policy::may_change_service(db, &reader.scope, service_id).await? {
+        return Err(ApiError::not_found("service"));
+    }
+    let service = service::Entity::find_by_id(service_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("service"))?;
+    let program = match &service.program_id {
+        Some(id) => program::Entity::find_by_id(id.clone()).one(db).await?,
+        None => None,
+    };
+    let of_service = sea_orm::Condition::all().add(referral::Column::ServiceId.eq(service_id));
+    let referrals = outcomes::referrals_of_month(db, of_service, month).await?;
+    Ok(ServiceEvidence { service, program, month, outcomes: outcomes::figures(&referrals) })
+}
+
+/// The month a caller asked for (a finished one), or the last finished month.
+fn report_month(month: Option<&str>, now: DateTime<Utc>) -> ApiResult<ReportMonth> {
+    let today = unmet::day_of(now);
+    Ok(match month {
+        Some(text) => ReportMonth::parse(text, today)?,
+        None => ReportMonth::last_before(today),
+    })
 }
 
 /// A village's evidence for `month`; NOT_FOUND when the village does not exist or is out of the

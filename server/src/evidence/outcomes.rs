@@ -115,7 +115,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] })
+    Some(if values.len().is_multiple_of(2) { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] })
 }
 
 /// The reason codes of referrals in `status`, as one protected table (its total is the status's
@@ -195,7 +195,7 @@ mod tests {
             urgency: Urgency::Routine,
             follow_up_on: None,
             reason_code: match status {
-                ReferralStatus::Rejected => Some(if n % 2 == 0 { "full" } else { "not_eligible" }.into()),
+                ReferralStatus::Rejected => Some(if n.is_multiple_of(2) { "full" } else { "not_eligible" }.into()),
                 ReferralStatus::Failed => Some("no_show".into()),
                 _ => None,
             },

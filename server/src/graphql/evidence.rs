@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use super::category::ServiceCategory;
 use super::common::{Language, language_of};
 use super::context::state;
-use super::objects::UrbanVillage;
+use super::objects::{Programme, UrbanVillage};
 use crate::auth::caller;
 use crate::evidence::kanon::{self, Figure, Hidden};
 use crate::evidence::outcomes::OutcomeFigures;
@@ -46,6 +46,55 @@ impl EvidenceQuery {
         .await?;
         Ok(VillageReport { evidence, language: language_of(ctx, language) })
     }
+
+    /// One service's referral outcomes in a finished month, with its programme's facts (funders,
+    /// delivery mode, running since) beside them. Staff only: admins any service, provider staff
+    /// their own organisation's, committee staff those whose every place lies in their areas; for
+    /// anyone else the service reads as missing (NOT_FOUND). Every figure rests on at least 5
+    /// referrals or is null.
+    async fn service_outcomes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The service's id.")] service_id: ID,
+        #[graphql(desc = "The finished calendar month (China Standard Time) as YYYY-MM; default the last \
+                          finished month. A month not yet over is refused.")]
+        month: Option<String>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<ServiceOutcomes> {
+        let state = state(ctx)?;
+        let evidence =
+            evidence::service_evidence_for(&state.db, caller(ctx), &service_id, month.as_deref(), state.clock.now())
+                .await?;
+        let language = language_of(ctx, language);
+        Ok(ServiceOutcomes {
+            service_id: ID(evidence.service.id.clone()),
+            name: language.pick(&evidence.service.name_zh, &evidence.service.name_en).to_owned(),
+            month: evidence.month.to_string(),
+            programme: evidence.program.as_ref().map(|p| Programme {
+                name: language.pick(&p.name_zh, &p.name_en).to_owned(),
+                description: language.pick_opt(p.description_zh.as_deref(), p.description_en.as_deref()),
+                funders: language.pick(&p.funders_zh, &p.funders_en).to_owned(),
+                delivery_mode: p.delivery_mode.into(),
+                since_year: p.since_year,
+            }),
+            outcomes: (&evidence.outcomes).into(),
+        })
+    }
+}
+
+/// One service's referral outcomes in a month, beside its programme's facts.
+#[derive(SimpleObject)]
+pub struct ServiceOutcomes {
+    /// The service's id.
+    service_id: ID,
+    /// The service's name.
+    name: String,
+    /// The month counted (YYYY-MM).
+    month: String,
+    /// The programme the service belongs to: funders, delivery mode, running since.
+    programme: Option<Programme>,
+    /// How the month's referrals to the service fared.
+    outcomes: ReferralOutcomes,
 }
 
 /// An urban village's evidence report.
@@ -247,6 +296,7 @@ impl From<&OutcomeFigures> for ReferralOutcomes {
     }
 }
 
+/// An urban village's evidence report: services near it, gaps, unmet needs, referral outcomes.
 #[Object]
 impl VillageReport {
     /// How the month's referrals to services at places in the village fared (a referral belongs
