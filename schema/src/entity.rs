@@ -708,3 +708,20 @@ pub mod audit_log {
         pub hash: String,
     });
 }
+
+pub mod unmet_need_count {
+    entity!("unmet_need_count" {
+        /// Derived from the other columns (`ids::derived_id("unmet_need", …)`), so a flush adds to
+        /// the day's row with one upsert.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub urban_village_id: String,
+        /// A `ServiceCategory` code, or `ANY` for searches that named no category.
+        pub category_code: String,
+        /// `nothing_found`, `none_open` or `none_without_local_hukou`.
+        pub reason: String,
+        /// The day in China Standard Time; nothing finer is kept.
+        pub day: Date,
+        pub count: i64,
+    });
+}

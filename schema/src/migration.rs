@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_referrals::Migration),
             Box::new(m0005_feed::Migration),
             Box::new(m0006_news_notifications::Migration),
+            Box::new(m0007_unmet_needs::Migration),
         ]
     }
 }
@@ -801,6 +802,43 @@ mod m0005_feed {
                 manager.alter_table(Table::alter().table("directory_change").drop_column(column).to_owned()).await?;
             }
             Ok(())
+        }
+    }
+}
+
+mod m0007_unmet_needs {
+    //! Unmet needs as day-level counts: (urban village, category, reason, day) and how many
+    //! searches found nothing. No point, no words, no time finer than the day (`evidence::unmet`).
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0007_unmet_needs"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    table("unmet_need_count")
+                        .col(string("urban_village_id"))
+                        .col(string("category_code"))
+                        .col(string("reason"))
+                        .col(date("day"))
+                        .col(big_integer("count"))
+                        .foreign_key(&mut fk("unmet_need_count", "urban_village_id", "urban_village"))
+                        .to_owned(),
+                )
+                .await?;
+            manager.create_index(index("unmet_need_count", &["urban_village_id", "day"])).await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table("unmet_need_count").to_owned()).await
         }
     }
 }

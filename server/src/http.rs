@@ -30,7 +30,7 @@ use axum::extract::State;
 use axum::extract::WebSocketUpgrade;
 use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .merge(crate::console::router())
+        .route("/evidence/villages/{id}/report.html", get(village_report_html))
+        .route("/evidence/villages/{id}/report.csv", get(village_report_csv))
         .with_state(state)
         .layer(Extension(metrics.clone()))
         // Brotli when the client accepts it (smaller offline snapshots; tower-http runs it at
@@ -455,6 +457,103 @@ fn internal_error_response() -> Response {
     let mut error = ServerError::new("internal error", None);
     error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(async_graphql::Response::from_errors(vec![error]))).into_response()
+}
+
+/// `?month=YYYY-MM` of the village report pages.
+#[derive(serde::Deserialize)]
+struct ReportParams {
+    month: Option<String>,
+}
+
+/// A village's evidence for the report pages: the caller from `Authorization: Bearer` (staff
+/// only, as for `villageReport`), errors as JSON with their code.
+async fn village_evidence(
+    state: &AppState,
+    headers: &HeaderMap,
+    village_id: &str,
+    month: Option<&str>,
+) -> Result<crate::evidence::VillageEvidence, Response> {
+    let caller = match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => authenticate(state, value).await?,
+    };
+    let evidence = crate::evidence::village_evidence_for(
+        &state.db,
+        &caller,
+        state.directory.current(),
+        village_id,
+        month,
+        state.clock.now(),
+    )
+    .await;
+    evidence.map_err(|error| {
+        let status = match error.code() {
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+            _ => {
+                if let ApiError::Internal(cause) = &error {
+                    tracing::error!(error = %cause, "village report failed");
+                }
+                return internal_error_response();
+            }
+        };
+        coded_error_response(status, error.code(), &error.message())
+    })
+}
+
+/// `GET /evidence/villages/{id}/report.html`: the printable one-page village report.
+async fn village_report_html(
+    State(state): State<AppState>,
+    axum::extract::Path(village_id): axum::extract::Path<String>,
+    axum::extract::Query(params): axum::extract::Query<ReportParams>,
+    headers: HeaderMap,
+) -> Response {
+    let evidence = match village_evidence(&state, &headers, &village_id, params.month.as_deref()).await {
+        Ok(evidence) => evidence,
+        Err(response) => return response,
+    };
+    let today = crate::evidence::unmet::day_of(state.clock.now());
+    let mut response = Html(crate::evidence::report::html(&evidence, today)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::evidence::report::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `GET /evidence/villages/{id}/report.csv`: the same figures as CSV.
+async fn village_report_csv(
+    State(state): State<AppState>,
+    axum::extract::Path(village_id): axum::extract::Path<String>,
+    axum::extract::Query(params): axum::extract::Query<ReportParams>,
+    headers: HeaderMap,
+) -> Response {
+    let evidence = match village_evidence(&state, &headers, &village_id, params.month.as_deref()).await {
+        Ok(evidence) => evidence,
+        Err(response) => return response,
+    };
+    match crate::evidence::report::csv(&evidence) {
+        Ok(text) => {
+            let disposition = format!("attachment; filename=\"village-report-{}.csv\"", evidence.month);
+            let mut response = text.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "writing the village report CSV failed");
+            internal_error_response()
+        }
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -13,6 +13,7 @@ pub mod console;
 pub mod db;
 pub mod directory;
 pub mod error;
+pub mod evidence;
 pub mod graphql;
 pub mod hsds;
 pub mod http;
@@ -28,8 +29,8 @@ pub mod rate_limit;
 pub mod referrals;
 pub mod stewardship;
 pub mod suggestions;
-pub mod trusted_documents;
 pub mod sync;
+pub mod trusted_documents;
 pub mod values;
 
 use std::future::Future;
@@ -64,6 +65,8 @@ pub struct AppState {
     /// The live subscriptions this server holds (bounded by `news.max_subscriptions`).
     pub subscriptions: Arc<news::SubscriptionSlots>,
     pub schema: QiaoSchema,
+    /// Today's unmet-need counts, in memory until their day is over (`evidence::unmet`).
+    pub unmet_needs: Arc<evidence::unmet::UnmetNeeds>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +161,7 @@ pub fn state_for(
     // The schema holds the state and the state holds the schema: build the data-carrying
     // schema from a state whose own schema field is a data-less placeholder.
     let store = kernel::Store::new(db.clone(), directory.clone());
+    let unmet_needs = Arc::new(evidence::unmet::UnmetNeeds::default());
     let news = config::NewsConfig::default();
     let subscriptions = news::SubscriptionSlots::new(news.max_subscriptions);
     let base = AppState {
@@ -171,6 +175,7 @@ pub fn state_for(
         news,
         subscriptions,
         schema: graphql::build_schema(None),
+        unmet_needs,
     };
     let schema = graphql::build_schema(Some(base.clone()));
     AppState { schema, ..base }
@@ -194,12 +199,25 @@ pub async fn serve(
     // The notification worker runs beside the server and stops with it.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(news_worker(&state).run(stopped));
+    // Unmet-need counts are written once their day is over (checked every minute) and when the
+    // server stops; see `evidence::unmet` for why not sooner.
+    let (unmet_needs, db, clock) = (state.unmet_needs.clone(), state.db.clone(), state.clock.clone());
+    let ticker = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            unmet_needs.flush_finished_days(&db, clock.now()).await;
+        }
+    });
+    let (unmet_needs, db) = (state.unmet_needs.clone(), state.db.clone());
     // Client addresses reach the rate limiters only; they are never logged or stored.
     let served = axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartupError::Serve);
     sweeper.abort();
+    ticker.abort();
+    unmet_needs.flush_all(&db).await;
     stop_worker.send(true).ok();
     worker.await.ok();
     served

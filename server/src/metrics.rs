@@ -82,6 +82,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "ResetPassword",
     "ServiceDetail",
     "ServiceHours",
+    "ServiceOutcomes",
     "ServicesInRegion",
     "SetAccountDisabled",
     "SetServiceAlert",
@@ -100,6 +101,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "UrbanVillages",
     "VerifyService",
     "WithdrawConsent",
+    "VillageReport",
 ];
 
 /// The outcome of requests cut off by the request timeout (they have no error code of their own).

@@ -85,6 +85,8 @@ pub enum Field {
     ClientNotes,
     /// What a consent allows the data to be used for.
     ConsentPurpose,
+    /// The calendar month an evidence report covers (`YYYY-MM`).
+    ReportMonth,
 }
 
 impl Field {
@@ -142,6 +144,7 @@ impl Field {
             Self::ClientPreferredLanguage => "client.preferred_language",
             Self::ClientNotes => "client.notes",
             Self::ConsentPurpose => "consent.purpose",
+            Self::ReportMonth => "report.month",
         }
     }
 
@@ -195,6 +198,7 @@ impl Field {
             Self::ClientPreferredLanguage => "preferred language",
             Self::ClientNotes => "notes",
             Self::ConsentPurpose => "purpose",
+            Self::ReportMonth => "month",
         }
     }
 }
@@ -844,6 +848,68 @@ impl ReferralCode {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+}
+
+/// A finished calendar month in China Standard Time, which evidence reports cover: `YYYY-MM`.
+/// Only a month that is over may be asked for, so two reports never differ by a few days' events
+/// (which could reveal a handful of searches; see `evidence::kanon`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReportMonth {
+    year: i32,
+    month: u32,
+}
+
+impl ReportMonth {
+    /// The last finished month before `today`.
+    pub fn last_before(today: chrono::NaiveDate) -> Self {
+        use chrono::Datelike;
+        let (year, month) = if today.month() == 1 { (today.year() - 1, 12) } else { (today.year(), today.month() - 1) };
+        Self { year, month }
+    }
+
+    /// Parses `YYYY-MM`; refuses a month that is not over on `today`.
+    pub fn parse(text: &str, today: chrono::NaiveDate) -> Result<Self, ValueError> {
+        let invalid = || {
+            ValueError::new(
+                Field::ReportMonth,
+                format!("month must read YYYY-MM, e.g. 2026-10, got {text:?} (月份格式应为 YYYY-MM)"),
+            )
+        };
+        let (year, month) = text.trim().split_once('-').ok_or_else(invalid)?;
+        if year.len() != 4 || month.len() != 2 {
+            return Err(invalid());
+        }
+        let year: i32 = year.parse().map_err(|_| invalid())?;
+        let month: u32 = month.parse().map_err(|_| invalid())?;
+        if !(1..=12).contains(&month) || year < 2000 {
+            return Err(invalid());
+        }
+        let asked = Self { year, month };
+        if asked > Self::last_before(today) {
+            return Err(ValueError::new(
+                Field::ReportMonth,
+                format!("{text} is not over yet; reports cover finished months only (只能查看已结束的月份)"),
+            ));
+        }
+        Ok(asked)
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    /// The first day of the next month.
+    pub fn end(self) -> chrono::NaiveDate {
+        let (year, month) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
+        chrono::NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for ReportMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
     }
 }
 

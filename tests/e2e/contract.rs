@@ -147,6 +147,8 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
         ),
         "UpdateService" => (Some("committee.tvillage"), json!({ "id": library, "input": { "description": text() } })),
         "VerifyService" => (Some("committee.tvillage"), json!({ "id": library })),
+        "VillageReport" => (Some("committee.tvillage"), json!({ "villageId": t_village })),
+        "ServiceOutcomes" => (Some("committee.tvillage"), json!({ "serviceId": library })),
         "CloseServiceTemporarily" => {
             (Some("committee.tvillage"), json!({ "id": id("service", "sh-tvillage-tai-chi"), "reason": text() }))
         }

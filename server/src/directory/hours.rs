@@ -87,6 +87,12 @@ impl OpeningHours {
         hours
     }
 
+    /// The weekly intervals of a weekday (0 is Monday), before dated exceptions: what a place
+    /// usually offers (evidence counts places open in the evenings or on Sundays).
+    pub fn weekly_on(&self, day: usize) -> &[Interval] {
+        self.weekly.get(day).map(Vec::as_slice).unwrap_or_default()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.weekly.iter().all(Vec::is_empty)
     }

@@ -60,6 +60,7 @@ pub fn argument_path(field: Field) -> &'static str {
         Field::ClientPreferredLanguage => "preferredLanguage",
         Field::ClientNotes => "notes",
         Field::ConsentPurpose => "purpose",
+        Field::ReportMonth => "month",
     }
 }
 

@@ -8,6 +8,7 @@ pub mod common;
 pub mod context;
 pub mod eligibility;
 mod errors;
+pub mod evidence;
 pub mod hsds;
 pub mod import;
 pub mod news;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     clients::ClientQuery,
     news::NewsQuery,
     sync::SyncQuery,
+    evidence::EvidenceQuery,
     // (new domains: one line each)
 );
 

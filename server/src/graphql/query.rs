@@ -80,7 +80,7 @@ impl DirectoryQuery {
             directory.expand_categories(&terms)
         });
         let now = state.clock.now();
-        let result = directory.nearby(&NearbyQuery {
+        let query = NearbyQuery {
             centre,
             radius_m: f64::from(radius_meters),
             categories,
@@ -93,7 +93,10 @@ impl DirectoryQuery {
             first,
             after,
             now,
-        });
+        };
+        let result = directory.nearby(&query);
+        // Counts a search that found nothing useful, by village, category and day only.
+        state.unmet_needs.record(&state.db, &directory, &query, &result);
 
         let language = language_of(ctx, language);
         let node = |service, place| NearbyService { directory: directory.clone(), service, place, language, now };

@@ -201,6 +201,7 @@ fn column_of(field: Field) -> Option<&'static str> {
         | Field::ClientPreferredLanguage
         | Field::ClientNotes
         | Field::ConsentPurpose => None,
+        Field::ReportMonth => None,
     }
 }
 
