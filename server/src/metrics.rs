@@ -64,15 +64,15 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "Logout",
     "Me",
     "MyAreaBoundaries",
-    "MyListings",
     "MyCaseload",
+    "MyListings",
     "NearbyServices",
+    "RecordConsent",
     "Referral",
     "ReferralByCode",
     "ReferralCounts",
     "ReferralFeedback",
     "ReferralInbox",
-    "RecordConsent",
     "ReferralStatusChanged",
     "ReferralsChangedSince",
     "RefreshToken",
@@ -100,8 +100,8 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "UrbanVillageAt",
     "UrbanVillages",
     "VerifyService",
-    "WithdrawConsent",
     "VillageReport",
+    "WithdrawConsent",
 ];
 
 /// The outcome of requests cut off by the request timeout (they have no error code of their own).
