@@ -8,6 +8,7 @@ import { failureText, h } from './ui.js';
 import * as committee from './pages/committee.js';
 import * as listing from './pages/listing.js';
 import * as provider from './pages/provider.js';
+import * as referrals from './pages/referrals.js';
 
 const COMMITTEE = 'COMMITTEE_STAFF';
 const PROVIDER = 'PROVIDER_STAFF';
@@ -16,8 +17,7 @@ const STAFF_ROLES = [COMMITTEE, PROVIDER, ADMIN];
 
 /**
  * Every page: its address, the roles that see it, its navigation label (none: reached from
- * another page) and the function that draws it. The referral pages (inbox, caseload, client,
- * referral form) join here when the referral API is in the server.
+ * another page) and the function that draws it.
  */
 const ROUTES = [
   { path: /^#\/area$/, nav: 'navArea', roles: [COMMITTEE, ADMIN], page: committee.areaPage },
@@ -25,6 +25,8 @@ const ROUTES = [
   { path: /^#\/suggestions$/, nav: 'navSuggestions', roles: [COMMITTEE, ADMIN], page: committee.suggestionsPage },
   { path: /^#\/import$/, nav: 'navImport', roles: [COMMITTEE, ADMIN], page: committee.importPage },
   { path: /^#\/services$/, nav: 'navServices', roles: [PROVIDER, ADMIN], page: provider.servicesPage },
+  { path: /^#\/inbox$/, nav: 'navInbox', roles: [PROVIDER], page: referrals.inboxPage },
+  { path: /^#\/referral\/([\w-]+)$/, roles: [PROVIDER], page: referrals.referralPage },
   { path: /^#\/listing\/([\w-]+)$/, roles: [COMMITTEE, ADMIN], page: listing.listingPage },
   { path: /^#\/service\/([\w-]+)$/, roles: [COMMITTEE, PROVIDER, ADMIN], page: provider.servicePage },
 ];

@@ -49,6 +49,7 @@ static ASSETS: [Asset; 18] = assets![
     "pages/committee.js" => "text/javascript; charset=utf-8",
     "pages/listing.js" => "text/javascript; charset=utf-8",
     "pages/provider.js" => "text/javascript; charset=utf-8",
+    "pages/referrals.js" => "text/javascript; charset=utf-8",
     "graphiql.html" => "text/html; charset=utf-8",
     "graphiql.js" => "text/javascript; charset=utf-8",
     "graphiql.css" => "text/css; charset=utf-8",
