@@ -239,6 +239,32 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
     expect(page.locator("select[name=capacity]")).to_have_value("WAITLIST")
     page.screenshot(path=out / "provider-hours.png", full_page=True)
 
+    # The referral inbox: the demo referral (live, from worker.tvillage) waits for an answer.
+    page.click("nav >> text=转介收件箱")
+    expect(page.locator("h1")).to_have_text("转介收件箱")
+    expect(page.locator(".counts")).to_contain_text("待答复")
+    page.screenshot(path=out / "provider-inbox.png", full_page=True)
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("h1")).to_contain_text("转介")
+    # Live with the client's consent: the consented fields are shown.
+    expect(page.locator("dl.facts").last).to_contain_text("演示客户")
+    # Rejecting needs a reason: the page says so and nothing is sent.
+    page.click("button[data-to=REJECTED]")
+    expect(page.locator("section.card .feedback")).to_have_text("请先填写原因。")
+    page.click("button[data-to=ACCEPTED]")
+    expect(page.locator("dl.facts").first).to_contain_text("已接收")
+    expect(page.locator("button[data-to=IN_PROGRESS]")).to_be_visible()
+    page.click("button[data-to=IN_PROGRESS]")
+    expect(page.locator("dl.facts").first).to_contain_text("办理中")
+    page.fill("textarea[name=outcome]", "已提供法律咨询 / Legal advice given")
+    page.click("button[data-to=COMPLETED]")
+    expect(page.locator("dl.facts").first).to_contain_text("已完成")
+    expect(page.locator("dl.facts").first).to_contain_text("Legal advice given")
+    page.screenshot(path=out / "provider-referral.png", full_page=True)
+    # Nothing is waiting any more.
+    page.click("nav >> text=转介收件箱")
+    expect(page.locator("main")).to_contain_text("没有等待答复的转介。")
+
 
 def graphiql_flow(page: Page, base: str, out: Path) -> None:
     page.goto(f"{base}/graphql")

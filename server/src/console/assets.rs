@@ -37,7 +37,7 @@ macro_rules! assets {
     };
 }
 
-static ASSETS: [Asset; 18] = assets![
+static ASSETS: [Asset; 19] = assets![
     "index.html" => "text/html; charset=utf-8",
     "console.css" => "text/css; charset=utf-8",
     "icon.svg" => "image/svg+xml",
