@@ -9,11 +9,13 @@ import * as committee from './pages/committee.js';
 import * as listing from './pages/listing.js';
 import * as provider from './pages/provider.js';
 import * as referrals from './pages/referrals.js';
+import * as casework from './pages/casework.js';
 
 const COMMITTEE = 'COMMITTEE_STAFF';
 const PROVIDER = 'PROVIDER_STAFF';
+const SOCIAL_WORKER = 'SOCIAL_WORKER';
 const ADMIN = 'ADMIN';
-const STAFF_ROLES = [COMMITTEE, PROVIDER, ADMIN];
+const STAFF_ROLES = [COMMITTEE, PROVIDER, SOCIAL_WORKER, ADMIN];
 
 /**
  * Every page: its address, the roles that see it, its navigation label (none: reached from
@@ -26,13 +28,16 @@ const ROUTES = [
   { path: /^#\/import$/, nav: 'navImport', roles: [COMMITTEE, ADMIN], page: committee.importPage },
   { path: /^#\/services$/, nav: 'navServices', roles: [PROVIDER, ADMIN], page: provider.servicesPage },
   { path: /^#\/inbox$/, nav: 'navInbox', roles: [PROVIDER], page: referrals.inboxPage },
-  { path: /^#\/referral\/([\w-]+)$/, roles: [PROVIDER], page: referrals.referralPage },
+  { path: /^#\/caseload$/, nav: 'navCaseload', roles: [SOCIAL_WORKER], page: casework.caseloadPage },
+  { path: /^#\/clients$/, nav: 'navClients', roles: [SOCIAL_WORKER], page: casework.clientsPage },
+  { path: /^#\/client\/([\w-]+)$/, roles: [SOCIAL_WORKER], page: casework.clientPage },
+  { path: /^#\/referral\/([\w-]+)$/, roles: [PROVIDER, SOCIAL_WORKER], page: referrals.referralPage },
   { path: /^#\/listing\/([\w-]+)$/, roles: [COMMITTEE, ADMIN], page: listing.listingPage },
   { path: /^#\/service\/([\w-]+)$/, roles: [COMMITTEE, PROVIDER, ADMIN], page: provider.servicePage },
 ];
 
 /** Where each role starts. */
-const HOME = { [COMMITTEE]: '#/area', [PROVIDER]: '#/services', [ADMIN]: '#/area' };
+const HOME = { [COMMITTEE]: '#/area', [PROVIDER]: '#/services', [SOCIAL_WORKER]: '#/caseload', [ADMIN]: '#/area' };
 
 const main = document.getElementById('main');
 const header = document.getElementById('top');
