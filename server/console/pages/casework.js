@@ -86,7 +86,7 @@ export async function clientsPage(container) {
   const list = h('div', {}, h('p', { class: 'feedback busy' }, t('loading')));
   container.append(list);
   try {
-    const { clients } = await gql(CLIENTS, { first: 100 });
+    const { clients } = await gql(CLIENTS, { first: 50 });
     if (!clients.edges.length) {
       list.replaceChildren(h('p', { class: 'help' }, t('noClients')));
       return;
@@ -148,9 +148,10 @@ function referralForm(client) {
   const loadButton = h('button', {
     type: 'button',
     onclick: () => act(loadButton, loadStatus, async () => {
-      const { servicesInRegion } = await gql(SERVICES, { adcode: adcode.value.trim(), first: 100 });
-      service.replaceChildren(h('option', { value: '' }, t('chooseService')), servicesInRegion.edges.map(({ node }) =>
+      const { servicesInRegion } = await gql(SERVICES, { adcode: adcode.value.trim(), first: 50 });
+      service.replaceChildren(h('option', { value: '' }, t('chooseService')), ...servicesInRegion.edges.map(({ node }) =>
         h('option', { value: node.id }, `${node.name} · ${node.organizationName || ''}`)));
+      invalidate();
       return servicesInRegion.edges.length;
     }, (count) => t('servicesFound', { count })),
   }, t('findServices'));
