@@ -253,6 +253,7 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
     expect(page.locator("section.card .feedback")).to_have_text("请先填写原因。")
     page.click("button[data-to=ACCEPTED]")
     expect(page.locator("dl.facts").first).to_contain_text("已接收")
+    expect(page.locator("p.feedback.ok")).to_have_text("已更新为：已接收")
     expect(page.locator("button[data-to=IN_PROGRESS]")).to_be_visible()
     page.screenshot(path=out / "provider-referral.png", full_page=True)
     page.click("button[data-to=IN_PROGRESS]")

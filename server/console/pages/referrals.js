@@ -93,7 +93,11 @@ async function fillInbox(list) {
   }
 }
 
-export async function referralPage(container, id) {
+/**
+ * A referral's page; `notice` (after a move) is said at the top, and the focus goes to the
+ * heading, since the button that was pressed is gone once the page is drawn again.
+ */
+export async function referralPage(container, id, notice) {
   container.replaceChildren(heading(t('referralTitle')), h('p', { class: 'feedback busy' }, t('loading')));
   let referral;
   try {
@@ -133,7 +137,8 @@ export async function referralPage(container, id) {
     h('section', { class: 'card' }, h('h2', {}, t('clientTitle')), clientFacts.length
       ? definitions(clientFacts)
       : h('p', { class: 'help' }, t('clientHidden'))),
-    movesForm(referral, () => referralPage(container, id)),
+    notice ? h('p', { class: 'feedback ok', role: 'status' }, notice) : null,
+    movesForm(referral, (said) => referralPage(container, id, said)),
     h('section', { class: 'card' }, h('h2', {}, t('referralHistory')), table(['at', 'status', 'actor', 'note'], referral.events.map((e) => [
       formatTime(e.at),
       e.status ? badge(e.status) : t('noteEvent'),
@@ -141,6 +146,7 @@ export async function referralPage(container, id) {
       e.note || e.reasonCode || '',
     ]))),
   );
+  if (notice) container.querySelector('h1').focus();
 }
 
 function definitions(pairs) {
@@ -176,14 +182,15 @@ function movesForm(referral, reload) {
           return;
         }
         keys[to] = keys[to] || newKey();
+        const said = (result) => t('movedTo', { status: t(result.transitionReferral.status) });
         const done = await act(button, status, () => gql(TRANSITION, {
           id: referral.id,
           to,
           reason: NEEDS_REASON.includes(to) ? why : null,
           outcome: TAKES_OUTCOME.includes(to) && outcome.value.trim() ? outcome.value.trim() : null,
           idempotencyKey: keys[to],
-        }), (result) => t('movedTo', { status: t(result.transitionReferral.status) }));
-        if (done) await reload();
+        }), said);
+        if (done) await reload(said(done));
       },
     }, t(`move.${to}`));
     return button;
