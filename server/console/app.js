@@ -8,16 +8,18 @@ import { failureText, h } from './ui.js';
 import * as committee from './pages/committee.js';
 import * as listing from './pages/listing.js';
 import * as provider from './pages/provider.js';
+import * as referrals from './pages/referrals.js';
+import * as casework from './pages/casework.js';
 
 const COMMITTEE = 'COMMITTEE_STAFF';
 const PROVIDER = 'PROVIDER_STAFF';
+const SOCIAL_WORKER = 'SOCIAL_WORKER';
 const ADMIN = 'ADMIN';
-const STAFF_ROLES = [COMMITTEE, PROVIDER, ADMIN];
+const STAFF_ROLES = [COMMITTEE, PROVIDER, SOCIAL_WORKER, ADMIN];
 
 /**
  * Every page: its address, the roles that see it, its navigation label (none: reached from
- * another page) and the function that draws it. The referral pages (inbox, caseload, client,
- * referral form) join here when the referral API is in the server.
+ * another page) and the function that draws it.
  */
 const ROUTES = [
   { path: /^#\/area$/, nav: 'navArea', roles: [COMMITTEE, ADMIN], page: committee.areaPage },
@@ -25,12 +27,17 @@ const ROUTES = [
   { path: /^#\/suggestions$/, nav: 'navSuggestions', roles: [COMMITTEE, ADMIN], page: committee.suggestionsPage },
   { path: /^#\/import$/, nav: 'navImport', roles: [COMMITTEE, ADMIN], page: committee.importPage },
   { path: /^#\/services$/, nav: 'navServices', roles: [PROVIDER, ADMIN], page: provider.servicesPage },
+  { path: /^#\/inbox$/, nav: 'navInbox', roles: [PROVIDER], page: referrals.inboxPage },
+  { path: /^#\/caseload$/, nav: 'navCaseload', roles: [SOCIAL_WORKER], page: casework.caseloadPage },
+  { path: /^#\/clients$/, nav: 'navClients', roles: [SOCIAL_WORKER], page: casework.clientsPage },
+  { path: /^#\/client\/([\w-]+)$/, roles: [SOCIAL_WORKER], page: casework.clientPage },
+  { path: /^#\/referral\/([\w-]+)$/, roles: [PROVIDER, SOCIAL_WORKER], page: referrals.referralPage },
   { path: /^#\/listing\/([\w-]+)$/, roles: [COMMITTEE, ADMIN], page: listing.listingPage },
   { path: /^#\/service\/([\w-]+)$/, roles: [COMMITTEE, PROVIDER, ADMIN], page: provider.servicePage },
 ];
 
 /** Where each role starts. */
-const HOME = { [COMMITTEE]: '#/area', [PROVIDER]: '#/services', [ADMIN]: '#/area' };
+const HOME = { [COMMITTEE]: '#/area', [PROVIDER]: '#/services', [SOCIAL_WORKER]: '#/caseload', [ADMIN]: '#/area' };
 
 const main = document.getElementById('main');
 const header = document.getElementById('top');

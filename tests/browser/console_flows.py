@@ -239,6 +239,65 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
     expect(page.locator("select[name=capacity]")).to_have_value("WAITLIST")
     page.screenshot(path=out / "provider-hours.png", full_page=True)
 
+    # The referral inbox: the demo referral (live, from worker.tvillage) waits for an answer.
+    page.click("nav >> text=转介收件箱")
+    expect(page.locator("h1")).to_have_text("转介收件箱")
+    expect(page.locator(".counts")).to_contain_text("待答复")
+    page.screenshot(path=out / "provider-inbox.png", full_page=True)
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("h1")).to_contain_text("转介")
+    # Live with the client's consent: the consented fields are shown.
+    expect(page.locator("dl.facts").last).to_contain_text("演示客户")
+    # Rejecting needs a reason: the page says so and nothing is sent.
+    page.click("button[data-to=REJECTED]")
+    expect(page.locator("section.card .feedback")).to_have_text("请先填写原因。")
+    page.click("button[data-to=ACCEPTED]")
+    expect(page.locator("dl.facts").first).to_contain_text("已接收")
+    expect(page.locator("p.feedback.ok")).to_have_text("已更新为：已接收")
+    expect(page.locator("button[data-to=IN_PROGRESS]")).to_be_visible()
+    page.screenshot(path=out / "provider-referral.png", full_page=True)
+    page.click("button[data-to=IN_PROGRESS]")
+    expect(page.locator("dl.facts").first).to_contain_text("办理中")
+    page.fill("textarea[name=outcome]", "已提供法律咨询 / Legal advice given")
+    page.click("button[data-to=COMPLETED]")
+    expect(page.locator("dl.facts").first).to_contain_text("已完成")
+    expect(page.locator("dl.facts").first).to_contain_text("Legal advice given")
+    # Nothing is waiting any more.
+    page.click("nav >> text=转介收件箱")
+    expect(page.locator("main")).to_contain_text("没有等待答复的转介。")
+
+
+def social_worker_flows(page: Page, base: str, out: Path) -> None:
+    sign_in(page, base, "worker.tvillage")
+    expect(page.locator("h1")).to_have_text("我的个案")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    page.screenshot(path=out / "worker-caseload.png", full_page=True)
+    page.click("nav >> text=服务对象")
+    expect(page.locator("h1")).to_have_text("服务对象")
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("h1")).to_have_text("演示客户 / Demo Client")
+    expect(page.locator("section.card").first).to_contain_text("有效")
+    # Sending is possible only after the eligibility check.
+    expect(page.locator("button[type=submit]")).to_be_disabled()
+    page.fill("input[name=adcode]", "310112")  # Minhang district
+    page.click("text=查找服务")
+    expect(page.locator("form[aria-labelledby=refer-title] .feedback").first).to_contain_text("找到")
+    value = page.locator("select[name=service]").evaluate(
+        "s => [...s.options].find(o => o.textContent.startsWith('免费法律援助')).value"
+    )
+    page.select_option("select[name=service]", value)
+    page.fill("input[name=age]", "34")
+    page.click("button[name=check]")
+    expect(page.locator(".verdict")).not_to_be_empty()
+    page.fill("textarea[name=needs]", "再次咨询工资问题 / A second question about wages")
+    page.screenshot(path=out / "worker-client.png", full_page=True)
+    page.click("button[type=submit]")
+    # The new referral's page opens.
+    expect(page.locator("h1")).to_contain_text("转介")
+    expect(page.locator("dl.facts").first).to_contain_text("待答复")
+    page.click("nav >> text=我的个案")
+    expect(page.locator("table tbody tr")).to_have_count(2)
+
 
 def graphiql_flow(page: Page, base: str, out: Path) -> None:
     page.goto(f"{base}/graphql")
@@ -262,7 +321,7 @@ def main() -> int:
     problems = Problems(args.base)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--lang=zh-CN"])
-        for name, flow in [("committee", committee_flows), ("provider", provider_flows), ("graphiql", graphiql_flow)]:
+        for name, flow in [("committee", committee_flows), ("provider", provider_flows), ("social worker", social_worker_flows), ("graphiql", graphiql_flow)]:
             context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
             page = context.new_page()
             page.on("dialog", lambda d: d.accept())

@@ -37,7 +37,7 @@ macro_rules! assets {
     };
 }
 
-static ASSETS: [Asset; 18] = assets![
+static ASSETS: [Asset; 20] = assets![
     "index.html" => "text/html; charset=utf-8",
     "console.css" => "text/css; charset=utf-8",
     "icon.svg" => "image/svg+xml",
@@ -49,6 +49,8 @@ static ASSETS: [Asset; 18] = assets![
     "pages/committee.js" => "text/javascript; charset=utf-8",
     "pages/listing.js" => "text/javascript; charset=utf-8",
     "pages/provider.js" => "text/javascript; charset=utf-8",
+    "pages/referrals.js" => "text/javascript; charset=utf-8",
+    "pages/casework.js" => "text/javascript; charset=utf-8",
     "graphiql.html" => "text/html; charset=utf-8",
     "graphiql.js" => "text/javascript; charset=utf-8",
     "graphiql.css" => "text/css; charset=utf-8",
