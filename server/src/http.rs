@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .route("/evidence/villages/{id}/report.html", get(village_report_html))
         .route("/evidence/villages/{id}/report.csv", get(village_report_csv))
+        .route("/evidence/organizations/{id}/outcomes.csv", get(organization_outcomes_csv))
         .with_state(state)
         .layer(Extension(metrics.clone()))
         // Brotli when the client accepts it (smaller offline snapshots; tower-http runs it at
@@ -486,21 +487,37 @@ async fn village_evidence(
         state.clock.now(),
     )
     .await;
-    evidence.map_err(|error| {
-        let status = match error.code() {
-            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
-            _ => {
-                if let ApiError::Internal(cause) = &error {
-                    tracing::error!(error = %cause, "village report failed");
-                }
-                return internal_error_response();
+    evidence.map_err(evidence_error_response)
+}
+
+/// An evidence page's error as JSON with its code and HTTP status.
+fn evidence_error_response(error: crate::error::ApiError) -> Response {
+    let status = match error.code() {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        _ => {
+            if let ApiError::Internal(cause) = &error {
+                tracing::error!(error = %cause, "evidence page failed");
             }
-        };
-        coded_error_response(status, error.code(), &error.message())
-    })
+            return internal_error_response();
+        }
+    };
+    coded_error_response(status, error.code(), &error.message())
+}
+
+/// A CSV download that is not kept by any cache.
+fn csv_response(text: String, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 /// `GET /evidence/villages/{id}/report.html`: the printable one-page village report.
@@ -538,19 +555,57 @@ async fn village_report_csv(
         Err(response) => return response,
     };
     match crate::evidence::report::csv(&evidence) {
-        Ok(text) => {
-            let disposition = format!("attachment; filename=\"village-report-{}.csv\"", evidence.month);
-            let mut response = text.into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            if let Ok(value) = HeaderValue::from_str(&disposition) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
-        }
+        Ok(text) => csv_response(text, &format!("village-report-{}.csv", evidence.month)),
         Err(error) => {
             tracing::error!(%error, "writing the village report CSV failed");
+            internal_error_response()
+        }
+    }
+}
+
+/// `?month=YYYY-MM&months=N` of the organisation outcomes CSV.
+#[derive(serde::Deserialize)]
+struct OutcomesParams {
+    month: Option<String>,
+    months: Option<i32>,
+}
+
+/// `GET /evidence/organizations/{id}/outcomes.csv`: an organisation's referral outcomes by month
+/// (`organizationOutcomes`, same access), as CSV.
+async fn organization_outcomes_csv(
+    State(state): State<AppState>,
+    axum::extract::Path(organization_id): axum::extract::Path<String>,
+    axum::extract::Query(params): axum::extract::Query<OutcomesParams>,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match headers.get(header::AUTHORIZATION) {
+        None => Caller::Anonymous,
+        Some(value) => match authenticate(&state, value).await {
+            Ok(caller) => caller,
+            Err(response) => return response,
+        },
+    };
+    let asked = crate::evidence::MonthsAsked { month: params.month.as_deref(), months: params.months };
+    let evidence = match crate::evidence::organization_evidence_for(
+        &state.db,
+        &caller,
+        &state.directory.current(),
+        &organization_id,
+        asked,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(evidence) => evidence,
+        Err(error) => return evidence_error_response(error),
+    };
+    match crate::evidence::report::organization_csv(&evidence) {
+        Ok(text) => {
+            let last = evidence.months.last().map(|month| month.month.to_string()).unwrap_or_default();
+            csv_response(text, &format!("organization-outcomes-{last}.csv"))
+        }
+        Err(error) => {
+            tracing::error!(%error, "writing the organisation outcomes CSV failed");
             internal_error_response()
         }
     }

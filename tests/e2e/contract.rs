@@ -149,6 +149,8 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
         "VerifyService" => (Some("committee.tvillage"), json!({ "id": library })),
         "VillageReport" => (Some("committee.tvillage"), json!({ "villageId": t_village })),
         "ServiceOutcomes" => (Some("committee.tvillage"), json!({ "serviceId": library })),
+        "OrganizationOutcomes" => (Some("worker.tvillage"), json!({ "organizationId": station, "months": 3 })),
+        "CategoryOutcomes" => (Some("committee.tvillage"), json!({ "category": "LIBRARY", "villageId": t_village })),
         "CloseServiceTemporarily" => {
             (Some("committee.tvillage"), json!({ "id": id("service", "sh-tvillage-tai-chi"), "reason": text() }))
         }

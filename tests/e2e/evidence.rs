@@ -473,10 +473,11 @@ async fn the_printable_report_fits_one_a4_page_in_chromium() {
 }
 
 /// A fixture of referrals inserted straight into the database (the referral API is built
-/// elsewhere): to T village's library room, 12 completed (sent 1 October, ended 10 days later),
-/// 5 failed ("no_show", ended after 20 days), 4 rejected, 3 still requested, a draft, one entered
-/// in error; plus 6 completed ones to the district legal aid centre, outside the village, which
-/// are not T village's.
+/// elsewhere), all sent by T village's social-work station: to its own library room in T village,
+/// 12 completed (sent 1 October, ended 10 days later), 5 failed ("no_show", ended after 20 days),
+/// 4 rejected, 3 still requested, a draft, one entered in error; plus 6 completed ones to the
+/// district legal aid centre, outside the village, which are not T village's. Earlier months, to
+/// the legal aid centre only: 5 completed in September, 4 completed in August.
 async fn insert_referral_fixture(app: &TestApp) {
     use chrono::{Duration, TimeZone, Utc};
     use qiao_schema::domain::{ReferralStatus, Urgency};
@@ -507,6 +508,7 @@ async fn insert_referral_fixture(app: &TestApp) {
     .expect("insert the fixture client");
     // (status, days to acceptance, days to the end, service key, location key)
     type Planned<'a> = (ReferralStatus, Option<i64>, Option<i64>, &'a str, &'a str);
+    let legal_aid = ("sh-minhang-legal-aid", "sh-loc-minhang-legal-aid-centre");
     let mut plan: Vec<Planned> = Vec::new();
     let library = ("sh-tvillage-community-library", "sh-loc-tvillage-library-room");
     for n in 0..12 {
@@ -524,15 +526,21 @@ async fn insert_referral_fixture(app: &TestApp) {
     plan.push((ReferralStatus::Draft, None, None, library.0, library.1));
     plan.push((ReferralStatus::EnteredInError, None, None, library.0, library.1));
     for _ in 0..6 {
-        plan.push((
-            ReferralStatus::Completed,
-            Some(1),
-            Some(3),
-            "sh-minhang-legal-aid",
-            "sh-loc-minhang-legal-aid-centre",
-        ));
+        plan.push((ReferralStatus::Completed, Some(1), Some(3), legal_aid.0, legal_aid.1));
+    }
+    let october = plan.len();
+    for _ in 0..9 {
+        plan.push((ReferralStatus::Completed, Some(1), Some(3), legal_aid.0, legal_aid.1));
     }
     for (n, (status, accepted, ended, service, location)) in plan.into_iter().enumerate() {
+        // The last 9: 5 sent in September, 4 in August.
+        let sent = match n.checked_sub(october) {
+            None => sent,
+            Some(k) if k < 5 => sent - Duration::days(20),
+            Some(_) => sent - Duration::days(50),
+        };
+        let target =
+            if service == legal_aid.0 { id("organization", "sh-minhang-legal-aid-centre") } else { station.clone() };
         referral::Entity::insert(referral::ActiveModel {
             id: Set(format!("fixture-{n}")),
             code: Set(format!("FIX{n:04}")),
@@ -541,7 +549,7 @@ async fn insert_referral_fixture(app: &TestApp) {
             location_id: Set(Some(id("location", location))),
             referring_account_id: Set(id("account", "worker.tvillage")),
             referring_organization_id: Set(station.clone()),
-            target_organization_id: Set(station.clone()),
+            target_organization_id: Set(target),
             live: Set(false),
             status: Set(status),
             need_categories: Set(String::new()),
@@ -596,16 +604,16 @@ async fn referral_outcomes_of_a_village_equal_the_hand_computed_ones() {
         let status = |code: &str| {
             outcomes["byStatus"].as_array().and_then(|rows| rows.iter().find(|row| row["status"] == code)).cloned()
         };
-        assert_eq!(status("completed"), Some(json!({ "status": "completed", "count": 12, "hidden": null })));
+        assert_eq!(status("COMPLETED"), Some(json!({ "status": "COMPLETED", "count": 12, "hidden": null })));
         assert_eq!(
-            status("rejected"),
-            Some(json!({ "status": "rejected", "count": null, "hidden": "FEWER_THAN_FIVE" }))
+            status("REJECTED"),
+            Some(json!({ "status": "REJECTED", "count": null, "hidden": "FEWER_THAN_FIVE" }))
         );
         assert_eq!(
-            status("requested"),
-            Some(json!({ "status": "requested", "count": null, "hidden": "FEWER_THAN_FIVE" }))
+            status("REQUESTED"),
+            Some(json!({ "status": "REQUESTED", "count": null, "hidden": "FEWER_THAN_FIVE" }))
         );
-        assert_eq!(status("failed"), Some(json!({ "status": "failed", "count": null, "hidden": "PROTECTS_ANOTHER" })));
+        assert_eq!(status("FAILED"), Some(json!({ "status": "FAILED", "count": null, "hidden": "PROTECTS_ANOTHER" })));
         // 17 accepted of 21 answered: the 4 rejected are too few for a rate.
         assert_eq!(outcomes["acceptanceRate"], Value::Null);
         assert_eq!(outcomes["completionRate"].as_f64(), Some(12.0 / 17.0));
@@ -655,11 +663,323 @@ async fn a_service_outcomes_sit_beside_its_programme_facts_and_are_scoped() {
         assert_eq!(data["serviceOutcomes"]["outcomes"]["referrals"], 6);
         let completed = data["serviceOutcomes"]["outcomes"]["byStatus"]
             .as_array()
-            .and_then(|rows| rows.iter().find(|row| row["status"] == "completed"))
+            .and_then(|rows| rows.iter().find(|row| row["status"] == "COMPLETED"))
             .cloned();
-        assert_eq!(completed, Some(json!({ "status": "completed", "count": 6 })));
+        assert_eq!(completed, Some(json!({ "status": "COMPLETED", "count": 6 })));
         assert_eq!(error_code(&app.graphql_as(&provider, query, library.clone()).await), Some("NOT_FOUND"));
         assert_eq!(error_code(&app.graphql(query, library).await), Some("UNAUTHENTICATED"));
+    })
+    .await;
+}
+
+const OUTCOME_FIELDS: &str = "referrals byStatus { status count hidden } acceptanceRate completionRate
+    medianDaysToAcceptance medianDaysToOutcome topRejectionReasons { reason count }
+    topFailureReasons { reason count } feedbackGotHelp feedbackCouldNot forwarded";
+
+fn organization_query() -> String {
+    format!(
+        "query($id: ID!, $month: String, $months: Int) {{
+            organizationOutcomes(organizationId: $id, month: $month, months: $months) {{
+                organizationId name programmes {{ name funders deliveryMode sinceYear }}
+                months {{ month received {{ {OUTCOME_FIELDS} }} sent {{ {OUTCOME_FIELDS} }} }} }} }}"
+    )
+}
+
+fn category_query() -> String {
+    format!(
+        "query($category: ServiceCategory!, $village: ID, $month: String, $months: Int) {{
+            categoryOutcomes(category: $category, villageId: $village, month: $month, months: $months) {{
+                category name village {{ id }} months {{ month outcomes {{ {OUTCOME_FIELDS} }} }} }} }}"
+    )
+}
+
+fn organization(key: &str) -> String {
+    qiao_seed::rows::derived_id("organization", key)
+}
+
+/// One status's row of a `byStatus` list.
+fn status_row(outcomes: &Value, status: &str) -> Value {
+    outcomes["byStatus"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["status"] == status))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {status} row: {outcomes:#}"))
+}
+
+/// The station's October referrals both ways, worked out by hand from the fixture. Received (to
+/// its library): as for T village. Sent: those 24 and the legal aid centre's 6, so 30: requested
+/// 3 and rejected 4 are small, and the smallest shown cell (failed, 5) is hidden with them, since
+/// 3 + 4 + 5 = 12 ≥ 5·1 + 2 + 3; completed 18 stays. 23 accepted of 27 answered leave 4 rejected:
+/// no rate. 18 completed of 23 ended. Days to acceptance: 1..=12, five 2s and six 1s, 23 values
+/// whose 12th is 2. Days to outcome: six 3s, twelve 10s, five 20s: the 12th is 10.
+#[tokio::test]
+async fn an_organisation_outcomes_both_ways_equal_the_hand_computed_ones_for_its_own_social_worker() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let worker = app.token_of("worker.tvillage").await;
+        let station = organization("sh-tvillage-social-work-station");
+        let data = app.data_as(&worker, &organization_query(), json!({ "id": station })).await;
+        let answer = &data["organizationOutcomes"];
+        assert_eq!(answer["organizationId"], station.as_str());
+        assert!(answer["programmes"].as_array().is_some_and(|list| !list.is_empty()), "{answer:#}");
+        assert!(answer["programmes"].as_array().into_iter().flatten().all(|p| p["funders"].is_string()));
+        assert_eq!(answer["months"].as_array().map(Vec::len), Some(1));
+        let month = &answer["months"][0];
+        assert_eq!(month["month"], "2026-10");
+
+        let received = &month["received"];
+        assert_eq!(received["referrals"], 24, "{received:#}");
+        assert_eq!(status_row(received, "COMPLETED")["count"], 12);
+        assert_eq!(received["completionRate"].as_f64(), Some(12.0 / 17.0));
+        assert_eq!(received["medianDaysToAcceptance"], 4.0);
+
+        let sent = &month["sent"];
+        assert_eq!(sent["referrals"], 30, "{sent:#}");
+        assert_eq!(status_row(sent, "COMPLETED"), json!({ "status": "COMPLETED", "count": 18, "hidden": null }));
+        assert_eq!(
+            status_row(sent, "REQUESTED"),
+            json!({ "status": "REQUESTED", "count": null, "hidden": "FEWER_THAN_FIVE" })
+        );
+        assert_eq!(
+            status_row(sent, "REJECTED"),
+            json!({ "status": "REJECTED", "count": null, "hidden": "FEWER_THAN_FIVE" })
+        );
+        assert_eq!(
+            status_row(sent, "FAILED"),
+            json!({ "status": "FAILED", "count": null, "hidden": "PROTECTS_ANOTHER" })
+        );
+        for status in ["ACCEPTED", "IN_PROGRESS", "ON_HOLD", "CANCELLED"] {
+            assert_eq!(status_row(sent, status)["count"], 0, "{status}");
+        }
+        assert_eq!(sent["acceptanceRate"], Value::Null);
+        assert_eq!(sent["completionRate"].as_f64(), Some(18.0 / 23.0));
+        assert_eq!(sent["medianDaysToAcceptance"], 2.0);
+        assert_eq!(sent["medianDaysToOutcome"], 10.0);
+        assert_eq!(sent["topRejectionReasons"], json!([]));
+        assert_eq!(sent["topFailureReasons"], json!([{ "reason": "no_show", "count": 5 }]));
+        assert_eq!((sent["feedbackGotHelp"].as_i64(), sent["feedbackCouldNot"].as_i64()), (Some(6), Some(0)));
+        assert_eq!(sent["forwarded"], 0);
+
+        // Complementary suppression: what the total leaves for the hidden cells (30 - 18 = 12)
+        // could be split many ways (a small cell anywhere from 1 to 4), never pinned down.
+        let shown: i64 =
+            sent["byStatus"].as_array().into_iter().flatten().filter_map(|row| row["count"].as_i64()).sum();
+        let hidden: Vec<&Value> =
+            sent["byStatus"].as_array().into_iter().flatten().filter(|row| row["count"].is_null()).collect();
+        let small = hidden.iter().filter(|row| row["hidden"] == "FEWER_THAN_FIVE").count() as i64;
+        let protecting = hidden.iter().filter(|row| row["hidden"] == "PROTECTS_ANOTHER").count() as i64;
+        assert!(protecting >= 1);
+        assert!(30 - shown >= 5 * protecting + small + 3, "the hidden sum {} gives a small cell away", 30 - shown);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn four_referrals_are_hidden_and_five_shown_in_a_month_series() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let admin = app.token_of("admin").await;
+        let legal_aid = organization("sh-minhang-legal-aid-centre");
+        let data = app
+            .data_as(&admin, &organization_query(), json!({ "id": legal_aid, "month": "2026-10", "months": 3 }))
+            .await;
+        let months = &data["organizationOutcomes"]["months"];
+        let names: Vec<&str> = months.as_array().into_iter().flatten().filter_map(|m| m["month"].as_str()).collect();
+        assert_eq!(names, ["2026-08", "2026-09", "2026-10"]);
+        // August: 4 referrals, every figure hidden; September: 5, shown; October: 6.
+        let august = &months[0]["received"];
+        assert_eq!(august["referrals"], Value::Null, "{august:#}");
+        assert_eq!(
+            status_row(august, "COMPLETED"),
+            json!({ "status": "COMPLETED", "count": null, "hidden": "FEWER_THAN_FIVE" })
+        );
+        assert_eq!(august["medianDaysToOutcome"], Value::Null);
+        let september = &months[1]["received"];
+        assert_eq!(september["referrals"], 5);
+        assert_eq!(status_row(september, "COMPLETED")["count"], 5);
+        assert_eq!(september["completionRate"], 1.0);
+        assert_eq!(september["medianDaysToOutcome"], 3.0);
+        assert_eq!(months[2]["received"]["referrals"], 6);
+        // The legal aid centre sent none.
+        assert_eq!(months[2]["sent"]["referrals"], 0);
+
+        // The same by category, for the whole city.
+        let data = app
+            .data_as(&admin, &category_query(), json!({ "category": "LEGAL_AID", "month": "2026-10", "months": 3 }))
+            .await;
+        let series = &data["categoryOutcomes"];
+        assert_eq!(series["category"], "LEGAL_AID");
+        assert_eq!(series["village"], Value::Null);
+        let counts: Vec<Value> =
+            series["months"].as_array().into_iter().flatten().map(|m| m["outcomes"]["referrals"].clone()).collect();
+        assert_eq!(counts, [Value::Null, json!(5), json!(6)]);
+
+        // A month series is 1 to 12 months of finished months.
+        for (months, month) in [(0, "2026-10"), (13, "2026-10"), (2, "2026-11")] {
+            let answer = app
+                .graphql_as(
+                    &admin,
+                    &category_query(),
+                    json!({ "category": "LEGAL_AID", "month": month, "months": months }),
+                )
+                .await;
+            assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{answer}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn category_outcomes_count_a_village_and_only_what_the_caller_may_see() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let t_village = village_id("sh-t-village");
+        let query = category_query();
+        let referrals = |data: &Value| data["categoryOutcomes"]["months"][0]["outcomes"]["referrals"].clone();
+
+        // The committee: the library's 24 in T village; another area's village reads as missing.
+        let committee = app.token_of("committee.tvillage").await;
+        let data = app.data_as(&committee, &query, json!({ "category": "LIBRARY", "village": t_village })).await;
+        assert_eq!(data["categoryOutcomes"]["village"]["id"], t_village.as_str());
+        assert_eq!(referrals(&data), 24);
+        let outcomes = &data["categoryOutcomes"]["months"][0]["outcomes"];
+        assert_eq!(outcomes["completionRate"].as_f64(), Some(12.0 / 17.0));
+        assert_eq!(outcomes["medianDaysToOutcome"], 10.0);
+        let x_village = json!({ "category": "LIBRARY", "village": village_id("sh-x-village") });
+        assert_eq!(error_code(&app.graphql_as(&committee, &query, x_village).await), Some("NOT_FOUND"));
+        // Legal aid referrals went to a place outside the committee's areas.
+        assert_eq!(referrals(&app.data_as(&committee, &query, json!({ "category": "LEGAL_AID" })).await), 0);
+
+        // Provider staff: their own organisation's referrals only.
+        let provider = app.token_of("provider.legalaid").await;
+        assert_eq!(referrals(&app.data_as(&provider, &query, json!({ "category": "LEGAL_AID" })).await), 6);
+        assert_eq!(referrals(&app.data_as(&provider, &query, json!({ "category": "LIBRARY" })).await), 0);
+
+        // Social workers: the referrals their organisation sent, not another organisation's.
+        let worker = app.token_of("worker.tvillage").await;
+        assert_eq!(referrals(&app.data_as(&worker, &query, json!({ "category": "LEGAL_AID" })).await), 6);
+        let other = other_org_worker(&app).await;
+        assert_eq!(referrals(&app.data_as(&other, &query, json!({ "category": "LEGAL_AID" })).await), 0);
+        assert_eq!(referrals(&app.data_as(&other, &query, json!({ "category": "LIBRARY" })).await), 0);
+
+        let anonymous = app.graphql(&query, json!({ "category": "LIBRARY" })).await;
+        assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
+        let migrant =
+            app.graphql_as(&app.token_of("migrant.demo").await, &query, json!({ "category": "LIBRARY" })).await;
+        assert_eq!(error_code(&migrant), Some("FORBIDDEN"));
+    })
+    .await;
+}
+
+/// A social worker of another organisation (T village's neighbourhood committee), signed in.
+async fn other_org_worker(app: &TestApp) -> String {
+    let admin = app.token_of("admin").await;
+    app.data_as(
+        &admin,
+        "mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }",
+        json!({ "input": { "username": "worker.other", "displayName": "别的社工 / Other worker",
+            "password": "another-long-password", "role": "SOCIAL_WORKER",
+            "organizationId": organization("sh-tvillage-committee") } }),
+    )
+    .await;
+    app.login("worker.other", "another-long-password").await.0
+}
+
+#[tokio::test]
+async fn an_organisation_outcomes_are_scoped_in_graphql_and_csv() {
+    on_every_database(|app| async move {
+        insert_referral_fixture(&app).await;
+        let query = organization_query();
+        let station = organization("sh-tvillage-social-work-station");
+        let legal_aid = organization("sh-minhang-legal-aid-centre");
+        let of = |id: &str| json!({ "id": id });
+        let month = |data: &Value| data["organizationOutcomes"]["months"][0].clone();
+
+        // Anonymous callers and residents get nothing.
+        assert_eq!(error_code(&app.graphql(&query, of(&station)).await), Some("UNAUTHENTICATED"));
+        let migrant = app.token_of("migrant.demo").await;
+        assert_eq!(error_code(&app.graphql_as(&migrant, &query, of(&station)).await), Some("FORBIDDEN"));
+
+        // The committee sees the station (its places are in T village), counting only referrals
+        // to places in its area: the legal aid centre's 6 are not; the centre itself is missing.
+        let committee = app.token_of("committee.tvillage").await;
+        let seen = month(&app.data_as(&committee, &query, of(&station)).await);
+        assert_eq!((seen["received"]["referrals"].as_i64(), seen["sent"]["referrals"].as_i64()), (Some(24), Some(24)));
+        let answer = app.graphql_as(&committee, &query, of(&legal_aid)).await;
+        let missing = app.graphql_as(&committee, &query, of("no-such-organization")).await;
+        assert_eq!(error_code(&answer), Some("NOT_FOUND"));
+        assert_eq!(answer["errors"][0]["message"], missing["errors"][0]["message"]);
+
+        // Provider staff: their own organisation, not another.
+        let provider = app.token_of("provider.legalaid").await;
+        assert_eq!(month(&app.data_as(&provider, &query, of(&legal_aid)).await)["received"]["referrals"], 6);
+        assert_eq!(error_code(&app.graphql_as(&provider, &query, of(&station)).await), Some("NOT_FOUND"));
+
+        // A social worker of another organisation: the station reads as missing; their own
+        // organisation has nothing in the month.
+        let other = other_org_worker(&app).await;
+        assert_eq!(error_code(&app.graphql_as(&other, &query, of(&station)).await), Some("NOT_FOUND"));
+        let own = month(&app.data_as(&other, &query, of(&organization("sh-tvillage-committee"))).await);
+        assert_eq!((own["received"]["referrals"].as_i64(), own["sent"]["referrals"].as_i64()), (Some(0), Some(0)));
+
+        // Admins see any organisation, everything it sent.
+        let admin = app.token_of("admin").await;
+        assert_eq!(month(&app.data_as(&admin, &query, of(&station)).await)["sent"]["referrals"], 30);
+
+        // The CSV follows the same rules and carries the same figures.
+        let csv = |token: Option<String>, id: String| {
+            let mut request =
+                app.http().get(app.url(&format!("/evidence/organizations/{id}/outcomes.csv?month=2026-10&months=2")));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send()
+        };
+        assert_eq!(csv(None, station.clone()).await.expect("answer").status(), 401);
+        assert_eq!(csv(Some(other.clone()), station.clone()).await.expect("answer").status(), 404);
+        assert_eq!(csv(Some(provider.clone()), station.clone()).await.expect("answer").status(), 404);
+        assert_eq!(csv(Some(committee.clone()), legal_aid.clone()).await.expect("answer").status(), 404);
+        let response = csv(Some(admin.clone()), station.clone()).await.expect("answer");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/csv")));
+        let text = response.text().await.expect("the CSV");
+        // No cell of these rows holds a comma or a quote, so a plain split reads them.
+        let rows: Vec<Vec<&str>> = text.lines().map(|line| line.split(',').collect()).collect();
+        assert_eq!(rows[0][..4], ["organization_id", "organization_name_zh", "organization_name_en", "month"]);
+        let cell = |month: &str, section: &str, code: &str| {
+            rows.iter()
+                .find(|row| row.len() == 10 && row[3] == month && row[4] == section && row[5] == code)
+                .map(|row| row[9].to_owned())
+                .unwrap_or_else(|| panic!("no {month} {section} {code} row in {text}"))
+        };
+        assert_eq!(cell("2026-10", "received", "completed"), "12");
+        assert_eq!(cell("2026-10", "received", "rejected"), "< 5");
+        assert_eq!(cell("2026-10", "sent", "referrals"), "30");
+        assert_eq!(cell("2026-10", "sent", "completed"), "18");
+        assert_eq!(cell("2026-10", "sent", "failed"), "隐藏 hidden");
+        assert_eq!(cell("2026-09", "sent", "referrals"), "5");
+        assert_eq!(cell("2026-09", "received", "referrals"), "0");
+
+        // A name a spreadsheet would run as a formula is written as text.
+        {
+            use qiao_schema::entity::organization;
+            use sea_orm::sea_query::Expr;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let db = app.database().await;
+            organization::Entity::update_many()
+                .col_expr(organization::Column::NameEn, Expr::value("=1+2"))
+                .filter(organization::Column::Id.eq(station.clone()))
+                .exec(&db)
+                .await
+                .expect("rename the station");
+            db.close().await.ok();
+        }
+        let worker = app.token_of("worker.tvillage").await;
+        let response = csv(Some(worker), station.clone()).await.expect("answer");
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.expect("the CSV");
+        let names: Vec<&str> = text.lines().skip(1).filter_map(|line| line.split(',').nth(2)).collect();
+        assert!(!names.is_empty() && names.iter().all(|name| *name == "'=1+2"), "{text}");
     })
     .await;
 }

@@ -4,6 +4,8 @@
 //!   3 km walk, and the gaps a rule set (data) flags;
 //! - [`unmet`]: searches that found nothing useful, counted in memory by (village, category,
 //!   reason, day) and written as counts only;
+//! - [`groups`]: referral outcomes per organisation and per category, month by month, and who
+//!   may read them (a condition on the referrals, in the query);
 //! - [`kanon`]: the k-anonymity rule (k = 5, complementary suppression) that every figure
 //!   derived from people passes through before it is shown;
 //! - [`report`]: the printable one-page village report (HTML with server-drawn SVG) and the CSV
@@ -13,6 +15,7 @@
 //! villages of their areas; anyone else (provider staff included, whose scope is their own
 //! services) finds no village, exactly as if it did not exist. See `docs/EVIDENCE.md`.
 
+pub mod groups;
 pub mod kanon;
 pub mod outcomes;
 pub mod report;
@@ -136,6 +139,49 @@ pub async fn service_evidence_for(
     let of_service = sea_orm::Condition::all().add(referral::Column::ServiceId.eq(service_id));
     let referrals = outcomes::referrals_of_month(db, of_service, month).await?;
     Ok(ServiceEvidence { service, program, month, outcomes: outcomes::figures(&referrals) })
+}
+
+/// The months a caller asks for: the last one (`YYYY-MM`, a finished month; default the last
+/// finished month) and how many up to it (default 1, at most 12).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MonthsAsked<'a> {
+    pub month: Option<&'a str>,
+    pub months: Option<i32>,
+}
+
+/// An organisation's outcomes as a caller asks for them (`groups::organization_evidence`): the
+/// month series ends with `month` (default the last finished month) and runs `months` long
+/// (default 1, at most 12).
+pub async fn organization_evidence_for(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    directory: &Directory,
+    organization_id: &str,
+    asked: MonthsAsked<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<groups::OrganizationEvidence> {
+    let reader = groups::OutcomeReader::of(db, caller, now).await?;
+    let series = groups::month_series(report_month(asked.month, now)?, asked.months)?;
+    groups::organization_evidence(db, &reader, directory, organization_id, &series).await
+}
+
+/// A category's outcomes as a caller asks for them (`groups::category_evidence`), months as for
+/// [`organization_evidence_for`].
+pub async fn category_evidence_for(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    directory: Arc<Directory>,
+    category_code: &str,
+    village_id: Option<&str>,
+    asked: MonthsAsked<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<groups::CategoryEvidence> {
+    let reader = groups::OutcomeReader::of(db, caller, now).await?;
+    let series = groups::month_series(report_month(asked.month, now)?, asked.months)?;
+    if village_id.is_some_and(|id| id.len() > 64) {
+        return Err(ApiError::not_found("urban village"));
+    }
+    groups::category_evidence(db, &reader, directory, category_code, village_id, &series).await
 }
 
 /// The month a caller asked for (a finished one), or the last finished month.

@@ -1,4 +1,5 @@
-//! The printable one-page village report and the CSV export, drawn from a [`VillageEvidence`].
+//! The printable one-page village report and the CSV exports, drawn from a [`VillageEvidence`]
+//! and an [`OrganizationEvidence`].
 //!
 //! The page is for a committee's notice board: Chinese first with English beside it, an SVG map
 //! of the village and the services around it and small SVG bar charts, all drawn here on the
@@ -9,10 +10,13 @@ use std::fmt::Write as _;
 
 use qiao_schema::datum::LatLon;
 
+use super::groups::OrganizationEvidence;
 use super::kanon::{Figure, K};
+use super::outcomes::OutcomeFigures;
 use super::supply::{NEAR_WALK_M, REACH_WALK_M, WALKING_FACTOR};
 use super::{UnmetCell, VillageEvidence};
 use crate::directory::index::TermIdx;
+use crate::hsds::neutralise_formula;
 use qiao_schema::domain::ReferralStatus;
 
 /// The content security policy the page is served with: nothing from anywhere, inline styles only.
@@ -404,14 +408,16 @@ fn outcomes_section(evidence: &VillageEvidence) -> String {
 }
 
 /// The CSV export: one row per figure (`section, code, name_zh, name_en, measure, value`); a
-/// hidden figure's value reads "< 5" or "hidden", like the page.
+/// hidden figure's value reads "< 5" or "hidden", like the page. Every cell that a spreadsheet
+/// would run as a formula is neutralised (a leading `'`), as in the directory export.
 pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
     let village = &evidence.directory.villages[evidence.village];
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["village_id", "month", "section", "code", "name_zh", "name_en", "measure", "value"])?;
     let month = evidence.month.to_string();
     let mut row = |section: &str, code: &str, zh: &str, en: &str, measure: &str, value: String| {
-        writer.write_record([village.id.as_str(), &month, section, code, zh, en, measure, &value])
+        let cells = [village.id.as_str(), &month, section, code, zh, en, measure, &value];
+        writer.write_record(cells.map(neutralise_formula))
     };
     for supply in &evidence.supply.categories {
         let term = &evidence.directory.taxonomy.terms[supply.term];
@@ -437,16 +443,25 @@ pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
         row("unmet_needs", code, &zh, &en, "searches", cell.figure.label())?;
     }
     row("unmet_needs", "TOTAL", "合计", "Total", "searches", evidence.unmet.total.label())?;
-    let outcomes = &evidence.outcomes;
-    row("outcomes", "referrals", "转介", "Referrals", "referrals", outcomes.referrals.label())?;
+    outcome_rows(&mut row, "outcomes", &evidence.outcomes)?;
+    let bytes = writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Writes one row of a CSV export: `(section, code, name_zh, name_en, measure, value)`.
+type RowWriter<'a> = dyn FnMut(&str, &str, &str, &str, &str, String) -> Result<(), csv::Error> + 'a;
+
+/// The rows of one set of referral outcomes, all in `section`.
+fn outcome_rows(row: &mut RowWriter<'_>, section: &str, outcomes: &OutcomeFigures) -> Result<(), csv::Error> {
+    row(section, "referrals", "转介", "Referrals", "referrals", outcomes.referrals.label())?;
     for (status, figure) in &outcomes.by_status {
         let (code, zh, en) = status_names(*status);
-        row("outcomes", code, zh, en, "referrals", figure.label())?;
+        row(section, code, zh, en, "referrals", figure.label())?;
     }
-    row("outcomes", "acceptance_rate", "接受率", "Acceptance rate", "rate", percent(outcomes.acceptance_rate))?;
-    row("outcomes", "completion_rate", "完成率", "Completion rate", "rate", percent(outcomes.completion_rate))?;
+    row(section, "acceptance_rate", "接受率", "Acceptance rate", "rate", percent(outcomes.acceptance_rate))?;
+    row(section, "completion_rate", "完成率", "Completion rate", "rate", percent(outcomes.completion_rate))?;
     row(
-        "outcomes",
+        section,
         "days_to_acceptance",
         "接受用时",
         "Days to acceptance",
@@ -454,7 +469,7 @@ pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
         days(outcomes.median_days_to_acceptance),
     )?;
     row(
-        "outcomes",
+        section,
         "days_to_outcome",
         "结果用时",
         "Days to outcome",
@@ -462,14 +477,56 @@ pub fn csv(evidence: &VillageEvidence) -> Result<String, csv::Error> {
         days(outcomes.median_days_to_outcome),
     )?;
     for (code, n) in &outcomes.top_rejection_reasons {
-        row("outcomes", code, "拒绝原因", "Rejection reason", "referrals", n.to_string())?;
+        row(section, code, "拒绝原因", "Rejection reason", "referrals", n.to_string())?;
     }
     for (code, n) in &outcomes.top_failure_reasons {
-        row("outcomes", code, "未成功原因", "Failure reason", "referrals", n.to_string())?;
+        row(section, code, "未成功原因", "Failure reason", "referrals", n.to_string())?;
     }
-    row("outcomes", "got_help", "得到帮助", "Got help", "people", outcomes.got_help.label())?;
-    row("outcomes", "could_not", "未得到帮助", "Could not get help", "people", outcomes.could_not.label())?;
-    row("outcomes", "forwarded", "转给他处", "Forwarded", "referrals", outcomes.forwarded.label())?;
+    row(section, "got_help", "得到帮助", "Got help", "people", outcomes.got_help.label())?;
+    row(section, "could_not", "未得到帮助", "Could not get help", "people", outcomes.could_not.label())?;
+    row(section, "forwarded", "转给他处", "Forwarded", "referrals", outcomes.forwarded.label())
+}
+
+/// An organisation's outcomes as CSV, one row per figure and month
+/// (`organization_id, organization_name_zh, organization_name_en, month, section, code, name_zh,
+/// name_en, measure, value`),
+/// `section` being `received` (referrals to its services) or `sent` (referrals it sent). Hidden
+/// figures read as on the page; formula-like cells are neutralised.
+pub fn organization_csv(evidence: &OrganizationEvidence) -> Result<String, csv::Error> {
+    let organization = &evidence.organization;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "organization_id",
+        "organization_name_zh",
+        "organization_name_en",
+        "month",
+        "section",
+        "code",
+        "name_zh",
+        "name_en",
+        "measure",
+        "value",
+    ])?;
+    for month in &evidence.months {
+        let month_text = month.month.to_string();
+        let mut row = |section: &str, code: &str, zh: &str, en: &str, measure: &str, value: String| {
+            let cells = [
+                organization.id.as_str(),
+                &organization.name_zh,
+                &organization.name_en,
+                &month_text,
+                section,
+                code,
+                zh,
+                en,
+                measure,
+                &value,
+            ];
+            writer.write_record(cells.map(neutralise_formula))
+        };
+        outcome_rows(&mut row, "received", &month.received)?;
+        outcome_rows(&mut row, "sent", &month.sent)?;
+    }
     let bytes = writer.into_inner().map_err(|error| csv::Error::from(error.into_error()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -1,18 +1,19 @@
-//! Evidence per urban village for committees and funders (`villageReport`): supply around the
-//! village, the gaps the rule set flags, and searches that found nothing useful, with every
-//! figure derived from people protected by `evidence::kanon`. The domain is `crate::evidence`.
+//! Evidence for committees and funders: per urban village (`villageReport`: supply around the
+//! village, the gaps the rule set flags, searches that found nothing useful) and referral
+//! outcomes per service, organisation and category, with every figure derived from people
+//! protected by `evidence::kanon`. The domain, access included, is `crate::evidence`.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use super::category::ServiceCategory;
-use super::common::{Language, language_of};
+use super::common::{Language, ReferralStatus, language_of};
 use super::context::state;
 use super::objects::{Programme, UrbanVillage};
 use crate::auth::caller;
 use crate::evidence::kanon::{self, Figure, Hidden};
 use crate::evidence::outcomes::OutcomeFigures;
 use crate::evidence::supply::{self, Counts};
-use crate::evidence::{self, VillageEvidence};
+use crate::evidence::{self, MonthsAsked, VillageEvidence};
 
 #[derive(Default)]
 pub struct EvidenceQuery;
@@ -70,16 +71,157 @@ impl EvidenceQuery {
             service_id: ID(evidence.service.id.clone()),
             name: language.pick(&evidence.service.name_zh, &evidence.service.name_en).to_owned(),
             month: evidence.month.to_string(),
-            programme: evidence.program.as_ref().map(|p| Programme {
-                name: language.pick(&p.name_zh, &p.name_en).to_owned(),
-                description: language.pick_opt(p.description_zh.as_deref(), p.description_en.as_deref()),
-                funders: language.pick(&p.funders_zh, &p.funders_en).to_owned(),
-                delivery_mode: p.delivery_mode.into(),
-                since_year: p.since_year,
-            }),
+            programme: evidence.program.as_ref().map(|p| programme(p, language)),
             outcomes: (&evidence.outcomes).into(),
         })
     }
+
+    /// An organisation's referral outcomes month by month, both ways: referrals sent to its
+    /// services and referrals its social workers sent, with its programmes' facts (funders,
+    /// delivery mode, running since) beside them. Admins see any organisation; committee staff
+    /// one with a place in their areas, counting only referrals to places in their areas;
+    /// provider staff and social workers their own organisation. For anyone else the
+    /// organisation reads as missing (NOT_FOUND). Every figure rests on at least 5 referrals or is
+    /// null. The same figures export as CSV at `GET /evidence/organizations/{id}/outcomes.csv`.
+    async fn organization_outcomes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organisation's id.")] organization_id: ID,
+        #[graphql(desc = "The last finished calendar month (China Standard Time) of the series, as YYYY-MM; \
+                          default the last finished month. A month not yet over is refused.")]
+        month: Option<String>,
+        #[graphql(desc = "How many months, up to and including `month`: 1 (default) to 12.")] months: Option<i32>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<OrganizationOutcomes> {
+        let state = state(ctx)?;
+        let evidence = evidence::organization_evidence_for(
+            &state.db,
+            caller(ctx),
+            &state.directory.current(),
+            &organization_id,
+            MonthsAsked { month: month.as_deref(), months },
+            state.clock.now(),
+        )
+        .await?;
+        let language = language_of(ctx, language);
+        let organization = &evidence.organization;
+        Ok(OrganizationOutcomes {
+            organization_id: ID(organization.id.clone()),
+            name: language.pick(&organization.name_zh, &organization.name_en).to_owned(),
+            programmes: evidence.programs.iter().map(|p| programme(p, language)).collect(),
+            months: evidence
+                .months
+                .iter()
+                .map(|month| OrganizationMonthOutcomes {
+                    month: month.month.to_string(),
+                    received: (&month.received).into(),
+                    sent: (&month.sent).into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Referral outcomes month by month for services of one category (its sub-categories
+    /// included, by each service's primary category), optionally only those sent to places in
+    /// one urban village. Counted over the referrals the caller may see: admins all, committee
+    /// staff those to places in their areas (a village outside them reads as missing), provider
+    /// staff and social workers their own organisation's (sent to it or by it). Anyone else is
+    /// refused (FORBIDDEN). Every figure rests on at least 5 referrals or is null.
+    async fn category_outcomes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The category.")] category: ServiceCategory,
+        #[graphql(desc = "Only referrals to places in this urban village.")] village_id: Option<ID>,
+        #[graphql(desc = "The last finished calendar month (China Standard Time) of the series, as YYYY-MM; \
+                          default the last finished month. A month not yet over is refused.")]
+        month: Option<String>,
+        #[graphql(desc = "How many months, up to and including `month`: 1 (default) to 12.")] months: Option<i32>,
+        #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
+    ) -> async_graphql::Result<CategoryOutcomes> {
+        let state = state(ctx)?;
+        let evidence = evidence::category_evidence_for(
+            &state.db,
+            caller(ctx),
+            state.directory.current(),
+            category.code(),
+            village_id.as_ref().map(|id| id.as_str()),
+            MonthsAsked { month: month.as_deref(), months },
+            state.clock.now(),
+        )
+        .await?;
+        let language = language_of(ctx, language);
+        let term = &evidence.directory.taxonomy.terms[evidence.category];
+        Ok(CategoryOutcomes {
+            category,
+            name: language.pick(&term.name_zh, &term.name_en).to_owned(),
+            village: evidence.village.map(|index| UrbanVillage {
+                directory: evidence.directory.clone(),
+                index,
+                language,
+            }),
+            months: evidence
+                .months
+                .iter()
+                .map(|(month, figures)| MonthOutcomes { month: month.to_string(), outcomes: figures.into() })
+                .collect(),
+        })
+    }
+}
+
+fn programme(p: &qiao_schema::entity::program::Model, language: Language) -> Programme {
+    Programme {
+        name: language.pick(&p.name_zh, &p.name_en).to_owned(),
+        description: language.pick_opt(p.description_zh.as_deref(), p.description_en.as_deref()),
+        funders: language.pick(&p.funders_zh, &p.funders_en).to_owned(),
+        delivery_mode: p.delivery_mode.into(),
+        since_year: p.since_year,
+    }
+}
+
+/// An organisation's referral outcomes month by month, beside its programmes' facts.
+#[derive(SimpleObject)]
+pub struct OrganizationOutcomes {
+    /// The organisation's id.
+    organization_id: ID,
+    /// The organisation's name.
+    name: String,
+    /// Its programmes: funders, delivery mode, running since.
+    programmes: Vec<Programme>,
+    /// The months asked for, oldest first.
+    months: Vec<OrganizationMonthOutcomes>,
+}
+
+/// One month of an organisation's referrals, both ways.
+#[derive(SimpleObject)]
+pub struct OrganizationMonthOutcomes {
+    /// The month counted (YYYY-MM).
+    month: String,
+    /// Referrals sent to the organisation's services.
+    received: ReferralOutcomes,
+    /// Referrals the organisation's social workers sent.
+    sent: ReferralOutcomes,
+}
+
+/// A category's referral outcomes month by month.
+#[derive(SimpleObject)]
+pub struct CategoryOutcomes {
+    /// The category.
+    category: ServiceCategory,
+    /// The category's name.
+    name: String,
+    /// The urban village counted, when narrowed to one.
+    village: Option<UrbanVillage>,
+    /// The months asked for, oldest first.
+    months: Vec<MonthOutcomes>,
+}
+
+/// How one month's referrals fared.
+#[derive(SimpleObject)]
+pub struct MonthOutcomes {
+    /// The month counted (YYYY-MM).
+    month: String,
+    /// Its outcomes.
+    outcomes: ReferralOutcomes,
 }
 
 /// One service's referral outcomes in a month, beside its programme's facts.
@@ -197,9 +339,9 @@ pub struct UnmetNeed {
 /// Referrals in one status.
 #[derive(SimpleObject)]
 pub struct StatusCount {
-    /// The status the referrals are in now, as its snake_case code (`requested`, `accepted`,
-    /// `in_progress`, `on_hold`, `completed`, `failed`, `rejected`, `cancelled`).
-    status: String,
+    /// The status the referrals are in now (never `DRAFT` or `ENTERED_IN_ERROR`: those are not
+    /// counted).
+    status: ReferralStatus,
     /// How many; null when hidden (see `hidden`).
     count: Option<i32>,
     /// Why `count` is null, if it is.
@@ -242,22 +384,6 @@ pub struct ReferralOutcomes {
     forwarded: Option<i32>,
 }
 
-fn status_code(status: qiao_schema::domain::ReferralStatus) -> &'static str {
-    use qiao_schema::domain::ReferralStatus as S;
-    match status {
-        S::Draft => "draft",
-        S::Requested => "requested",
-        S::Accepted => "accepted",
-        S::Rejected => "rejected",
-        S::InProgress => "in_progress",
-        S::OnHold => "on_hold",
-        S::Completed => "completed",
-        S::Failed => "failed",
-        S::Cancelled => "cancelled",
-        S::EnteredInError => "entered_in_error",
-    }
-}
-
 fn int(figure: Figure) -> Option<i32> {
     figure.value().map(|n| i32::try_from(n).unwrap_or(i32::MAX))
 }
@@ -278,7 +404,7 @@ impl From<&OutcomeFigures> for ReferralOutcomes {
                 .by_status
                 .iter()
                 .map(|(status, figure)| StatusCount {
-                    status: status_code(*status).to_owned(),
+                    status: (*status).into(),
                     count: int(*figure),
                     hidden: figure.hidden().map(Into::into),
                 })

@@ -236,7 +236,7 @@ fn formula_like(text: &str) -> bool {
 /// A directory is edited by many people and its export opened in spreadsheets by others: a
 /// description such as `=HYPERLINK(...)` must show as text there, never run. A leading `'` makes
 /// every common spreadsheet take the cell as text; [`restore_formula`] takes it off on import.
-fn neutralise_formula(text: &str) -> String {
+pub fn neutralise_formula(text: &str) -> String {
     if formula_like(text) { format!("'{text}") } else { text.to_owned() }
 }
 

@@ -20,7 +20,8 @@ pub mod tables;
 use serde_json::{Map, Value};
 
 pub use export::export;
-pub use files::{DESCRIPTOR, WriteError};
+// `neutralise_formula` is shared with the evidence CSV exports.
+pub use files::{DESCRIPTOR, WriteError, neutralise_formula};
 pub use import::{ImportReport, TableCount, import};
 pub use record::RecordError;
 
