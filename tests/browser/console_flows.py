@@ -243,9 +243,13 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
     page.click("nav >> text=转介收件箱")
     expect(page.locator("h1")).to_have_text("转介收件箱")
     expect(page.locator(".counts")).to_contain_text("待答复")
+    # Need categories in words from the taxonomy, never their codes.
+    expect(page.locator("table")).to_contain_text("劳动争议调解")
+    expect(page.locator("table")).not_to_contain_text("LABOUR_DISPUTE")
     page.screenshot(path=out / "provider-inbox.png", full_page=True)
     page.locator("table tbody tr a").first.click()
     expect(page.locator("h1")).to_contain_text("转介")
+    expect(page.locator("dl.facts").first).to_contain_text("法律援助、劳动争议调解")
     # Live with the client's consent: the consented fields are shown.
     expect(page.locator("dl.facts").last).to_contain_text("演示客户")
     # Rejecting needs a reason: the page says so and nothing is sent.
