@@ -343,6 +343,10 @@ def social_worker_flows(page: Page, base: str, out: Path) -> None:
     expect(row).to_contain_text("待答复")
     expect(row).to_contain_text("法律援助")
     page.screenshot(path=out / "worker-client.png", full_page=True)
+    no_horizontal_overflow(page, "client page at 1366x768")
+    page.set_viewport_size({"width": 683, "height": 384})
+    no_horizontal_overflow(page, "client page at 200 % zoom")
+    page.set_viewport_size({"width": 1366, "height": 768})
 
     # Withdrawing the consent (confirmed in a dialog): the row says so, the button is gone.
     consents.locator("button[name=withdraw-consent]").first.focus()
