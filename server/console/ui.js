@@ -24,6 +24,16 @@ function append(element, children) {
   }
 }
 
+/**
+ * Replaces an element's children, skipping null, undefined and false as `h` does (the DOM's own
+ * replaceChildren would show them as the words "null" and "undefined").
+ */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
 let fieldCount = 0;
 
 /** A labelled input: field('nameZh', h('input', {...})). Returns [wrapper, input]. */

@@ -42,6 +42,7 @@ pub const KNOWN_OPERATIONS: &[&str] = &[
     "Client",
     "ClientByPhone",
     "ClientConsents",
+    "ClientReferrals",
     "Clients",
     "CloseServiceTemporarily",
     "CreateAccount",

@@ -50,6 +50,8 @@ pub enum List {
     ReferralInbox,
     /// `clients` (a social worker's own organisation's clients).
     Clients,
+    /// `Client.referrals` (one client's referrals, for its organisation's social workers).
+    ClientReferrals,
     /// `referralsChangedSince` and `referralStatusChanged(since:)`: a referral event id, see
     /// `news::changes`.
     ReferralChanges,
@@ -70,6 +72,7 @@ impl List {
             Self::Caseload => "c1",
             Self::ReferralInbox => "i1",
             Self::Clients => "k1",
+            Self::ClientReferrals => "j1",
             Self::ReferralChanges => "e1",
         }
     }

@@ -243,9 +243,13 @@ def provider_flows(page: Page, base: str, out: Path) -> None:
     page.click("nav >> text=转介收件箱")
     expect(page.locator("h1")).to_have_text("转介收件箱")
     expect(page.locator(".counts")).to_contain_text("待答复")
+    # Need categories in words from the taxonomy, never their codes.
+    expect(page.locator("table")).to_contain_text("劳动争议调解")
+    expect(page.locator("table")).not_to_contain_text("LABOUR_DISPUTE")
     page.screenshot(path=out / "provider-inbox.png", full_page=True)
     page.locator("table tbody tr a").first.click()
     expect(page.locator("h1")).to_contain_text("转介")
+    expect(page.locator("dl.facts").first).to_contain_text("法律援助、劳动争议调解")
     # Live with the client's consent: the consented fields are shown.
     expect(page.locator("dl.facts").last).to_contain_text("演示客户")
     # Rejecting needs a reason: the page says so and nothing is sent.
@@ -272,31 +276,99 @@ def social_worker_flows(page: Page, base: str, out: Path) -> None:
     expect(page.locator("h1")).to_have_text("我的个案")
     expect(page.locator("table tbody tr")).to_have_count(1)
     page.screenshot(path=out / "worker-caseload.png", full_page=True)
+
+    # A new client, with a phone. The demo client's phone is taken: the server says so and what
+    # was typed stays; with another number the client is recorded and their page opens.
     page.click("nav >> text=服务对象")
     expect(page.locator("h1")).to_have_text("服务对象")
-    page.locator("table tbody tr a").first.click()
-    expect(page.locator("h1")).to_have_text("演示客户 / Demo Client")
-    expect(page.locator("section.card").first).to_contain_text("有效")
-    # Sending is possible only after the eligibility check.
-    expect(page.locator("button[type=submit]")).to_be_disabled()
-    page.fill("input[name=adcode]", "310112")  # Minhang district
-    page.click("text=查找服务")
-    expect(page.locator("form[aria-labelledby=refer-title] .feedback").first).to_contain_text("找到")
-    value = page.locator("select[name=service]").evaluate(
-        "s => [...s.options].find(o => o.textContent.startsWith('免费法律援助')).value"
-    )
-    page.select_option("select[name=service]", value)
+    page.fill("input[name=client-name]", "李四 / Li Si")
+    page.fill("input[name=client-phone]", "13912345678")
+    page.select_option("select[name=client-language]", "yue")
+    page.click("form[aria-labelledby=new-client-title] button[type=submit]")
+    expect(page.locator("form[aria-labelledby=new-client-title] .actions .feedback")).to_contain_text("失败")
+    assert page.locator("input[name=client-name]").input_value() == "李四 / Li Si", "the form lost the name"
+    page.fill("input[name=client-phone]", "13700005555")
+    page.click("form[aria-labelledby=new-client-title] button[type=submit]")
+    expect(page.locator("h1")).to_have_text("李四 / Li Si")
+    expect(page.locator("dl.facts")).to_contain_text("137****5555")
+    expect(page.locator("section[aria-labelledby=client-referrals-title]")).to_contain_text("还没有转介")
+
+    # Consent for the legal aid centre, found by typing (pinyin) part of its service's name; the
+    # recipient is shown by its NAME before and after recording.
+    consents = page.locator("section[aria-labelledby=consents-title]")
+    page.fill("input[name=consent-service-text]", "falvyuanzhu")
+    matches = page.locator("select[name=consent-service] option", has_text="免费法律援助")
+    expect(matches.first).to_be_attached()
+    page.select_option("select[name=consent-service]", matches.first.get_attribute("value"))
+    expect(page.locator(".chosen-organization")).to_have_text("接收机构：闵行区法律援助中心")
+    page.click("form[aria-labelledby=consent-form-title] button[type=submit]")
+    expect(page.locator("form[aria-labelledby=consent-form-title] .actions .feedback")).to_have_text("请填写用途。")
+    page.fill("input[name=consent-purpose]", "转介法律援助 / Referral to legal aid")
+    page.click("form[aria-labelledby=consent-form-title] button[type=submit]")
+    expect(page.locator("p.feedback.ok")).to_have_text("已记录同意：闵行区法律援助中心")
+    expect(consents.locator("table tbody tr")).to_have_count(1)
+    expect(consents.locator("table tbody tr").first).to_contain_text("闵行区法律援助中心")
+    expect(consents.locator("table tbody tr").first).to_contain_text("有效")
+
+    # The referral form: the service found by typing part of its Chinese name, no region code.
+    form = page.locator("form[aria-labelledby=refer-title]")
+    expect(form.locator("button[type=submit]")).to_be_disabled()
+    page.fill("input[name=service-text]", "法律援助")
+    option = page.locator("select[name=service] option", has_text="免费法律援助")
+    expect(option.first).to_be_attached()
+    page.select_option("select[name=service]", option.first.get_attribute("value"))
+    page.select_option("select[name=need-category]", "LEGAL_AID")
     page.fill("input[name=age]", "34")
     page.click("button[name=check]")
     expect(page.locator(".verdict")).not_to_be_empty()
-    page.fill("textarea[name=needs]", "再次咨询工资问题 / A second question about wages")
-    page.screenshot(path=out / "worker-client.png", full_page=True)
-    page.click("button[type=submit]")
-    # The new referral's page opens.
+    page.fill("textarea[name=needs]", "老板拖欠三个月工资 / Three months' wages unpaid")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=out / "worker-referral-form.png", full_page=True)
+    form.locator("button[type=submit]").click()
+    # The new referral's page opens, its needs in words.
     expect(page.locator("h1")).to_contain_text("转介")
-    expect(page.locator("dl.facts").first).to_contain_text("待答复")
+    facts = page.locator("dl.facts").first
+    expect(facts).to_contain_text("待答复")
+    expect(facts).to_contain_text("法律援助")
+    expect(facts).not_to_contain_text("LEGAL_AID")
+    code = page.locator("h1").inner_text().split()[-1]
+
+    # Back on the client's page, the referral is listed with a link to it.
+    page.go_back()
+    expect(page.locator("h1")).to_have_text("李四 / Li Si")
+    referrals = page.locator("section[aria-labelledby=client-referrals-title]")
+    row = referrals.locator("table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(code)
+    expect(row).to_contain_text("待答复")
+    expect(row).to_contain_text("法律援助")
+    page.screenshot(path=out / "worker-client.png", full_page=True)
+    no_horizontal_overflow(page, "client page at 1366x768")
+    page.set_viewport_size({"width": 683, "height": 384})
+    no_horizontal_overflow(page, "client page at 200 % zoom")
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+    # Withdrawing the consent (confirmed in a dialog): the row says so, the button is gone.
+    consents.locator("button[name=withdraw-consent]").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("p.feedback.ok")).to_have_text("已撤回同意")
+    expect(consents.locator("table tbody tr").first).to_contain_text("已撤回")
+    expect(consents.locator("button[name=withdraw-consent]")).to_have_count(0)
+
+    # The referral link on the client's page opens it; the caseload now holds both referrals,
+    # needs in words.
+    referrals.locator("a", has_text=code).click()
+    expect(page.locator("h1")).to_have_text(f"转介 {code}")
     page.click("nav >> text=我的个案")
     expect(page.locator("table tbody tr")).to_have_count(2)
+    expect(page.locator("table")).to_contain_text("法律援助")
+    expect(page.locator("table")).not_to_contain_text("LEGAL_AID")
+
+    # English: the same words from the taxonomy, and the service search answers in English too.
+    page.click("text=English")
+    expect(page.locator("h1")).to_have_text("My caseload")
+    expect(page.locator("table")).to_contain_text("Legal aid")
+    page.click("text=中文")
 
 
 def graphiql_flow(page: Page, base: str, out: Path) -> None:
@@ -315,13 +387,16 @@ def main() -> int:
     parser.add_argument("--base", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--only", help="run only this flow (committee, provider, social worker, graphiql)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     problems = Problems(args.base)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--lang=zh-CN"])
-        for name, flow in [("committee", committee_flows), ("provider", provider_flows), ("social worker", social_worker_flows), ("graphiql", graphiql_flow)]:
+        flows = [("committee", committee_flows), ("provider", provider_flows), ("social worker", social_worker_flows),
+                 ("graphiql", graphiql_flow)]
+        for name, flow in [(name, flow) for name, flow in flows if args.only in (None, name)]:
             context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
             page = context.new_page()
             page.on("dialog", lambda d: d.accept())
@@ -339,7 +414,8 @@ def main() -> int:
     # Chromium reports a 4xx fetch as a console error: that one is expected, nothing else.
     expected_401 = [f for f in problems.failed if f.startswith("committee: 401 ") and f.endswith("/graphql")]
     unexpected = [p for p in problems.found if not ("401 (Unauthorized)" in p and p.startswith("committee:"))]
-    if len(expected_401) != 1 or len([p for p in problems.found if "401 (Unauthorized)" in p]) > 1:
+    refused_tokens = 1 if args.only in (None, "committee") else 0
+    if len(expected_401) != refused_tokens or len([p for p in problems.found if "401 (Unauthorized)" in p]) > 1:
         unexpected.append(f"expected exactly one refused token, saw: {problems.failed}")
     if unexpected:
         print("\n".join(unexpected + problems.failed), file=sys.stderr)

@@ -409,3 +409,128 @@ async fn a_social_worker_updates_only_the_fields_given_and_the_audit_row_names_t
     })
     .await;
 }
+
+const CLIENT_REFERRALS: &str = "query($clientId: ID!, $first: Int, $after: String) {
+  client(id: $clientId) { id referrals(first: $first, after: $after) {
+    edges { cursor node { id code status live service { name } } } pageInfo { hasNextPage endCursor } } } }";
+
+const CREATE_REFERRAL: &str = "mutation($client: ID!, $service: ID!, $live: Boolean!, $key: String!) {
+  createReferral(clientId: $client, serviceId: $service, live: $live, idempotencyKey: $key) { id code status } }";
+
+#[tokio::test]
+async fn a_clients_page_lists_its_referrals_newest_first_in_pages_for_its_own_organisation_only() {
+    on_every_database(|app| async move {
+        let worker = app.token_of("worker.tvillage").await;
+        let client_id = create_client(&app, &worker, json!({ "name": "转介客户", "phone": "13600004444" })).await["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        app.data_as(&worker, RECORD_CONSENT, json!({ "client": client_id, "org": legal_aid_org(), "purpose": "法律咨询" }))
+            .await;
+        let service = id("service", "sh-minhang-legal-aid");
+        let mut made = Vec::new();
+        for (index, live) in [true, false, true].into_iter().enumerate() {
+            let referral = app
+                .data_as(
+                    &worker,
+                    CREATE_REFERRAL,
+                    json!({ "client": client_id, "service": service, "live": live, "key": format!("client-page-{index}") }),
+                )
+                .await["createReferral"]
+                .clone();
+            made.push(referral["id"].as_str().expect("a referral id").to_owned());
+        }
+        // Another client's referral (the demo client's) is not on this client's page.
+        let first = app.data_as(&worker, CLIENT_REFERRALS, json!({ "clientId": client_id, "first": 2 })).await;
+        let page = &first["client"]["referrals"];
+        let ids: Vec<&str> = page["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["id"].as_str()).collect();
+        assert_eq!(ids, vec![made[2].as_str(), made[1].as_str()], "newest first: {first}");
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+        assert_eq!(page["edges"][0]["node"]["status"], "REQUESTED");
+        assert!(page["edges"][0]["node"]["service"]["name"].as_str().is_some_and(|name| name.starts_with("免费法律援助")));
+        let after = page["pageInfo"]["endCursor"].clone();
+        let second =
+            app.data_as(&worker, CLIENT_REFERRALS, json!({ "clientId": client_id, "first": 2, "after": after })).await;
+        let page = &second["client"]["referrals"];
+        let ids: Vec<&str> = page["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["id"].as_str()).collect();
+        assert_eq!(ids, vec![made[0].as_str()]);
+        assert_eq!(page["pageInfo"]["hasNextPage"], false);
+
+        // A cursor of another list, or a page too large, is the caller's mistake.
+        let caseload = app.data_as(&worker, "{ myCaseload(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+        let foreign = caseload["myCaseload"]["pageInfo"]["endCursor"].clone();
+        for variables in [
+            json!({ "clientId": client_id, "after": foreign }),
+            json!({ "clientId": client_id, "first": 51 }),
+            json!({ "clientId": client_id, "after": "not-a-cursor" }),
+        ] {
+            let refused = app.graphql_as(&worker, CLIENT_REFERRALS, variables.clone()).await;
+            assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{variables}: {refused}");
+        }
+
+        // Everyone else reads the client (and so its referrals) exactly like a missing one.
+        let mut outsiders = vec![("another organisation's social worker", Some(other_org_worker(&app).await))];
+        for account in ["provider.legalaid", "committee.tvillage", "migrant.demo", "admin"] {
+            outsiders.push((account, Some(app.token_of(account).await)));
+        }
+        outsiders.push(("the public", None));
+        for (who, token) in &outsiders {
+            let variables = json!({ "clientId": client_id });
+            let response = match token {
+                Some(token) => app.graphql_as(token, CLIENT_REFERRALS, variables).await,
+                None => app.graphql(CLIENT_REFERRALS, variables).await,
+            };
+            assert!(response.get("errors").is_none(), "{who}: {response}");
+            assert!(response["data"]["client"].is_null(), "{who} read the client's referrals: {response}");
+        }
+
+        // Listing is audited like the caseload: each live referral listed, as a read of its status.
+        let db = app.database().await;
+        use qiao_schema::entity::audit_log;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let listed = audit_log::Entity::find()
+            .filter(audit_log::Column::Purpose.eq("client referrals"))
+            .all(&db)
+            .await
+            .expect("audit rows");
+        let mut audited: Vec<&str> = listed.iter().map(|row| row.record_id.as_str()).collect();
+        audited.sort_unstable();
+        let mut live = vec![made[0].as_str(), made[2].as_str()];
+        live.sort_unstable();
+        assert_eq!(audited, live, "{listed:#?}");
+        assert!(listed.iter().all(|row| row.allowed && row.action == "read"));
+        db.close().await.ok();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_consent_names_its_recipient_organisation_in_the_chosen_language() {
+    on_every_database(|app| async move {
+        let worker = app.token_of("worker.tvillage").await;
+        let client_id = create_client(&app, &worker, json!({ "name": "同意客户" })).await["id"].clone();
+        app.data_as(
+            &worker,
+            RECORD_CONSENT,
+            json!({ "client": client_id, "org": legal_aid_org(), "purpose": "法律咨询" }),
+        )
+        .await;
+        const CONSENTS: &str = "query($id: ID!) { clientConsents(clientId: $id) {
+            recipientOrganizationId recipientOrganization { id name } } }";
+        let chinese = app.data_as(&worker, CONSENTS, json!({ "id": client_id })).await;
+        let consent = &chinese["clientConsents"][0];
+        assert_eq!(consent["recipientOrganization"]["id"], consent["recipientOrganizationId"]);
+        assert_eq!(consent["recipientOrganization"]["name"], "闵行区法律援助中心");
+        let bearer = format!("Bearer {worker}");
+        let english = app
+            .graphql_with(
+                CONSENTS,
+                json!({ "id": client_id }),
+                &[("authorization", bearer.as_str()), ("accept-language", "en-GB,en;q=0.9")],
+            )
+            .await;
+        let name = english["data"]["clientConsents"][0]["recipientOrganization"]["name"].as_str().unwrap_or_default();
+        assert!(name.contains("Legal Aid"), "{english}");
+    })
+    .await;
+}

@@ -270,6 +270,7 @@ async fn plan_for(app: &TestApp, operation: &str, referrals: &ReferralFixture) -
         "Clients" => (Some("worker.tvillage"), json!({ "first": 10 })),
         "ClientByPhone" => (Some("worker.tvillage"), json!({ "phone": "139 1234 5678" })),
         "ClientConsents" => (Some("worker.tvillage"), json!({ "clientId": demo_client })),
+        "ClientReferrals" => (Some("worker.tvillage"), json!({ "clientId": demo_client, "first": 10 })),
         "LinkClients" => {
             let child = new_client(app, "合同测试孩子").await;
             (

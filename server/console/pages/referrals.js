@@ -5,12 +5,13 @@
 
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
-import { act, field, formatTime, h, heading, loadFailure, statusLine, table } from '../ui.js';
+import { act, field, fill, formatTime, h, heading, loadFailure, statusLine, table } from '../ui.js';
+import { categoryNamer } from '../words.js';
 
 // Same operation names as mobile-client-spec/operations, so /metrics counts them there.
 const INBOX = `query ReferralInbox($first: Int, $after: String) {
   referralInbox(first: $first, after: $after) {
-    edges { node { id code status urgency live sentAt createdAt service { id name } } }
+    edges { node { id code status urgency live needCategories sentAt createdAt service { id name } } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
@@ -81,9 +82,11 @@ async function fillInbox(list) {
       list.replaceChildren(h('p', { class: 'help' }, t('inboxEmpty')));
       return;
     }
-    list.replaceChildren(table(['referralCode', 'service', 'urgency', 'status', 'sentAt'], edges.map(({ node }) => [
+    const categories = await categoryNamer();
+    list.replaceChildren(table(['referralCode', 'service', 'needCategories', 'urgency', 'status', 'sentAt'], edges.map(({ node }) => [
       h('a', { href: `#/referral/${node.id}` }, node.code),
       node.service ? node.service.name : t('serviceGone'),
+      categories(node.needCategories),
       t(`urgency.${node.urgency}`),
       badge(node.status),
       formatTime(node.sentAt || node.createdAt),
@@ -100,8 +103,9 @@ async function fillInbox(list) {
 export async function referralPage(container, id, notice) {
   container.replaceChildren(heading(t('referralTitle')), h('p', { class: 'feedback busy' }, t('loading')));
   let referral;
+  let categories;
   try {
-    ({ referral } = await gql(REFERRAL, { id }));
+    [{ referral }, categories] = await Promise.all([gql(REFERRAL, { id }), categoryNamer()]);
   } catch (error) {
     loadFailure(container, error);
     container.prepend(heading(t('referralTitle')));
@@ -117,7 +121,7 @@ export async function referralPage(container, id, notice) {
     ['service', referral.service ? referral.service.name : t('serviceGone')],
     ['urgency', t(`urgency.${referral.urgency}`)],
     ['referralKind', referral.live ? t('liveReferral') : t('loggedReferral')],
-    ['needCategories', referral.needCategories.map((c) => c.toLowerCase().replace(/_/g, ' ')).join(', ')],
+    ['needCategories', categories(referral.needCategories)],
     ['needs', referral.needs],
     ['outcome', referral.outcome],
     ['followUpOn', referral.followUpOn],
@@ -130,7 +134,7 @@ export async function referralPage(container, id, notice) {
     ? [['clientName', client.displayName], ['phone', client.phone], ['preferredLanguage', client.preferredLanguage]]
       .filter(([, value]) => value)
     : [];
-  container.replaceChildren(
+  fill(container,
     h('p', {}, h('a', { href: '#/inbox', onclick: (event) => { event.preventDefault(); history.back(); } }, `← ${t('back')}`)),
     heading(`${t('referralTitle')} ${referral.code}`),
     definitions(facts),

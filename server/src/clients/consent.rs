@@ -225,6 +225,12 @@ pub async fn list(
     Ok(views)
 }
 
+/// The organisation a consent names, as the directory holds it (its names are public facts, so
+/// nothing more is checked or audited than for the consent itself); `None` if it is gone.
+pub async fn recipient_of(db: &DatabaseConnection, view: &ConsentView) -> ApiResult<Option<organization::Model>> {
+    Ok(organization::Entity::find_by_id(view.recipient_organization_id.clone()).one(db).await?)
+}
+
 /// The consent that holds now for sharing a client's data with `organization_id`: the latest
 /// one captured (at or before `now`) and not withdrawn; `None` when there is none. Plain SQL on
 /// the `consent` table, so a referral view can call it inside its own transaction.

@@ -37,7 +37,7 @@ macro_rules! assets {
     };
 }
 
-static ASSETS: [Asset; 20] = assets![
+static ASSETS: [Asset; 21] = assets![
     "index.html" => "text/html; charset=utf-8",
     "console.css" => "text/css; charset=utf-8",
     "icon.svg" => "image/svg+xml",
@@ -46,6 +46,7 @@ static ASSETS: [Asset; 20] = assets![
     "i18n.js" => "text/javascript; charset=utf-8",
     "ui.js" => "text/javascript; charset=utf-8",
     "map.js" => "text/javascript; charset=utf-8",
+    "words.js" => "text/javascript; charset=utf-8",
     "pages/committee.js" => "text/javascript; charset=utf-8",
     "pages/listing.js" => "text/javascript; charset=utf-8",
     "pages/provider.js" => "text/javascript; charset=utf-8",

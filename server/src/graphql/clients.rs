@@ -5,8 +5,10 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use qiao_schema::entity::client_link;
 
-use super::common::{DateTime, PageInfo};
+use super::common::{DateTime, PageInfo, language_of};
 use super::context::{request_id, state};
+use super::objects::Organization;
+use super::referrals::{ReferralConnection, connection as referral_connection, env as referral_env};
 use crate::AppState;
 use crate::auth::caller;
 use crate::auth::policy::{Admin, CaseWorker};
@@ -14,6 +16,8 @@ use crate::clients::consent::{self as consents, ConsentView, NewConsent};
 use crate::clients::{self as domain, ClientSummary, ClientView, NewClient};
 use crate::error::ApiError;
 use crate::pagination::{List, PageRequest};
+use crate::referrals::Party;
+use crate::referrals::reads as referral_reads;
 
 /// A client's personal field, as a consent names what it shares.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -164,6 +168,22 @@ impl Client {
         self.0.links.iter().cloned().filter_map(ClientLink::of).collect()
     }
 
+    /// The client's referrals made by your organisation, newest first (reading them is audited,
+    /// like the caseload).
+    #[graphql(complexity = "20 + first.unwrap_or(20).clamp(1, 50) as usize * child_complexity")]
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 50 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the previous page's last edge.")] after: Option<String>,
+    ) -> async_graphql::Result<ReferralConnection> {
+        let (state, worker) = case_worker(ctx).await?;
+        let request = PageRequest::new(List::ClientReferrals, first, after.as_deref())?;
+        let ids = request_id(ctx);
+        let page = referral_reads::of_client(&referral_env(state, &ids), &worker, &self.0.id, &request).await?;
+        Ok(referral_connection(page, &Party::Referrer(worker)))
+    }
+
     /// The client's consents, newest first (reading them is audited).
     async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Consent>> {
         let (state, worker) = case_worker(ctx).await?;
@@ -237,6 +257,20 @@ impl Consent {
     /// The organisation that may receive the data.
     async fn recipient_organization_id(&self) -> ID {
         ID(self.0.recipient_organization_id.clone())
+    }
+
+    /// The organisation that may receive the data, named in the requested language
+    /// (`Accept-Language`); null if it is no longer in the directory.
+    async fn recipient_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        let state = state(ctx)?;
+        let language = language_of(ctx, None);
+        let row = consents::recipient_of(&state.db, &self.0).await?;
+        Ok(row.map(|o| Organization {
+            name: language.pick(&o.name_zh, &o.name_en).to_owned(),
+            description: language.pick(&o.description_zh, &o.description_en).to_owned(),
+            website: o.website,
+            id: o.id,
+        }))
     }
 
     /// Which of the client's fields it covers.

@@ -147,7 +147,7 @@ pub struct Referral {
 }
 
 /// The referral functions' environment for this request.
-fn env<'a>(state: &'a AppState, request: &'a Option<String>) -> Env<'a> {
+pub(super) fn env<'a>(state: &'a AppState, request: &'a Option<String>) -> Env<'a> {
     Env { db: &state.db, cipher: &state.auth.cipher, request_id: request.as_deref(), now: state.clock.now() }
 }
 
@@ -369,7 +369,7 @@ pub struct ReferralStatusCount {
     pub count: i64,
 }
 
-fn connection(page: crate::pagination::Page<referral::Model>, party: &Party) -> ReferralConnection {
+pub(super) fn connection(page: crate::pagination::Page<referral::Model>, party: &Party) -> ReferralConnection {
     let page_info = PageInfo::from(&page);
     let edges = (0..page.items.len()).map(|index| page.cursor_of(index)).collect::<Vec<_>>();
     let edges = page

@@ -8,7 +8,8 @@
 //!   transaction; a status change locks the referral's row (PostgreSQL `FOR UPDATE`; SQLite holds
 //!   the write lock from `BEGIN IMMEDIATE`) and compares the status it read.
 //! - [`reads`]: one referral as its caller may see it, the client's data by consent, the events,
-//!   the public view by code, the caseload, the inbox and the counts by status.
+//!   the public view by code, the caseload, one client's referrals, the inbox and the counts by
+//!   status.
 //! - [`demo`]: the demo referral.
 //!
 //! Who sees what (scopes are SQL conditions, [`Party::scope`]): a social worker sees the referrals

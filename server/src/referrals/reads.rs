@@ -1,7 +1,8 @@
 //! Reading referrals: one by id as its caller may see it, the client's data by consent, the
-//! history, the public view by code, the caseload, the inbox and the counts by status. Lists are
-//! scoped in SQL ([`Party::scope`]); every read of a referral by id, of a live referral in a list,
-//! and of personal data is audited (allowed or denied), field names only.
+//! history, the public view by code, the caseload, one client's referrals, the inbox and the
+//! counts by status. Lists are scoped in SQL ([`Party::scope`]); every read of a referral by id,
+//! of a live referral in a list, and of personal data is audited (allowed or denied), field names
+//! only.
 
 use std::collections::BTreeSet;
 
@@ -278,6 +279,34 @@ pub async fn caseload(
         .await?;
     let page = request.page_of_fetched(rows);
     audit_list(env, &party, &page.items, "caseload").await?;
+    Ok(page)
+}
+
+/// One client's referrals, newest first, as the social worker's organisation made them (the
+/// caseload's scope, narrowed to the client: another organisation's worker finds none, exactly
+/// as for an unknown client). Audited like the caseload: one row per live referral listed.
+pub async fn of_client(
+    env: &Env<'_>,
+    worker: &CaseWorker,
+    client_id: &str,
+    request: &PageRequest,
+) -> ApiResult<Page<referral::Model>> {
+    let party = Party::Referrer(worker.clone());
+    if client_id.len() > MAX_ID_CHARS {
+        return Ok(request.page_of_fetched(Vec::new()));
+    }
+    let rows = referral::Entity::find()
+        .filter(party.scope())
+        .filter(referral::Column::ClientId.eq(client_id))
+        .filter(referral::Column::PurgedAt.is_null())
+        .order_by_desc(referral::Column::CreatedAt)
+        .order_by_desc(referral::Column::Id)
+        .offset(request.sql_offset())
+        .limit(request.sql_limit())
+        .all(env.db)
+        .await?;
+    let page = request.page_of_fetched(rows);
+    audit_list(env, &party, &page.items, "client referrals").await?;
     Ok(page)
 }
 
