@@ -76,6 +76,9 @@ pub struct Config {
     /// How the search index follows the database (`QIAO_FEED_POLL_MS`,
     /// `QIAO_INDEX_REBUILD_MINUTES`).
     pub index: crate::directory::handle::FollowSettings,
+    /// `QIAO_DETAIL_CACHE_ENTRIES`: how many services' public detail to keep in memory for the
+    /// detail screen (`crate::directory::detail_cache`). Default 5000; 0 to 1000000 (0: off).
+    pub detail_cache_entries: usize,
 }
 
 /// Where content-free referral notifications go.
@@ -460,7 +463,17 @@ impl Config {
             rate_limits: RateLimits::from_lookup(&lookup)?,
             referral_retention_days: parse_retention_days(&lookup)?,
             index: parse_index_settings(&lookup)?,
+            detail_cache_entries: parse_detail_cache_entries(&lookup)?,
         })
+    }
+}
+
+fn parse_detail_cache_entries(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    const VARIABLE: &str = "QIAO_DETAIL_CACHE_ENTRIES";
+    let Some(text) = lookup(VARIABLE) else { return Ok(crate::directory::detail_cache::DEFAULT_ENTRIES) };
+    match text.trim().parse::<usize>() {
+        Ok(entries) if entries <= 1_000_000 => Ok(entries),
+        _ => Err(ConfigError { variable: VARIABLE, reason: format!("{text:?} is not a number from 0 to 1000000") }),
     }
 }
 

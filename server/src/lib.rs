@@ -131,7 +131,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
         seconds = started.elapsed().as_secs_f64(),
         "directory index built"
     );
-    let handle = Arc::new(DirectoryHandle::at(directory, cursor));
+    let handle = Arc::new(DirectoryHandle::at(directory, cursor).with_detail_cache(config.detail_cache_entries));
     directory::handle::follow(&handle, db.clone(), config.index);
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));

@@ -166,3 +166,126 @@ async fn an_archived_location_leaves_the_detail_as_it_leaves_search() {
     })
     .await;
 }
+
+/// Whether a detail shows a write.
+type Shows = Box<dyn Fn(&serde_json::Value) -> bool>;
+
+/// The detail screen is served from memory (`directory::detail_cache`); every kind of listing
+/// write must show in it as soon as the mutation answers, exactly as a fresh read would.
+#[tokio::test]
+async fn the_detail_shows_every_kind_of_write_as_soon_as_it_answers() {
+    on_every_database(|app| async move {
+        app.clock.set(china_time(2026, 12, 15, 10, 0));
+        let admin = app.token_of("admin").await;
+        let id = derived_id("service", "sh-tvillage-tutoring");
+        let organization_id = app
+            .data("query($id: ID!) { service(id: $id) { organization { id } } }", json!({ "id": id }))
+            .await["service"]["organization"]["id"]
+            .as_str()
+            .expect("an organisation")
+            .to_owned();
+        let location_id = derived_id("location", "sh-loc-tvillage-sws-office");
+        const VIEW: &str = r#"query($id: ID!) { service(id: $id) {
+            name status alert lastVerifiedOn capacity { status }
+            organization { name }
+            locations { location { id name address { street } } }
+            hoursNext7Days { date intervals { opens closes } }
+            eligibility { requirements { kind } }
+        } }"#;
+        let view = |app: TestApp, id: String| async move { app.data(VIEW, json!({ "id": id })).await["service"].clone() };
+        // Read once so that the detail is held in memory before each write.
+        view(app.clone(), id.clone()).await;
+
+        let writes: Vec<(&str, serde_json::Value, Shows)> = vec![
+            (
+                "mutation($id: ID!) { updateService(id: $id, input: { name: { zh: \"缓存测试辅导\", en: \"Cache probe tutoring\" } }) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["name"] == "缓存测试辅导"),
+            ),
+            (
+                "mutation($id: ID!) { setServiceAlert(id: $id, alert: { zh: \"今日停水\", en: \"No water today\" }) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["alert"] == "今日停水"),
+            ),
+            (
+                "mutation($id: ID!) { setServiceCapacity(id: $id, status: FULL) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["capacity"]["status"] == "FULL"),
+            ),
+            (
+                "mutation($id: ID!) { setServiceHours(id: $id, hours: [{ days: [MO, TU, WE, TH, FR, SA, SU], opens: \"06:15\", closes: \"07:45\" }]) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["hoursNext7Days"][0]["intervals"] == json!([{ "opens": "06:15", "closes": "07:45" }])),
+            ),
+            (
+                "mutation($id: ID!) { setServiceEligibility(id: $id, requirements: [{ kind: RESIDENCE_PERMIT }]) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["eligibility"]["requirements"] == json!([{ "kind": "RESIDENCE_PERMIT" }])),
+            ),
+            (
+                "mutation($id: ID!) { verifyService(id: $id) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["lastVerifiedOn"] == "2026-12-15"),
+            ),
+            (
+                "mutation($id: ID!) { updateOrganization(id: $id, input: { name: { zh: \"缓存测试机构\", en: \"Cache probe org\" } }) { id } }",
+                json!({ "id": organization_id }),
+                Box::new(|s| s["organization"]["name"] == "缓存测试机构"),
+            ),
+            (
+                "mutation($id: ID!) { updateLocation(id: $id, input: { street: { zh: \"缓存测试路1号\", en: \"1 Cache Probe Rd\" } }) { id } }",
+                json!({ "id": location_id }),
+                Box::new(move |s| {
+                    s["locations"].as_array().is_some_and(|places| {
+                        places.iter().any(|p| p["location"]["address"]["street"] == "缓存测试路1号")
+                    })
+                }),
+            ),
+            (
+                "mutation($id: ID!) { closeServiceTemporarily(id: $id, reason: { zh: \"装修\", en: \"Renovation\" }) { id } }",
+                json!({ "id": id }),
+                Box::new(|s| s["status"] == "TEMPORARILY_CLOSED"),
+            ),
+        ];
+        for (mutation, variables, shows) in writes {
+            let before = view(app.clone(), id.clone()).await;
+            assert!(!shows(&before), "{mutation}: already shown before the write: {before:#}");
+            app.data_as(&admin, mutation, variables).await;
+            let after = view(app.clone(), id.clone()).await;
+            assert!(shows(&after), "{mutation}: not shown right after the write ({:?}): {after:#}", app.backend);
+        }
+
+        app.data_as(&admin, "mutation($id: ID!) { archiveService(id: $id) { id } }", json!({ "id": id })).await;
+        let gone = app.graphql("query($id: ID!) { service(id: $id) { id } }", json!({ "id": id })).await;
+        assert_eq!(error_code(&gone), Some("NOT_FOUND"), "an archived service leaves the detail at once");
+    })
+    .await;
+}
+
+/// Another server's detail cache forgets what the change feed brings, as its search does.
+#[tokio::test]
+async fn a_replica_shows_a_detail_change_within_two_seconds() {
+    on_every_database(|app| async move {
+        let replica = app.spawn_replica(&[]).await;
+        let admin = app.token_of("admin").await;
+        let id = derived_id("service", "sh-minhang-legal-aid");
+        let name = |app: TestApp, id: String| async move {
+            app.data("query($id: ID!) { service(id: $id) { name } }", json!({ "id": id })).await["service"]["name"]
+                .clone()
+        };
+        assert_ne!(name(replica.clone(), id.clone()).await, "复制缓存测试", "held in the replica's memory");
+        app.data_as(
+            &admin,
+            "mutation($id: ID!) { updateService(id: $id, input: { name: { zh: \"复制缓存测试\", en: \"Replica cache probe\" } }) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+        let written = tokio::time::Instant::now();
+        while name(replica.clone(), id.clone()).await != "复制缓存测试" {
+            assert!(written.elapsed() < std::time::Duration::from_secs(2), "the replica's detail follows within 2 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        replica.finish().await;
+    })
+    .await;
+}

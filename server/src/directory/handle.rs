@@ -33,6 +33,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 use tokio::sync::Mutex;
 
 use super::Directory;
+use super::detail_cache::DetailCache;
 use super::feed::{self, Changed, FeedError};
 use super::index::{ServiceRecord, read_service_records};
 
@@ -49,6 +50,8 @@ pub struct DirectoryHandle {
     writer: Mutex<Writer>,
     /// One full rebuild at a time.
     rebuilding: Mutex<()>,
+    /// Recently viewed services' public detail, forgotten as their changes are applied.
+    details: DetailCache,
 }
 
 #[derive(Default)]
@@ -82,7 +85,19 @@ impl DirectoryHandle {
             current: RwLock::new(Arc::new(directory)),
             writer: Mutex::new(Writer { cursor, ..Writer::default() }),
             rebuilding: Mutex::new(()),
+            details: DetailCache::default(),
         }
+    }
+
+    /// Keeps at most `entries` services' detail in memory (0: none).
+    pub fn with_detail_cache(mut self, entries: usize) -> Self {
+        self.details = DetailCache::new(entries);
+        self
+    }
+
+    /// The public detail of listed services, exact as of the changes this index has applied.
+    pub fn details(&self) -> &DetailCache {
+        &self.details
     }
 
     pub fn current(&self) -> Arc<Directory> {
@@ -112,6 +127,7 @@ impl DirectoryHandle {
             read_service_records(db, &ids).await?.into_iter().map(Arc::new).collect();
         fresh.patch(&ids, &records);
         self.swap(Arc::new(fresh));
+        self.details.clear();
         writer.spare = None;
         writer.behind.clear();
         writer.early.clear();
@@ -200,6 +216,7 @@ impl DirectoryHandle {
         if let Some(touched) = &mut writer.during_rebuild {
             touched.extend(ids.iter().cloned());
         }
+        self.details.forget(&ids);
         self.install(writer, Arc::new(Patch { ids, records })).await;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! plain functions and types, tested on their own.
 
 pub mod detail;
+pub mod detail_cache;
 pub mod eligibility;
 pub mod feed;
 pub mod geometry;

@@ -398,7 +398,8 @@ fn week_of(hours: &OpeningHours, now: DateTime<Utc>, language: Language) -> Vec<
 
 /// Everything a person needs before going to a service.
 pub struct Service {
-    pub detail: ServiceDetail,
+    /// Shared with the detail cache (`crate::directory::detail_cache`).
+    pub detail: Arc<ServiceDetail>,
     pub directory: Arc<Directory>,
     pub language: Language,
     pub now: DateTime<Utc>,

@@ -8,7 +8,6 @@ use super::common::{GeoPointInput, Language, PageInfo, language_of};
 use super::context::{fail, state};
 use super::eligibility::SituationInput;
 use super::objects::*;
-use crate::directory::detail::load_service_detail;
 use crate::directory::search::{Cursor, MAX_RADIUS_M, NearbyQuery};
 use crate::error::ApiError;
 use crate::pagination::{self, List, PageRequest};
@@ -135,7 +134,10 @@ impl DirectoryQuery {
         if id.len() > 64 {
             return fail(ApiError::not_found("service"));
         }
-        let detail = load_service_detail(&state.db, &id)
+        let detail = state
+            .directory
+            .details()
+            .get(&state.db, &id)
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("service"))?;

@@ -13,7 +13,6 @@ use super::objects::Service;
 use crate::AppState;
 use crate::auth::caller;
 use crate::auth::policy::{CaseWorker, ProviderDesk};
-use crate::directory::detail::load_service_detail;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{List, PageRequest};
 use crate::referrals::reads::{self, ClientView, EventView};
@@ -154,7 +153,7 @@ pub(super) fn env<'a>(state: &'a AppState, request: &'a Option<String>) -> Env<'
 /// The service of a referral as the public directory shows it (null when no longer listed).
 async fn service_view(ctx: &Context<'_>, service_id: &str) -> async_graphql::Result<Option<Service>> {
     let state = state(ctx)?;
-    let detail = load_service_detail(&state.db, service_id).await.map_err(ApiError::from)?;
+    let detail = state.directory.details().get(&state.db, service_id).await.map_err(ApiError::from)?;
     Ok(detail.map(|detail| Service {
         detail,
         directory: state.directory.current(),
