@@ -196,6 +196,12 @@ pub async fn serve(
     // does the same on demand).
     let sweeper =
         tokio::spawn(clients::retention::daily_sweep(state.db.clone(), state.clock.clone(), state.referral_retention));
+    // The change feed keeps a little longer than a phone's sync cursor lives (`sync`).
+    let feed_pruner = tokio::spawn(directory::feed::daily_prune(
+        state.db.clone(),
+        state.clock.clone(),
+        chrono::Duration::days(sync::CURSOR_LIFETIME_DAYS + 1),
+    ));
     // The notification worker runs beside the server and stops with it.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(news_worker(&state).run(stopped));
@@ -216,6 +222,7 @@ pub async fn serve(
         .await
         .map_err(StartupError::Serve);
     sweeper.abort();
+    feed_pruner.abort();
     ticker.abort();
     unmet_needs.flush_all(&db).await;
     stop_worker.send(true).ok();

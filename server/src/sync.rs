@@ -5,8 +5,9 @@
 //!
 //! A cursor is the feed position the answer is complete up to, when it was issued, and the area
 //! it was taken for (`v1.<feed id>.<unix seconds>.<lat µ°>.<lon µ°>.<radius m>`). A cursor
-//! older than [`CURSOR_LIFETIME_DAYS`] has expired; so feed rows may be pruned once they are older
-//! than that (nothing prunes them yet). An answer built *after* its cursor was read
+//! older than [`CURSOR_LIFETIME_DAYS`] has expired; so feed rows are pruned once they are a day
+//! older than that (`directory::feed::daily_prune`), and an unexpired cursor never reaches back
+//! into pruned rows. An answer built *after* its cursor was read
 //! includes every change up to the cursor, and possibly a few later ones, which the next delta
 //! sends again: the app applies upserts by id, so a repeat is harmless; a skip would not be.
 //! The feed is read through `directory::feed` (`head`, `entries_since`), which never hands out

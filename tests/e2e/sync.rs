@@ -302,3 +302,69 @@ async fn a_change_that_commits_late_is_delivered_not_skipped() {
     })
     .await;
 }
+
+/// The feed is pruned (daily, of what is older than a phone's cursor may be): a cursor that
+/// reaches back into pruned changes asks for a new snapshot instead of silently missing them,
+/// and the server's own index keeps following.
+#[tokio::test]
+async fn a_cursor_reaching_into_a_pruned_feed_asks_for_a_snapshot() {
+    use qiao_server::clock::Clock;
+    on_every_database(|app| async move {
+        let token = app.token_of("committee.tvillage").await;
+        let library = service("sh-tvillage-community-library");
+        let rename = |zh: &'static str| {
+            let (app, token, library) = (app.clone(), token.clone(), library.clone());
+            async move {
+                app.data_as(
+                    &token,
+                    "mutation($id: ID!, $zh: String!) { updateService(id: $id, input: { name: { zh: $zh, en: \"Library\" } }) { id } }",
+                    json!({ "id": library, "zh": zh }),
+                )
+                .await;
+            }
+        };
+        // An old cursor past the feed's first entry (on PostgreSQL the head waits for other
+        // tests' transactions: ask until it has moved).
+        rename("修剪测试零").await;
+        let mut old = snapshot(&app).await["cursor"].clone();
+        while old.as_str().and_then(|c| c.split('.').nth(1)) == Some("0") {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            old = snapshot(&app).await["cursor"].clone();
+        }
+        // Two changes after the old cursor; pruning leaves only the newest entry.
+        rename("修剪测试一").await;
+        rename("修剪测试二").await;
+        let db = app.database().await;
+        let removed = qiao_server::directory::feed::prune(&db, app.clock.now() + chrono::Duration::days(1))
+            .await
+            .expect("prune the feed");
+        assert!(removed >= 1, "entries were pruned ({:?})", app.backend);
+        db.close().await.ok();
+
+        let response = app.graphql(CHANGES, json!({ "since": old, "near": near(), "radius": RADIUS })).await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["reason"],
+            json!("SNAPSHOT_REQUIRED"),
+            "an old cursor must not skip pruned changes: {response:#}"
+        );
+
+        // A new snapshot continues as usual.
+        let fresh = snapshot(&app).await;
+        assert!(
+            fresh["services"].as_array().into_iter().flatten().any(|s| s["id"] == json!(library) && s["name"] == "修剪测试二")
+        );
+        rename("修剪测试三").await;
+        let delta = changes_until(&app, &fresh["cursor"], |upserts, _| upserts.contains(&library)).await;
+        assert_eq!(delta["upserts"].as_array().and_then(|u| u.last()).map(|u| u["name"].clone()), Some(json!("修剪测试三")));
+
+        // And search follows both its own writes and the feed after the pruning.
+        let found = app
+            .data(
+                "query($near: GeoPointInput!) { nearbyServices(near: $near, radiusMeters: 3000, text: \"修剪测试三\") { edges { node { id } } } }",
+                json!({ "near": near() }),
+            )
+            .await;
+        assert_eq!(found["nearbyServices"]["edges"][0]["node"]["id"], json!(library));
+    })
+    .await;
+}

@@ -32,7 +32,12 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+
+use crate::clock::Clock;
 
 /// The PostgreSQL notification channel a committed write wakes the other replicas on.
 pub const CHANNEL: &str = "qiao_directory_feed";
@@ -154,11 +159,9 @@ pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -
             .await?
         }
         _ => {
-            if cursor != 0 {
-                let last = sqlite_last_id(db).await?;
-                if cursor < 0 || cursor > last {
-                    return Err(FeedError::UnknownCursor);
-                }
+            let (first, last) = sqlite_id_range(db).await?;
+            if cursor < 0 || cursor > last || pruned_past(cursor, first) {
+                return Err(FeedError::UnknownCursor);
             }
             db.query_all_raw(Statement::from_sql_and_values(
                 backend,
@@ -225,8 +228,59 @@ pub async fn head(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 }
 
 async fn sqlite_last_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(sqlite_id_range(db).await?.1)
+}
+
+/// The first and last entry ids (`(None, 0)`: the feed is empty).
+async fn sqlite_id_range(db: &impl ConnectionTrait) -> Result<(Option<i64>, i64), DbErr> {
     let backend = db.get_database_backend();
-    let row =
-        db.query_one_raw(Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM directory_change")).await?;
-    row.map_or(Ok(0), |row| row.try_get_by_index(0))
+    let row = db
+        .query_one_raw(Statement::from_string(backend, "SELECT MIN(id), COALESCE(MAX(id), 0) FROM directory_change"))
+        .await?;
+    match row {
+        Some(row) => Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)),
+        None => Ok((None, 0)),
+    }
+}
+
+/// SQLite: whether entries right after `cursor` may have been pruned: the oldest entry left lies
+/// beyond the one after it (ids grow by one there). On PostgreSQL a pruned cursor names no row
+/// any more, which [`entries_since`] refuses; the cursor 0 (issued while the feed was empty) is
+/// taken as it comes, since the first ids may be missing for other reasons (a rolled-back or
+/// still running write): a phone's cursor 0 has expired before anything it missed is pruned,
+/// and the index's own cursor moves on with the first entry.
+fn pruned_past(cursor: i64, first: Option<i64>) -> bool {
+    first.is_some_and(|first| cursor < first - 1)
+}
+
+/// Removes the entries older than `before`, but never the newest (it keeps the ids growing on
+/// SQLite and the head a known cursor). Readers whose cursor lies before what is left get
+/// [`FeedError::UnknownCursor`] and start again from a snapshot or a rebuild; phones' cursors
+/// expire sooner than entries are pruned (`crate::sync::CURSOR_LIFETIME_DAYS`), so an unexpired
+/// cursor never reaches back into pruned entries. Returns how many were removed.
+pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "DELETE FROM directory_change WHERE changed_at < $1 \
+             AND id <> (SELECT id FROM directory_change ORDER BY txid DESC, id DESC LIMIT 1)"
+        }
+        _ => "DELETE FROM directory_change WHERE changed_at < ? AND id < (SELECT MAX(id) FROM directory_change)",
+    };
+    let result = db.execute_raw(Statement::from_sql_and_values(backend, sql, [Value::from(before)])).await?;
+    Ok(result.rows_affected())
+}
+
+/// Prunes the feed a few minutes after start and then once a day, keeping `keep` of it, until
+/// the server stops (the task is aborted). Logs counts only.
+pub async fn daily_prune(db: DatabaseConnection, clock: Arc<dyn Clock>, keep: chrono::Duration) {
+    let mut wait = std::time::Duration::from_secs(5 * 60);
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = std::time::Duration::from_secs(24 * 60 * 60);
+        match prune(&db, clock.now() - keep).await {
+            Ok(removed) => tracing::info!(removed, "directory change feed pruned"),
+            Err(error) => tracing::error!(%error, "pruning the directory change feed failed; retrying tomorrow"),
+        }
+    }
 }
