@@ -22,14 +22,24 @@ if [ ! -x "$venv/bin/st" ]; then
 fi
 roles="${QIAO_FUZZ_ROLES:-anonymous admin worker.tvillage}"
 status=0
+# Mutations that may change the signed-in account itself (an admin fuzzing resetPassword with ids
+# learnt from `accounts` resets its own password, and the auth hook cannot sign in again): a
+# signed-in role runs them in a pass of their own, after everything else.
+own_account='^Mutation\.(resetPassword|setAccountDisabled|changeAccountRole|logout)$'
 for who in $roles; do
   user="$who"
   [ "$who" = anonymous ] && user=""
+  passes=(all)
+  [ -n "$user" ] && passes=(--exclude-name-regex --include-name-regex)
   echo "== fuzzing as $who, $examples examples per operation"
   started=$SECONDS
-  QIAO_FUZZ_USER="$user" QIAO_FUZZ_URL="$url" SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$(dirname "$0")" \
-    "$venv/bin/st" run "$url/graphql" --checks no_internal_error --max-examples "$examples" \
-    --workers 2 --no-shrink || status=1
+  for pass in "${passes[@]}"; do
+    filter=()
+    [ "$pass" != all ] && filter=("$pass" "$own_account")
+    QIAO_FUZZ_USER="$user" QIAO_FUZZ_URL="$url" SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$(dirname "$0")" \
+      "$venv/bin/st" run "$url/graphql" --checks no_internal_error --max-examples "$examples" \
+      --workers 2 --no-shrink "${filter[@]}" || status=1
+  done
   echo "== $who: $((SECONDS - started)) s"
 done
 exit "$status"
