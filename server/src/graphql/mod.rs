@@ -242,6 +242,7 @@ pub struct TextShape {
     pub longest_directive_run: usize,
 }
 
+/// Reads `text` once, skipping strings and comments, and builds nothing.
 pub fn scan_text(text: &str) -> TextShape {
     let bytes = text.as_bytes();
     let (mut aliases, mut parentheses, mut i) = (0usize, 0usize, 0usize);
