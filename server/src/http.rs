@@ -651,11 +651,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics_page(State(state): State<AppState>, Extension(metrics): Extension<Arc<Metrics>>) -> Response {
     let directory = state.directory.current();
     let (pool_connections, pool_idle_connections) = pool_size(&state.db);
+    let cursor = state.directory.cursor().await;
+    // A database that does not answer leaves the lag gauges at their last value (the outage shows
+    // in /readyz and the pool gauges); a made-up 0 would silence a lag alert.
+    let feed_lag = match request_metrics::feed_lag(&state.db, cursor, state.clock.now()).await {
+        Ok(lag) => Some(lag),
+        Err(error) => {
+            tracing::warn!(%error, "reading the change feed for the lag metric failed");
+            None
+        }
+    };
     let text = metrics.render(Sample {
         services: directory.service_count(),
         places: directory.place_count(),
         pool_connections,
         pool_idle_connections,
+        feed_lag,
     });
     ([(header::CONTENT_TYPE, HeaderValue::from_static(request_metrics::CONTENT_TYPE))], text).into_response()
 }

@@ -12,6 +12,9 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
@@ -203,6 +206,8 @@ pub struct Metrics {
     index_places: Gauge,
     pool_connections: Gauge,
     pool_idle_connections: Gauge,
+    feed_lag_entries: Gauge,
+    feed_lag_seconds: Gauge,
 }
 
 impl Default for Metrics {
@@ -244,6 +249,18 @@ impl Metrics {
             "Idle connections in the database pool",
             pool_idle_connections.clone(),
         );
+        let feed_lag_entries = Gauge::default();
+        registry.register(
+            "directory_feed_lag_entries",
+            "Change-feed entries the directory index has not applied yet (0 when it has caught up)",
+            feed_lag_entries.clone(),
+        );
+        let feed_lag_seconds = Gauge::default();
+        registry.register(
+            "directory_feed_lag_seconds",
+            "Age of the oldest change-feed entry the directory index has not applied yet (0 when none)",
+            feed_lag_seconds.clone(),
+        );
         Self {
             registry,
             requests,
@@ -253,6 +270,8 @@ impl Metrics {
             index_places,
             pool_connections,
             pool_idle_connections,
+            feed_lag_entries,
+            feed_lag_seconds,
         }
     }
 
@@ -272,6 +291,10 @@ impl Metrics {
         self.index_places.set(saturating_i64(sample.places));
         self.pool_connections.set(saturating_i64(sample.pool_connections));
         self.pool_idle_connections.set(saturating_i64(sample.pool_idle_connections));
+        if let Some(lag) = sample.feed_lag {
+            self.feed_lag_entries.set(saturating_i64(lag.entries));
+            self.feed_lag_seconds.set(lag.seconds);
+        }
         let mut text = String::new();
         if prometheus_text::encode(&mut text, &self.registry).is_err() {
             // Writing to a String cannot fail; an empty scrape is still better than a panic.
@@ -289,6 +312,55 @@ pub struct Sample {
     pub places: usize,
     pub pool_connections: usize,
     pub pool_idle_connections: usize,
+    /// None: unknown now (the database did not answer); the gauges keep their last value.
+    pub feed_lag: Option<FeedLag>,
+}
+
+/// How far the directory index is behind the change feed: the entries after its cursor that a
+/// reader may apply (on PostgreSQL, up to the safe horizon: later ones are not due yet), and the
+/// age of the oldest of them in whole seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedLag {
+    pub entries: usize,
+    pub seconds: i64,
+}
+
+/// Counts the feed entries after `cursor` (the index's, [`DirectoryHandle::cursor`]) in the feed's
+/// order (`directory::feed`: by id on SQLite, by transaction then id on PostgreSQL).
+///
+/// [`DirectoryHandle::cursor`]: crate::directory::handle::DirectoryHandle::cursor
+pub async fn feed_lag(db: &impl ConnectionTrait, cursor: i64, now: DateTime<Utc>) -> Result<FeedLag, DbErr> {
+    let backend = db.get_database_backend();
+    let row = match backend {
+        DbBackend::Postgres => {
+            // A cursor whose entry is gone (the feed was pruned) counts from the start.
+            db.query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "WITH after AS (SELECT COALESCE((SELECT txid FROM directory_change WHERE id = $1), -1) AS txid) \
+                 SELECT COUNT(*), MIN(changed_at) FROM directory_change, after \
+                 WHERE (directory_change.txid, directory_change.id) > (after.txid, $1) \
+                   AND directory_change.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                [Value::from(cursor)],
+            ))
+            .await?
+        }
+        _ => {
+            db.query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT COUNT(*), (SELECT changed_at FROM directory_change WHERE id > ? ORDER BY id LIMIT 1) \
+                 FROM directory_change WHERE id > ?",
+                [Value::from(cursor), Value::from(cursor)],
+            ))
+            .await?
+        }
+    };
+    let Some(row) = row else { return Ok(FeedLag::default()) };
+    let entries: i64 = row.try_get_by_index(0)?;
+    let oldest: Option<DateTime<Utc>> = row.try_get_by_index(1)?;
+    Ok(FeedLag {
+        entries: usize::try_from(entries).unwrap_or(0),
+        seconds: oldest.map_or(0, |oldest| (now - oldest).num_seconds().max(0)),
+    })
 }
 
 fn saturating_i64(value: usize) -> i64 {
@@ -345,5 +417,9 @@ mod tests {
         assert!(text.contains("qiao_rate_limit_refusals_total 1"), "{text}");
         assert!(text.contains("qiao_index_services 12") && text.contains("qiao_index_places 7"), "{text}");
         assert!(text.contains("qiao_graphql_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("qiao_directory_feed_lag_entries 0"), "{text}");
+        let text = metrics.render(Sample { feed_lag: Some(FeedLag { entries: 3, seconds: 42 }), ..Sample::default() });
+        assert!(text.contains("qiao_directory_feed_lag_entries 3"), "{text}");
+        assert!(text.contains("qiao_directory_feed_lag_seconds 42"), "{text}");
     }
 }

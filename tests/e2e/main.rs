@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod bola;
 mod clients;
 mod concurrency;
 mod console;

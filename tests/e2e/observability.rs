@@ -180,3 +180,68 @@ async fn an_internal_error_is_answered_with_the_request_id_only() {
     })
     .await;
 }
+
+const SET_CAPACITY: &str = "mutation($id: ID!) { setServiceCapacity(id: $id, status: WAITLIST) { id } }";
+
+/// The lag gauges of one scrape: (entries, seconds).
+async fn feed_lag(app: &TestApp) -> (f64, f64) {
+    let (_, _, text) = get(app, "/metrics").await;
+    let entries = sample(&text, "qiao_directory_feed_lag_entries").unwrap_or_else(|| panic!("no lag entries:\n{text}"));
+    let seconds = sample(&text, "qiao_directory_feed_lag_seconds").unwrap_or_else(|| panic!("no lag seconds:\n{text}"));
+    (entries, seconds)
+}
+
+/// After a write, the index follows the feed and the lag goes back to 0 (within the feed poll,
+/// 1 s by default, or at once on PostgreSQL's notification).
+#[tokio::test]
+async fn the_feed_lag_is_zero_when_the_index_has_caught_up_and_returns_to_zero_after_a_write() {
+    on_every_database(|app| async move {
+        assert_eq!(feed_lag(&app).await, (0.0, 0.0));
+        let admin = app.token_of("admin").await;
+        let service = qiao_seed::rows::derived_id("service", "sh-minhang-legal-aid");
+        app.data_as(&admin, SET_CAPACITY, json!({ "id": service })).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let lag = feed_lag(&app).await;
+            if lag == (0.0, 0.0) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the lag stayed at {lag:?} for 10 s after a write");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
+
+/// A change another server wrote (a feed entry without a wake-up) that this server's index has
+/// not applied yet counts in the lag, with the age of the oldest such entry; the poll applies it.
+#[tokio::test]
+async fn an_unapplied_feed_entry_counts_in_the_lag_with_its_age() {
+    use qiao_schema::entity::directory_change;
+    use qiao_server::clock::Clock;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    for backend in backends() {
+        // The index looks at the feed only once a minute, so the entry stays unapplied meanwhile.
+        let app = TestApp::spawn_configured(backend, true, &[("QIAO_FEED_POLL_MS", "60000")]).await;
+        assert_eq!(feed_lag(&app).await, (0.0, 0.0));
+        let service = qiao_seed::rows::derived_id("service", "sh-minhang-legal-aid");
+        let written_at = app.clock.now();
+        let db = app.database().await;
+        directory_change::Entity::insert(directory_change::ActiveModel {
+            resource_type: Set("service".to_owned()),
+            resource_id: Set(service.clone()),
+            action: Set("update".to_owned()),
+            changed_at: Set(written_at),
+            service_id: Set(Some(service.clone())),
+            ..Default::default()
+        })
+        .exec_without_returning(&db)
+        .await
+        .expect("write a feed entry");
+        db.close().await.ok();
+        assert_eq!(feed_lag(&app).await, (1.0, 0.0));
+        app.clock.set(written_at + chrono::Duration::seconds(90));
+        assert_eq!(feed_lag(&app).await, (1.0, 90.0));
+        app.finish().await;
+    }
+}

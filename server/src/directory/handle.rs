@@ -100,6 +100,11 @@ impl DirectoryHandle {
         &self.details
     }
 
+    /// The feed position the index has applied everything up to (for the lag metric).
+    pub async fn cursor(&self) -> i64 {
+        self.writer.lock().await.cursor
+    }
+
     pub fn current(&self) -> Arc<Directory> {
         self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }

@@ -64,6 +64,9 @@ pub struct SubscriptionRoot(news::NewsSubscription);
 
 pub type QiaoSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
+/// Most directives on one field, fragment or operation.
+pub const MAX_DIRECTIVES: usize = 10;
+
 /// Deepest nesting of input values (lists of lists), which the parser would otherwise recurse into.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
@@ -77,7 +80,7 @@ pub fn build_schema(data: Option<crate::AppState>) -> QiaoSchema {
         .limit_depth(INTROSPECTION_DEPTH)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(10)
+        .limit_directives(MAX_DIRECTIVES)
         .extension(ShapeLimits(limits));
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
@@ -108,6 +111,26 @@ impl async_graphql::extensions::Extension for ShapeLimits {
         variables: &async_graphql::Variables,
         next: async_graphql::extensions::NextParseQuery<'_>,
     ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let refuse = |message: String| {
+            let mut error = async_graphql::ServerError::new(message, None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", crate::error::ErrorCode::BadUserInput.as_str());
+            error
+        };
+        // Parsing builds a tree of the whole document first; a scan of the text refuses a document
+        // of thousands of aliases or directives for a fraction of that.
+        let written = scan_text(query);
+        if written.aliases > self.0.aliases {
+            return Err(refuse(too_many_aliases(self.0.aliases)));
+        }
+        if written.longest_directive_run > MAX_DIRECTIVES {
+            return Err(refuse(format!(
+                "a field, fragment or operation may carry at most {MAX_DIRECTIVES} directives \
+                 (每个字段、片段或操作最多 {MAX_DIRECTIVES} 个指令)"
+            )));
+        }
         let document = next.run(ctx, query, variables).await?;
         check_shape(&document, &self.0).map_err(|message| {
             let mut error = async_graphql::ServerError::new(message, None);
@@ -175,10 +198,7 @@ fn walk(
                 if field.node.alias.is_some() {
                     counts.aliases += 1;
                     if counts.aliases > limits.aliases {
-                        return Err(format!(
-                            "the query uses more than {} aliases (查询别名超过 {} 个)",
-                            limits.aliases, limits.aliases
-                        ));
+                        return Err(too_many_aliases(limits.aliases));
                     }
                 }
                 // Only the schema's own description may nest deeper than data.
@@ -204,6 +224,90 @@ fn walk(
         }
     }
     Ok(())
+}
+
+fn too_many_aliases(limit: usize) -> String {
+    format!("the query uses more than {limit} aliases (查询别名超过 {limit} 个)")
+}
+
+/// What a document's text writes, counted without parsing.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TextShape {
+    /// `name: field` outside any parentheses. Never more than [`check_shape`] counts for a valid
+    /// document: each fragment there is expanded at least once (an unused one is invalid anyway),
+    /// and each operation is walked.
+    pub aliases: usize,
+    /// The most directives written one after another outside parentheses: on one field, fragment
+    /// or operation (a name other than a directive's ends a run, as do `{` and `}`).
+    pub longest_directive_run: usize,
+}
+
+/// Reads `text` once, skipping strings and comments, and builds nothing.
+pub fn scan_text(text: &str) -> TextShape {
+    let bytes = text.as_bytes();
+    let (mut aliases, mut parentheses, mut i) = (0usize, 0usize, 0usize);
+    let (mut run, mut longest_run, mut after_at) = (0usize, 0usize, false);
+    let mut after_name = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 3;
+                after_name = false;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                after_name = false;
+                continue;
+            }
+            b'(' => parentheses += 1,
+            b')' => parentheses = parentheses.saturating_sub(1),
+            b':' if parentheses == 0 && after_name => aliases += 1,
+            b'@' if parentheses == 0 => {
+                run += 1;
+                longest_run = longest_run.max(run);
+                after_at = true;
+                i += 1;
+                continue;
+            }
+            b'{' | b'}' => run = 0,
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => {
+                i += 1;
+                continue;
+            }
+            c if c == b'_' || c.is_ascii_alphanumeric() => {
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                // A name that is not a directive's starts another field (or fragment, operation).
+                if parentheses == 0 && !after_at {
+                    run = 0;
+                }
+                after_at = false;
+                after_name = true;
+                continue;
+            }
+            _ => {}
+        }
+        after_name = false;
+        after_at = false;
+        i += 1;
+    }
+    TextShape { aliases, longest_directive_run: longest_run }
 }
 
 /// The SDL committed as `mobile-client-spec/schema.graphql`.
@@ -235,6 +339,36 @@ mod tests {
         let spread: String = (0..10).map(|i| format!("c{i}: categories {{ ...F }} ")).collect();
         assert!(shape(&format!("{{ {spread} }} fragment F on Category {{ code }}")).is_ok());
         assert!(shape(&format!("{{ {spread} }} fragment F on Category {{ {many} }}")).is_err());
+    }
+
+    #[test]
+    fn the_text_scan_counts_aliases_but_not_arguments_variables_strings_or_comments() {
+        assert_eq!(scan_text("{ a: service(id: \"x\") { id } b : me { id } }").aliases, 2);
+        let tricky = "query Q($id: ID! = \"a: b\", $p: GeoPointInput = {lat: 1, lon: 2}) {\n\
+            # c: d\n\
+            s: service(id: $id) @include(if: true) { x: id ...F name(language: EN) }\n\
+            t: nearbyServices(near: {lat: 1, lon: 2}, text: \"e: f\\\" g: h\") { __typename }\n\
+            u: categories { description(text: \"\"\"i: j \\\"\"\" k: l\"\"\") }\n\
+            } fragment F on Service { y: id }";
+        assert_eq!(scan_text(tricky).aliases, 5);
+        let document = async_graphql::parser::parse_query(tricky).expect("a valid document");
+        let limits = QueryLimits { aliases: 4, ..QueryLimits::default() };
+        assert!(check_shape(&document, &limits).is_err(), "the walk counts at least as many");
+    }
+
+    #[test]
+    fn directives_are_counted_per_field_fragment_or_operation() {
+        let run = |text: &str| scan_text(text).longest_directive_run;
+        assert_eq!(run("query Q @a @b { x @c(if: true) @d @e y @f ...F @g } fragment F on T @h { z }"), 3);
+        assert_eq!(run(&format!("{{ categories {}{{ code }} }}", "@include(if: true) ".repeat(2000))), 2000);
+        // Variables' directives sit inside the parentheses (the engine counts them elsewhere).
+        assert_eq!(run("query($v: Int @a @b @c) { x }"), 0);
+    }
+
+    #[test]
+    fn a_thousand_aliases_are_counted_from_the_text() {
+        let query: String = (0..1000).map(|i| format!("a{i}: service(id: \"x{i}\") {{ id }} ")).collect();
+        assert_eq!(scan_text(&format!("{{ {query} }}")).aliases, 1000);
     }
 
     #[test]
