@@ -407,6 +407,26 @@ fn cases() -> Vec<Case> {
             on_a: "UFFFHHAHA",
             on_b: "UFFFHHHAA",
         },
+        // An organisation's outcomes: admins, committee staff where it has a place, its own staff
+        // (the social worker of side A works for the station, not for this organisation).
+        Case {
+            key: "OrganizationOutcomes.$organizationId",
+            kind: Kind::Organization,
+            fixed: None,
+            variables: |_, _, id, _| json!({ "organizationId": id }),
+            on_a: "UFHHAHAHA",
+            on_b: "UFHHHAHAA",
+        },
+        // A category's outcomes in a village: committee staff for their own villages; staff of an
+        // organisation anywhere, counting only their organisation's referrals.
+        Case {
+            key: "CategoryOutcomes.$villageId",
+            kind: Kind::Village,
+            fixed: None,
+            variables: |_, _, id, _| json!({ "category": "LEGAL_AID", "villageId": id }),
+            on_a: "UFAAAAAHA",
+            on_b: "UFAAAAHAA",
+        },
         // ---- suggestions ----
         Case {
             key: "SuggestEdit.$serviceId",
@@ -573,6 +593,14 @@ fn cases() -> Vec<Case> {
             variables: only("clientId"),
             on_a: "UFAHFFFFF",
             on_b: "UFHAFFFFF",
+        },
+        Case {
+            key: "ClientReferrals.$clientId",
+            kind: Kind::Client,
+            fixed: None,
+            variables: only("clientId"),
+            on_a: "HHAHHHHHH",
+            on_b: "HHHAHHHHH",
         },
         Case {
             key: "UpdateClient.$id",
