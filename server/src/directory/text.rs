@@ -34,7 +34,9 @@ type SyllableId = u16;
 
 #[derive(Debug, Clone, Default)]
 pub struct TextIndex {
-    /// Normalised Chinese text of each document, for the confirming substring check.
+    /// The first document id this index holds (a patch's small index holds only new ones).
+    first: DocId,
+    /// Normalised text of each document from `first` on, for the confirming checks.
     documents: Vec<String>,
     /// CJK unigram and bigram → sorted document ids.
     grams: HashMap<String, Vec<DocId>>,
@@ -76,7 +78,16 @@ impl TextIndex {
         index
     }
 
-    /// Adds document `id` (which must not be in the index). Cheapest in increasing id order, as
+    /// An empty index for documents numbered from `first` on.
+    pub fn starting_at(first: DocId) -> Self {
+        Self { first, ..Self::default() }
+    }
+
+    fn document(&self, id: DocId) -> Option<&str> {
+        id.checked_sub(self.first).and_then(|slot| self.documents.get(slot as usize)).map(String::as_str)
+    }
+
+    /// Adds document `id` (which must not be in the index, and not below `first`). Cheapest in increasing id order, as
     /// when the index is built; a patch inserts in the middle of the postings it touches.
     pub fn insert(&mut self, id: DocId, text: &str) {
         let text = normalise(text);
@@ -93,7 +104,7 @@ impl TextIndex {
         for word in latin_words(&text) {
             add_posting(self.words.entry(word).or_default(), id);
         }
-        let slot = id as usize;
+        let Some(slot) = id.checked_sub(self.first).map(|slot| slot as usize) else { return };
         if self.documents.len() <= slot {
             self.documents.resize(slot + 1, String::new());
         }
@@ -110,7 +121,8 @@ impl TextIndex {
 
     /// Takes document `id` out of every posting it is in.
     pub fn remove(&mut self, id: DocId) {
-        let Some(text) = self.documents.get_mut(id as usize).map(std::mem::take) else { return };
+        let Some(slot) = id.checked_sub(self.first) else { return };
+        let Some(text) = self.documents.get_mut(slot as usize).map(std::mem::take) else { return };
         for run in cjk_runs(&text) {
             for gram in grams_of(&run) {
                 if let Some(postings) = self.grams.get_mut(&gram) {
@@ -206,7 +218,7 @@ impl TextIndex {
         if run.chars().count() <= 2 {
             return candidates; // a unigram or bigram posting is already exact
         }
-        candidates.into_iter().filter(|id| self.documents[*id as usize].contains(run)).collect()
+        candidates.into_iter().filter(|id| self.document(*id).is_some_and(|text| text.contains(run))).collect()
     }
 
     fn search_word_prefix(&self, prefix: &str) -> Vec<DocId> {
@@ -305,7 +317,7 @@ impl TextIndex {
     /// Whether document `id` has `length` consecutive CJK characters, the character at each
     /// position having a reading that `accepts`.
     fn has_reading_sequence(&self, id: DocId, length: usize, accepts: impl Fn(usize, &str) -> bool) -> bool {
-        let Some(document) = self.documents.get(id as usize) else { return false };
+        let Some(document) = self.document(id) else { return false };
         cjk_runs(document).iter().any(|run| {
             let readings: Vec<Vec<String>> = run.chars().map(readings).collect();
             readings.windows(length).any(|window| {
