@@ -64,7 +64,7 @@ impl<T: Clone> Chunked<T> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
+        self.into_iter()
     }
 
     /// Gives back the room the chunk list grew into (chunks themselves are allocated full size).
@@ -81,6 +81,22 @@ impl<T> Index<usize> for Chunked<T> {
 
     fn index(&self, index: usize) -> &T {
         &self.chunks[index / CHUNK][index % CHUNK]
+    }
+}
+
+/// The elements of a [`Chunked`] in order.
+pub type ChunkedIter<'a, T> =
+    std::iter::FlatMap<std::slice::Iter<'a, Arc<Vec<T>>>, std::slice::Iter<'a, T>, fn(&'a Arc<Vec<T>>) -> std::slice::Iter<'a, T>>;
+
+impl<'a, T> IntoIterator for &'a Chunked<T> {
+    type Item = &'a T;
+    type IntoIter = ChunkedIter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        fn elements<T>(chunk: &Arc<Vec<T>>) -> std::slice::Iter<'_, T> {
+            chunk.iter()
+        }
+        self.chunks.iter().flat_map(elements as fn(&'a Arc<Vec<T>>) -> std::slice::Iter<'a, T>)
     }
 }
 

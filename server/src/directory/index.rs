@@ -115,17 +115,19 @@ impl Taxonomy {
 /// What search knows of a listed service.
 #[derive(Debug, Clone)]
 pub struct ServiceEntry {
-    pub id: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub organization_name_zh: String,
-    pub organization_name_en: String,
+    pub id: Box<str>,
+    pub name_zh: Box<str>,
+    pub name_en: Box<str>,
+    /// Shared by the services of one organisation (interned while loading).
+    pub organization_name_zh: Arc<str>,
+    pub organization_name_en: Arc<str>,
     pub status: ServiceStatus,
     /// Primary category.
     pub category: TermIdx,
     /// All categories, primary first.
     pub categories: Vec<TermIdx>,
-    pub languages: Vec<String>,
+    /// Shared: most services speak one of a few combinations (interned while loading).
+    pub languages: Arc<[String]>,
     /// [`rules::is_free`].
     pub is_free: bool,
     /// [`rules::requires_local_hukou`].
@@ -146,18 +148,19 @@ pub struct ServiceEntry {
 #[derive(Debug, Clone)]
 pub struct Place {
     /// The `service_at_location` id.
-    pub id: String,
+    pub id: Box<str>,
     pub service: ServiceIdx,
-    pub location_id: String,
+    pub location_id: Box<str>,
     pub point: LatLon,
-    pub name_zh: String,
-    pub name_en: String,
-    pub street_zh: String,
-    pub street_en: String,
-    pub district_zh: String,
-    pub district_en: String,
-    pub city_zh: String,
-    pub city_en: String,
+    pub name_zh: Box<str>,
+    pub name_en: Box<str>,
+    pub street_zh: Box<str>,
+    pub street_en: Box<str>,
+    /// District and city names: a few thousand distinct ones, shared (interned while loading).
+    pub district_zh: Arc<str>,
+    pub district_en: Arc<str>,
+    pub city_zh: Arc<str>,
+    pub city_en: Arc<str>,
     /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
     pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
@@ -309,6 +312,35 @@ pub struct Directory {
 /// Services appended by patches after which the handle rebuilds the index in the background
 /// (which folds them into a new base): a patch copies the delta, so it must stay small.
 pub const MAX_DELTA_SERVICES: usize = 2_048;
+
+/// One copy of each repeated text while the index loads (organisation, district and city names,
+/// language lists): at a million services they would otherwise take hundreds of megabytes. Only
+/// the load uses it; a patch makes its own (equal) copies.
+#[derive(Default)]
+struct Interner {
+    texts: HashSet<Arc<str>>,
+    languages: HashSet<Arc<[String]>>,
+}
+
+impl Interner {
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Arc::clone(&shared));
+        shared
+    }
+
+    fn languages(&mut self, languages: &[String]) -> Arc<[String]> {
+        if let Some(shared) = self.languages.get(languages) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<[String]> = Arc::from(languages);
+        self.languages.insert(Arc::clone(&shared));
+        shared
+    }
+}
 
 /// Services read per query while loading (bounded memory, and few round trips).
 pub const LOAD_CHUNK: u64 = 2_000;
@@ -605,6 +637,7 @@ impl Directory {
     /// table in memory.
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let mut directory = Self::empty(db).await?;
+        let mut interner = Interner::default();
         let mut after: Option<String> = None;
         loop {
             let mut query = service::Entity::find()
@@ -618,7 +651,7 @@ impl Directory {
             let Some(last) = rows.last() else { break };
             after = Some(last.id.clone());
             for record in read_records(db, rows).await? {
-                directory.put(&record, true);
+                directory.put(&record, Some(&mut interner));
             }
         }
         directory.rtree = Arc::new(RTree::bulk_load(
@@ -702,7 +735,7 @@ impl Directory {
             self.remove(id);
         }
         for record in records {
-            self.put(record, false);
+            self.put(record, None);
         }
     }
 
@@ -726,13 +759,23 @@ impl Directory {
         }
         self.area_services.remove_service(slot);
         if slot as usize >= self.base_services {
-            self.text_delta.remove(slot);
+            let text = self.searchable_text(&self.services[slot as usize]);
+            self.text_delta.remove(slot, &text);
         }
     }
 
     /// Adds a service (in its current state) unless it is not to be listed, in a new slot;
-    /// `loading`: into the base being built, otherwise into the delta.
-    fn put(&mut self, record: &ServiceRecord, loading: bool) {
+    /// while loading (with the load's interner) into the base being built, otherwise into the delta.
+    fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) {
+        let loading = interner.is_some();
+        let languages = match interner.as_deref_mut() {
+            Some(interner) => interner.languages(&record.languages),
+            None => Arc::from(record.languages.as_slice()),
+        };
+        let mut text = |text: &str| match interner.as_deref_mut() {
+            Some(interner) => interner.text(text),
+            None => Arc::from(text),
+        };
         let row = &record.service;
         if !rules::is_service_listed(row.status, record.organization.as_ref()) {
             return;
@@ -752,15 +795,15 @@ impl Directory {
             .any(|term| self.taxonomy.with_ancestors(*term).iter().any(|t| self.children_terms.contains(t)));
         let organization = record.organization.as_ref();
         let entry = ServiceEntry {
-            id: row.id.clone(),
-            name_zh: row.name_zh.clone(),
-            name_en: row.name_en.clone(),
-            organization_name_zh: organization.map(|o| o.name_zh.clone()).unwrap_or_default(),
-            organization_name_en: organization.map(|o| o.name_en.clone()).unwrap_or_default(),
+            id: row.id.as_str().into(),
+            name_zh: row.name_zh.as_str().into(),
+            name_en: row.name_en.as_str().into(),
+            organization_name_zh: text(organization.map(|o| o.name_zh.as_str()).unwrap_or_default()),
+            organization_name_en: text(organization.map(|o| o.name_en.as_str()).unwrap_or_default()),
             status: row.status,
             category,
             categories,
-            languages: record.languages.clone(),
+            languages,
             is_free: rules::is_free(record.costs.iter().copied()),
             requires_local_hukou: rules::requires_local_hukou(record.requirements.iter().map(|r| r.kind)),
             eligibility: ServiceEligibility { requirements: record.requirements.clone().into(), for_children },
@@ -781,19 +824,20 @@ impl Directory {
 
         for (link, location, address) in &record.places {
             let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
+            let address_text = |field: fn(&address::Model) -> &str| address.as_ref().map(field).unwrap_or_default();
             let place = Place {
-                id: link.id.clone(),
+                id: link.id.as_str().into(),
                 service: slot,
-                location_id: location.id.clone(),
+                location_id: location.id.as_str().into(),
                 point: LatLon::new(lat, lon),
-                name_zh: location.name_zh.clone(),
-                name_en: location.name_en.clone(),
-                street_zh: address.as_ref().map(|a| a.address_1_zh.clone()).unwrap_or_default(),
-                street_en: address.as_ref().map(|a| a.address_1_en.clone()).unwrap_or_default(),
-                district_zh: address.as_ref().map(|a| a.district_zh.clone()).unwrap_or_default(),
-                district_en: address.as_ref().map(|a| a.district_en.clone()).unwrap_or_default(),
-                city_zh: address.as_ref().map(|a| a.city_zh.clone()).unwrap_or_default(),
-                city_en: address.as_ref().map(|a| a.city_en.clone()).unwrap_or_default(),
+                name_zh: location.name_zh.as_str().into(),
+                name_en: location.name_en.as_str().into(),
+                street_zh: address_text(|a| &a.address_1_zh).into(),
+                street_en: address_text(|a| &a.address_1_en).into(),
+                district_zh: text(address_text(|a| &a.district_zh)),
+                district_en: text(address_text(|a| &a.district_en)),
+                city_zh: text(address_text(|a| &a.city_zh)),
+                city_en: text(address_text(|a| &a.city_en)),
                 adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
                 own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
                     .map(|hours| self.intern_hours(hours)),

@@ -173,7 +173,7 @@ impl Directory {
         // The nearest matching place of every matching service within the radius, keyed by
         // (distance in mm, place): the place id is compared in place and copied only for the
         // page's results.
-        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, self.places[place as usize].id.as_str());
+        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, &*self.places[place as usize].id);
         let mut best: HashMap<ServiceIdx, (u64, PlaceIdx, f64)> = HashMap::new();
         let mut consider = |place: PlaceIdx| {
             if !filter.accepts_place(place) {
@@ -226,7 +226,7 @@ impl Directory {
             .map(|(distance_mm, place, distance_m)| Hit {
                 place,
                 distance_m,
-                cursor: Cursor { distance_mm, place_id: self.places[place as usize].id.clone() },
+                cursor: Cursor { distance_mm, place_id: self.places[place as usize].id.to_string() },
             })
             .collect();
 

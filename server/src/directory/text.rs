@@ -36,8 +36,9 @@ type SyllableId = u16;
 pub struct TextIndex {
     /// The first document id this index holds (a patch's small index holds only new ones).
     first: DocId,
-    /// Normalised text of each document from `first` on, for the confirming checks.
-    documents: Vec<String>,
+    /// The Chinese of each document from `first` on (its CJK runs, normalised, space-separated),
+    /// for the confirming checks, which look at nothing else.
+    documents: Vec<Box<str>>,
     /// CJK unigram and bigram → sorted document ids.
     grams: HashMap<String, Vec<DocId>>,
     /// Latin words, each with its sorted document ids (a range finds prefixes).
@@ -56,6 +57,10 @@ struct PinyinIndex {
     syllable_ids: BTreeMap<String, SyllableId>,
     /// Single characters by syllable id.
     chars_by_syllable: HashMap<SyllableId, Vec<char>>,
+    /// The other way round: each indexed character's syllable ids, so confirming a candidate
+    /// looks readings up here instead of asking the `pinyin` crate and allocating strings for
+    /// every character of every candidate (a pinyin query cost many times a Chinese one).
+    syllables_by_char: HashMap<char, Box<[SyllableId]>>,
     /// Bigrams by the syllables they read as.
     bigrams_by_syllables: HashMap<(SyllableId, SyllableId), Vec<[char; 2]>>,
     /// Bigrams by their initials (`法律` → `fl`).
@@ -84,7 +89,7 @@ impl TextIndex {
     }
 
     fn document(&self, id: DocId) -> Option<&str> {
-        id.checked_sub(self.first).and_then(|slot| self.documents.get(slot as usize)).map(String::as_str)
+        id.checked_sub(self.first).and_then(|slot| self.documents.get(slot as usize)).map(|text| &**text)
     }
 
     /// Adds document `id` (which must not be in the index, and not below `first`). Cheapest in increasing id order, as
@@ -92,7 +97,8 @@ impl TextIndex {
     pub fn insert(&mut self, id: DocId, text: &str) {
         let text = normalise(text);
         let pinyin = &mut self.pinyin;
-        for run in cjk_runs(&text) {
+        let runs = cjk_runs(&text);
+        for run in &runs {
             for gram in grams_of(&run) {
                 let postings = self.grams.entry(gram).or_insert_with_key(|gram| {
                     pinyin.add_gram(gram);
@@ -106,9 +112,9 @@ impl TextIndex {
         }
         let Some(slot) = id.checked_sub(self.first).map(|slot| slot as usize) else { return };
         if self.documents.len() <= slot {
-            self.documents.resize(slot + 1, String::new());
+            self.documents.resize(slot + 1, Box::default());
         }
-        self.documents[slot] = text;
+        self.documents[slot] = runs.join(" ").into_boxed_str();
     }
 
     /// Gives back the room postings grew into while the index was built.
@@ -119,10 +125,12 @@ impl TextIndex {
         self.pinyin.shrink_to_fit();
     }
 
-    /// Takes document `id` out of every posting it is in.
-    pub fn remove(&mut self, id: DocId) {
+    /// Takes document `id`, inserted with `text`, out of every posting it is in.
+    pub fn remove(&mut self, id: DocId, text: &str) {
         let Some(slot) = id.checked_sub(self.first) else { return };
-        let Some(text) = self.documents.get_mut(slot as usize).map(std::mem::take) else { return };
+        let Some(document) = self.documents.get_mut(slot as usize) else { return };
+        *document = Box::default();
+        let text = normalise(text);
         for run in cjk_runs(&text) {
             for gram in grams_of(&run) {
                 if let Some(postings) = self.grams.get_mut(&gram) {
@@ -275,12 +283,11 @@ impl TextIndex {
         if segmentation.len() == 2 {
             return candidates; // the bigram postings are already exact
         }
-        let syllables = &self.pinyin.syllables;
         candidates
             .into_iter()
             .filter(|id| {
-                self.has_reading_sequence(*id, segmentation.len(), |position, reading| {
-                    segmentation[position].iter().any(|s| syllables[*s as usize] == reading)
+                self.has_reading_sequence(*id, segmentation.len(), |position, syllable| {
+                    segmentation[position].contains(&syllable)
                 })
             })
             .collect()
@@ -304,11 +311,12 @@ impl TextIndex {
         if initials.len() <= 2 {
             return candidates;
         }
+        let syllables = &self.pinyin.syllables;
         candidates
             .into_iter()
             .filter(|id| {
-                self.has_reading_sequence(*id, initials.len(), |position, reading| {
-                    reading.as_bytes().first() == Some(&initials[position])
+                self.has_reading_sequence(*id, initials.len(), |position, syllable| {
+                    syllables[syllable as usize].as_bytes().first() == Some(&initials[position])
                 })
             })
             .collect()
@@ -316,12 +324,16 @@ impl TextIndex {
 
     /// Whether document `id` has `length` consecutive CJK characters, the character at each
     /// position having a reading that `accepts`.
-    fn has_reading_sequence(&self, id: DocId, length: usize, accepts: impl Fn(usize, &str) -> bool) -> bool {
+    fn has_reading_sequence(&self, id: DocId, length: usize, accepts: impl Fn(usize, SyllableId) -> bool) -> bool {
         let Some(document) = self.document(id) else { return false };
-        cjk_runs(document).iter().any(|run| {
-            let readings: Vec<Vec<String>> = run.chars().map(readings).collect();
+        let by_char = &self.pinyin.syllables_by_char;
+        let mut readings: Vec<&[SyllableId]> = Vec::new();
+        // The document keeps only its CJK runs, separated by spaces.
+        document.split(' ').any(|run| {
+            readings.clear();
+            readings.extend(run.chars().map(|c| by_char.get(&c).map(|ids| &**ids).unwrap_or_default()));
             readings.windows(length).any(|window| {
-                window.iter().enumerate().all(|(position, options)| options.iter().any(|r| accepts(position, r)))
+                window.iter().enumerate().all(|(position, options)| options.iter().any(|s| accepts(position, *s)))
             })
         })
     }
@@ -342,10 +354,13 @@ impl PinyinIndex {
         let mut chars = gram.chars();
         match (chars.next(), chars.next(), chars.next()) {
             (Some(c), None, _) => {
+                let mut ids = Vec::new();
                 for reading in readings(c) {
                     let id = self.syllable_id(reading);
                     self.chars_by_syllable.entry(id).or_default().push(c);
+                    ids.push(id);
                 }
+                self.syllables_by_char.insert(c, ids.into_boxed_slice());
             }
             (Some(a), Some(b), None) => {
                 let (first, second) = (readings(a), readings(b));
@@ -712,7 +727,7 @@ mod tests {
     #[test]
     fn a_removed_and_reinserted_document_is_found_by_its_new_text_only() {
         let mut index = index();
-        index.remove(0);
+        index.remove(0, "闵行区法律援助中心 Minhang District Legal Aid Centre");
         assert_eq!(index.search("法律"), Some(vec![]));
         assert_eq!(index.search("legal"), Some(vec![]));
         index.insert(0, "劳动争议调解 Labour disputes");
@@ -730,11 +745,43 @@ mod tests {
         index.insert(5, "劳动争议调解室");
         assert_eq!(index.search("zhengyi"), Some(vec![5]));
         assert_eq!(index.search("ldzytjs"), Some(vec![5]));
-        index.remove(0);
+        index.remove(0, "闵行区法律援助中心 Minhang District Legal Aid Centre");
         assert_eq!(index.search("falvyuanzhu"), Some(vec![]));
         assert_eq!(index.search("flyz"), Some(vec![]));
         index.insert(0, "法律援助站");
         assert_eq!(index.search("flyz"), Some(vec![0]));
+    }
+
+    /// The pinyin query's cost against the Chinese one's over a synthetic directory (timings
+    /// printed; run by hand, in release:
+    /// `cargo test --release -p qiao-server --lib pinyin_and_chinese_costs -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a timing over 100,000 documents: run by hand in release"]
+    fn pinyin_and_chinese_costs() {
+        let districts = ["闵行区", "浦东新区", "织金县", "云岩区", "南明区", "花溪区", "徐汇区", "长宁区"];
+        let kinds = ["法律援助中心", "社区图书室", "职业介绍所", "卫生服务站", "劳动争议调解室"];
+        let documents: Vec<String> = (0..100_000)
+            .map(|i| {
+                let (district, kind) = (districts[i % districts.len()], kinds[(i / 7) % kinds.len()]);
+                format!("{district}{kind}{i}号 Synthetic {i} 合成机构{}号 Synthetic organisation", i / 10)
+            })
+            .collect();
+        let index = TextIndex::build(&documents);
+        let time = |query: &str| {
+            let started = std::time::Instant::now();
+            let mut found = Vec::new();
+            for _ in 0..20 {
+                found = index.search(query).unwrap_or_default();
+            }
+            (started.elapsed() / 20, found)
+        };
+        let (chinese, by_chinese) = time("闵行区法律援助");
+        let (full, by_full) = time("minhangqufalvyuanzhu");
+        let (initials, by_initials) = time("mhqflyz");
+        println!("Chinese {chinese:?}, full pinyin {full:?}, initials {initials:?} ({} documents)", by_chinese.len());
+        assert!(!by_chinese.is_empty());
+        assert_eq!(by_full, by_chinese);
+        assert_eq!(by_initials, by_chinese);
     }
 
     #[test]
