@@ -29,6 +29,10 @@ use pinyin::ToPinyinMulti;
 /// Dense document number (the index of a service in the directory).
 pub type DocId = u32;
 
+/// A CJK bigram, or a single character followed by `'\0'`: a fixed-size key (eight bytes, no
+/// allocation per lookup, unlike a `String`).
+type Gram = [char; 2];
+
 /// Index of a syllable in [`PinyinIndex::syllables`].
 type SyllableId = u16;
 
@@ -40,7 +44,7 @@ pub struct TextIndex {
     /// for the confirming checks, which look at nothing else.
     documents: Vec<Box<str>>,
     /// CJK unigram and bigram → sorted document ids.
-    grams: HashMap<String, Vec<DocId>>,
+    grams: HashMap<Gram, Vec<DocId>>,
     /// Latin words, each with its sorted document ids (a range finds prefixes).
     words: BTreeMap<String, Vec<DocId>>,
     pinyin: PinyinIndex,
@@ -261,7 +265,7 @@ impl TextIndex {
     fn search_syllables(&self, segmentation: &[Vec<SyllableId>]) -> Vec<DocId> {
         if let [only] = segmentation {
             let chars = only.iter().filter_map(|s| self.pinyin.chars_by_syllable.get(s)).flatten();
-            return self.union_of_grams(chars.map(|c| c.to_string()));
+            return self.union_of_grams(chars.map(|c| [*c, '\0']));
         }
         let mut candidates: Option<Vec<DocId>> = None;
         for pair in segmentation.windows(2) {
@@ -270,7 +274,7 @@ impl TextIndex {
                 .flat_map(|a| pair[1].iter().map(move |b| (*a, *b)))
                 .filter_map(|key| self.pinyin.bigrams_by_syllables.get(&key))
                 .flatten();
-            let matches = self.union_of_grams(bigrams.map(|bigram| bigram.iter().collect()));
+            let matches = self.union_of_grams(bigrams.copied());
             candidates = Some(match candidates {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -298,7 +302,7 @@ impl TextIndex {
         let mut candidates: Option<Vec<DocId>> = None;
         for pair in initials.windows(2) {
             let bigrams = self.pinyin.bigrams_by_initials.get(&[pair[0], pair[1]]).into_iter().flatten();
-            let matches = self.union_of_grams(bigrams.map(|bigram| bigram.iter().collect()));
+            let matches = self.union_of_grams(bigrams.copied());
             candidates = Some(match candidates {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -339,7 +343,7 @@ impl TextIndex {
     }
 
     /// The union of the postings of these grams.
-    fn union_of_grams(&self, grams: impl Iterator<Item = String>) -> Vec<DocId> {
+    fn union_of_grams(&self, grams: impl Iterator<Item = Gram>) -> Vec<DocId> {
         let mut ids: Vec<DocId> =
             grams.filter_map(|gram| self.grams.get(&gram)).flat_map(|postings| postings.iter().copied()).collect();
         ids.sort_unstable();
@@ -350,10 +354,9 @@ impl TextIndex {
 
 impl PinyinIndex {
     /// Records how a new gram (one or two characters) reads.
-    fn add_gram(&mut self, gram: &str) {
-        let mut chars = gram.chars();
-        match (chars.next(), chars.next(), chars.next()) {
-            (Some(c), None, _) => {
+    fn add_gram(&mut self, gram: &Gram) {
+        match *gram {
+            [c, '\0'] => {
                 let mut ids = Vec::new();
                 for reading in readings(c) {
                     let id = self.syllable_id(reading);
@@ -362,7 +365,7 @@ impl PinyinIndex {
                 }
                 self.syllables_by_char.insert(c, ids.into_boxed_slice());
             }
-            (Some(a), Some(b), None) => {
+            [a, b] => {
                 let (first, second) = (readings(a), readings(b));
                 let mut initials: Vec<[u8; 2]> = Vec::new();
                 let mut pairs: Vec<(SyllableId, SyllableId)> = Vec::new();
@@ -384,7 +387,6 @@ impl PinyinIndex {
                     self.bigrams_by_initials.entry(key).or_default().push([a, b]);
                 }
             }
-            _ => {}
         }
     }
 
@@ -618,20 +620,20 @@ fn latin_words(text: &str) -> Vec<String> {
 }
 
 /// Every unigram and bigram of a run (what the index stores).
-fn grams_of(run: &str) -> Vec<String> {
+fn grams_of(run: &str) -> Vec<Gram> {
     let chars: Vec<char> = run.chars().collect();
-    let mut grams: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
-    grams.extend(chars.windows(2).map(|pair| pair.iter().collect()));
+    let mut grams: Vec<Gram> = chars.iter().map(|c| [*c, '\0']).collect();
+    grams.extend(chars.windows(2).map(|pair| [pair[0], pair[1]]));
     grams
 }
 
 /// The grams a query run is looked up by: its bigrams, or the character itself when alone.
-fn query_grams(run: &str) -> Vec<String> {
+fn query_grams(run: &str) -> Vec<Gram> {
     let chars: Vec<char> = run.chars().collect();
-    if chars.len() == 1 {
-        return vec![run.to_owned()];
+    if let [only] = chars[..] {
+        return vec![[only, '\0']];
     }
-    chars.windows(2).map(|pair| pair.iter().collect()).collect()
+    chars.windows(2).map(|pair| [pair[0], pair[1]]).collect()
 }
 
 fn add_posting(postings: &mut Vec<DocId>, id: DocId) {
