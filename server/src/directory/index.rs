@@ -537,6 +537,25 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     Ok(records)
 }
 
+/// The next [`LOAD_CHUNK`] listed services after `after` (moved on to the last), with their
+/// records; `None` when there are no more.
+async fn read_listed_chunk(
+    db: &DatabaseConnection,
+    after: &mut Option<String>,
+) -> Result<Option<Vec<ServiceRecord>>, DbErr> {
+    let mut query = service::Entity::find()
+        .filter(service::Column::Status.is_in(rules::listed_statuses()))
+        .order_by_asc(service::Column::Id)
+        .limit(LOAD_CHUNK);
+    if let Some(after) = after.as_deref() {
+        query = query.filter(service::Column::Id.gt(after));
+    }
+    let rows = query.all(db).await?;
+    let Some(last) = rows.last() else { return Ok(None) };
+    *after = Some(last.id.clone());
+    read_records(db, rows).await.map(Some)
+}
+
 impl Directory {
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
         self.slot_of(id).map(|idx| &self.services[idx as usize])
@@ -638,22 +657,27 @@ impl Directory {
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let mut directory = Self::empty(db).await?;
         let mut interner = Interner::default();
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = service::Entity::find()
-                .filter(service::Column::Status.is_in(rules::listed_statuses()))
-                .order_by_asc(service::Column::Id)
-                .limit(LOAD_CHUNK);
-            if let Some(after) = &after {
-                query = query.filter(service::Column::Id.gt(after.as_str()));
+        // Reading runs a chunk ahead of indexing, in its own task (the database's work and the
+        // index's overlap); the channel holds at most two chunks, so memory stays bounded.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(2);
+        let reader_db = db.clone();
+        let reader = tokio::spawn(async move {
+            let mut after: Option<String> = None;
+            loop {
+                let chunk = read_listed_chunk(&reader_db, &mut after).await;
+                let last = !matches!(chunk, Ok(Some(_)));
+                if sender.send(chunk).await.is_err() || last {
+                    return;
+                }
             }
-            let rows = query.all(db).await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.id.clone());
-            for record in read_records(db, rows).await? {
+        });
+        while let Some(chunk) = receiver.recv().await {
+            let Some(records) = chunk? else { break };
+            for record in records {
                 directory.put(&record, Some(&mut interner));
             }
         }
+        reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
         directory.rtree = Arc::new(RTree::bulk_load(
             directory
                 .places
