@@ -85,8 +85,11 @@ impl<T> Index<usize> for Chunked<T> {
 }
 
 /// The elements of a [`Chunked`] in order.
-pub type ChunkedIter<'a, T> =
-    std::iter::FlatMap<std::slice::Iter<'a, Arc<Vec<T>>>, std::slice::Iter<'a, T>, fn(&'a Arc<Vec<T>>) -> std::slice::Iter<'a, T>>;
+pub type ChunkedIter<'a, T> = std::iter::FlatMap<
+    std::slice::Iter<'a, Arc<Vec<T>>>,
+    std::slice::Iter<'a, T>,
+    fn(&'a Arc<Vec<T>>) -> std::slice::Iter<'a, T>,
+>;
 
 impl<'a, T> IntoIterator for &'a Chunked<T> {
     type Item = &'a T;

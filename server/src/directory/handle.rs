@@ -178,7 +178,12 @@ impl DirectoryHandle {
 
     /// Reads the services' current records and patches them into a new snapshot that shares
     /// everything else with the current one (the writer lock is held, so patches never race).
-    async fn apply(self: &Arc<Self>, writer: &mut Writer, db: &DatabaseConnection, ids: Vec<String>) -> Result<(), DbErr> {
+    async fn apply(
+        self: &Arc<Self>,
+        writer: &mut Writer,
+        db: &DatabaseConnection,
+        ids: Vec<String>,
+    ) -> Result<(), DbErr> {
         if ids.is_empty() {
             return Ok(());
         }

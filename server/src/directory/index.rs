@@ -18,11 +18,11 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::chunked::Chunked;
 use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
 use super::rules;
-use super::chunked::Chunked;
 use super::text::{DocId, TextIndex};
 
 /// Index of a service in [`Directory::services`].
@@ -707,7 +707,8 @@ impl Directory {
                 .all(db)
                 .await?,
         );
-        let children_terms = Arc::new(CHILDREN_CATEGORY_CODES.iter().filter_map(|code| taxonomy.by_code(code)).collect());
+        let children_terms =
+            Arc::new(CHILDREN_CATEGORY_CODES.iter().filter_map(|code| taxonomy.by_code(code)).collect());
         let mut villages = Vec::new();
         for row in urban_village::Entity::find().order_by_asc(urban_village::Column::Id).all(db).await? {
             let Some(boundary) = parse_polygon(&row.boundary) else {
@@ -728,7 +729,12 @@ impl Directory {
                 boundary,
             });
         }
-        Ok(Directory { taxonomy: Arc::new(taxonomy), children_terms, villages: Arc::new(villages), ..Default::default() })
+        Ok(Directory {
+            taxonomy: Arc::new(taxonomy),
+            children_terms,
+            villages: Arc::new(villages),
+            ..Default::default()
+        })
     }
 
     fn intern_hours(&mut self, hours: OpeningHours) -> Arc<OpeningHours> {

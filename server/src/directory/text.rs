@@ -103,7 +103,7 @@ impl TextIndex {
         let pinyin = &mut self.pinyin;
         let runs = cjk_runs(&text);
         for run in &runs {
-            for gram in grams_of(&run) {
+            for gram in grams_of(run) {
                 let postings = self.grams.entry(gram).or_insert_with_key(|gram| {
                     pinyin.add_gram(gram);
                     Vec::new()
