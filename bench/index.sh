@@ -9,8 +9,10 @@
 # starts the server again and times launch → `GET /healthz` 200 (which includes building the
 # index), reads its RSS (VmRSS, and VmHWM for the peak), signs in as the demo admin, renames one
 # listing with `updateService` (curl's total time: the write, the commit and the index patch), checks
-# that a search finds the new name at once, and reads the RSS again (the index's spare copy exists
-# from the first write on). Prints one line per figure. BENCH_KEEP=1 keeps the directory.
+# that a search finds the new name at once, and reads the RSS again (a patch shares all but the
+# chunks it touches with the index it came from). Prints one line per figure. BENCH_KEEP=1 keeps the
+# directory; BENCH_FROM=dir starts from a copy of a directory an earlier run kept (its seeded
+# database and data directory) instead of seeding again.
 set -euo pipefail
 
 COUNT=${1:-100000}
@@ -65,13 +67,19 @@ graphql() { # query JSON body on stdin, optional bearer token $1
     --data-binary @- "http://127.0.0.1:$PORT/graphql"
 }
 
-start_server "$WORK/server-demo.log"
-stop_server
+if [[ -n "${BENCH_FROM:-}" ]]; then
+  cp -a "$BENCH_FROM"/. "$WORK"/
+  rm -f "$WORK"/*.log
+  echo "database: a copy of $BENCH_FROM/qiao.db ($(du -m "$WORK/qiao.db" | cut -f1) MiB), not seeded again"
+else
+  start_server "$WORK/server-demo.log"
+  stop_server
 
-/usr/bin/time -f '%e %M' -o "$WORK/seed.time" env QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" NO_COLOR=1 \
-  "$QIAO" seed-synthetic --count "$COUNT" >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; exit 1; }
-read -r SEED_S SEED_KIB <"$WORK/seed.time"
-echo "seed-synthetic --count $COUNT: ${SEED_S} s, peak RSS $((SEED_KIB / 1024)) MiB, database $(du -m "$WORK/qiao.db" | cut -f1) MiB"
+  /usr/bin/time -f '%e %M' -o "$WORK/seed.time" env QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" NO_COLOR=1 \
+    "$QIAO" seed-synthetic --count "$COUNT" >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; exit 1; }
+  read -r SEED_S SEED_KIB <"$WORK/seed.time"
+  echo "seed-synthetic --count $COUNT: ${SEED_S} s, peak RSS $((SEED_KIB / 1024)) MiB, database $(du -m "$WORK/qiao.db" | cut -f1) MiB"
+fi
 
 start_server "$WORK/server.log"
 grep -o 'directory index built.*' "$WORK/server.log" | head -1

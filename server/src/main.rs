@@ -119,6 +119,13 @@ async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn 
     let count = count.ok_or(USAGE)?;
     let db = qiao_server::db::connect_and_migrate(&config.database_url).await?;
     qiao_seed::load_reference_data(&db).await?;
+    let db = match sea_orm::ConnectionTrait::get_database_backend(&db) {
+        sea_orm::DbBackend::Sqlite => {
+            db.close().await?;
+            bulk_load_connection(&config.database_url).await?
+        }
+        _ => db,
+    };
     let started = std::time::Instant::now();
     // A chunk at a time, each in its own transaction: memory stays bounded by the chunk, and the
     // SQLite write-ahead log is checkpointed between chunks instead of growing to the whole load.
@@ -129,6 +136,18 @@ async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn 
     }
     tracing::info!(count, seed, rows, elapsed_ms = started.elapsed().as_millis() as u64, "synthetic services loaded");
     Ok(())
+}
+
+/// One SQLite connection set up for a bulk load, used only by `seed-synthetic`: no fsync per
+/// commit (a crash mid-seed means seeding again, which skips what is there), a 256 MiB page
+/// cache (random UUID keys touch index pages all over a multi-gigabyte file), temporary
+/// structures in memory. The server's own connections keep their durable settings.
+async fn bulk_load_connection(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+        opts.pragma("synchronous", "OFF").pragma("cache_size", "-262144").pragma("temp_store", "MEMORY")
+    });
+    sea_orm::Database::connect(options).await
 }
 
 /// `qiao verify-audit`: prints how many rows were checked, or the first bad row (stderr, exit 1).

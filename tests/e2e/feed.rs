@@ -204,8 +204,7 @@ fn answers(directory: &Directory) -> Vec<String> {
                     )
                 })
                 .collect();
-            let areas: Vec<&str> =
-                result.area_services.iter().map(|s| directory.services[*s as usize].id.as_str()).collect();
+            let areas: Vec<&str> = result.area_services.iter().map(|s| &*directory.services[*s as usize].id).collect();
             out.push(format!(
                 "{text:?} {:?}: {hits:?} areas {areas:?} beyond {:?}",
                 categories.is_some(),

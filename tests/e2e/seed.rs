@@ -43,7 +43,7 @@ async fn nearby_search_over_synthetic_data_equals_a_brute_force_scan() {
                     if distance > radius_m || !service.status.is_listed() {
                         continue;
                     }
-                    let key = ((distance * 1000.0).round() as u64, place.id.clone());
+                    let key = ((distance * 1000.0).round() as u64, place.id.to_string());
                     let best = expected.entry(place.service).or_insert(key.clone());
                     if key < *best {
                         *best = key;

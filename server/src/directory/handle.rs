@@ -8,15 +8,20 @@
 //! see the change. Changes made through other servers arrive through the feed
 //! ([`DirectoryHandle::follow_feed`], run by [`follow`] on a LISTEN/NOTIFY wake-up or a timer).
 //!
-//! ## Patching without copying (two copies, "left-right")
+//! ## Patching without copying the index (one copy, shared structure)
 //!
 //! A snapshot is shared by the requests that read it, so it cannot change under them; copying
-//! the whole index for every write would cost in proportion to the directory. The handle keeps
-//! a second copy (the *spare*, copied in the background after start-up): a patch is applied to the spare once the
-//! requests that still read it have finished (they hold it for a few milliseconds: the spare is
-//! the snapshot before the previous swap), the spare becomes current, and the old current becomes
-//! the spare, which is then one patch behind and gets it at the next write. The price is memory:
-//! the index exists twice (the spare is copied in the background right after start-up).
+//! the whole index for every write would cost in proportion to the directory, and keeping a
+//! second copy to patch would double its memory. Instead a patch clones the current `Directory`
+//! cheaply and patches the clone: services and places live in chunks behind `Arc`
+//! ([`super::chunked::Chunked`]), so the clone shares every chunk and a patch copies only the
+//! chunks of the slots it touches; the id map, R-tree and text index of the last full build (the
+//! *base*) are shared and never change, and what patches add since sits in a small *delta* that
+//! the clone copies (see [`Directory`]). The patched clone is swapped in as the current snapshot;
+//! the old one is freed when its last request ends. So the index exists once, plus the chunks
+//! and the delta of snapshots still being read. Once the delta passes
+//! [`super::index::MAX_DELTA_SERVICES`] services, a full rebuild starts in the background and
+//! folds it into a new base.
 //!
 //! A patch re-reads the changed services' current rows (`index::read_service_records`) *under
 //! the writer lock*, so patches are read and applied in one order and a slower patch can never
@@ -26,6 +31,7 @@
 //! timeout) cannot leave the index stale half-way.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -39,11 +45,8 @@ use super::index::{ServiceRecord, read_service_records};
 
 /// Feed entries read per query.
 const FEED_BATCH: u64 = 5_000;
-/// How long a patch waits for the requests still reading the spare before copying the current
-/// index instead (requests time out after 15 s; a reader this slow is rare).
-const SPARE_WAIT: Duration = Duration::from_secs(2);
 
-/// The current directory index and its spare copy.
+/// The current directory index.
 #[derive(Default)]
 pub struct DirectoryHandle {
     current: RwLock<Arc<Directory>>,
@@ -52,25 +55,18 @@ pub struct DirectoryHandle {
     rebuilding: Mutex<()>,
     /// Recently viewed services' public detail, forgotten as their changes are applied.
     details: DetailCache,
+    /// A rebuild to fold a grown delta into the base has been started and has not finished.
+    folding: AtomicBool,
 }
 
 #[derive(Default)]
 struct Writer {
-    spare: Option<Arc<Directory>>,
-    /// Patches in the current index that the spare lacks.
-    behind: Vec<Arc<Patch>>,
     /// The feed position every entry up to which (in feed order) is in the index.
     cursor: i64,
     /// Entries beyond the safe horizon already applied (PostgreSQL; see [`DirectoryHandle::follow_feed`]).
     early: HashSet<i64>,
     /// While a rebuild loads: the services patched meanwhile, to patch into the new index.
     during_rebuild: Option<BTreeSet<String>>,
-}
-
-/// Services to look at again, with their current records (`None` of an id: it left).
-struct Patch {
-    ids: Vec<String>,
-    records: Vec<Arc<ServiceRecord>>,
 }
 
 impl DirectoryHandle {
@@ -86,6 +82,7 @@ impl DirectoryHandle {
             writer: Mutex::new(Writer { cursor, ..Writer::default() }),
             rebuilding: Mutex::new(()),
             details: DetailCache::default(),
+            folding: AtomicBool::new(false),
         }
     }
 
@@ -133,8 +130,6 @@ impl DirectoryHandle {
         fresh.patch(&ids, &records);
         self.swap(Arc::new(fresh));
         self.details.clear();
-        writer.spare = None;
-        writer.behind.clear();
         writer.early.clear();
         // Re-reading the feed from the build's start is harmless (applying is idempotent).
         writer.cursor = head;
@@ -202,62 +197,38 @@ impl DirectoryHandle {
         Ok(())
     }
 
-    /// Makes the spare copy unless there is one.
-    async fn prepare_spare(&self) {
-        let mut writer = self.writer.lock().await;
-        if writer.spare.is_none() {
-            let copy = Arc::new(Directory::clone(&self.current()));
-            writer.spare = Some(copy);
-            writer.behind.clear();
-        }
-    }
-
-    /// Reads the services' current records and patches them in (the writer lock is held).
-    async fn apply(&self, writer: &mut Writer, db: &DatabaseConnection, ids: Vec<String>) -> Result<(), DbErr> {
+    /// Reads the services' current records and patches them into a new snapshot that shares
+    /// everything else with the current one (the writer lock is held, so patches never race).
+    async fn apply(
+        self: &Arc<Self>,
+        writer: &mut Writer,
+        db: &DatabaseConnection,
+        ids: Vec<String>,
+    ) -> Result<(), DbErr> {
         if ids.is_empty() {
             return Ok(());
         }
-        let records = read_service_records(db, &ids).await?.into_iter().map(Arc::new).collect();
+        let records: Vec<Arc<ServiceRecord>> =
+            read_service_records(db, &ids).await?.into_iter().map(Arc::new).collect();
         if let Some(touched) = &mut writer.during_rebuild {
             touched.extend(ids.iter().cloned());
         }
         self.details.forget(&ids);
-        self.install(writer, Arc::new(Patch { ids, records })).await;
-        Ok(())
-    }
-
-    /// Patches the spare (after the requests still reading it are done), swaps it in, and keeps
-    /// the previous index as the spare, one patch behind.
-    async fn install(&self, writer: &mut Writer, patch: Arc<Patch>) {
-        let mut spare = match writer.spare.take() {
-            Some(spare) => spare,
-            None => {
-                writer.behind.clear();
-                Arc::new(Directory::clone(&self.current()))
-            }
-        };
-        let deadline = tokio::time::Instant::now() + SPARE_WAIT;
-        let directory = loop {
-            // `get_mut` succeeds once no request holds the spare any more.
-            if Arc::get_mut(&mut spare).is_some() {
-                break Arc::get_mut(&mut spare);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("a request held an old index snapshot for long; copying the index");
-                writer.behind.clear();
-                spare = Arc::new(Directory::clone(&self.current()));
-                break Arc::get_mut(&mut spare);
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        };
-        let Some(directory) = directory else { return }; // not reached: the copy is unshared
-        for behind in writer.behind.drain(..) {
-            directory.patch(&behind.ids, &behind.records);
+        let mut next = Directory::clone(&self.current());
+        next.patch(&ids, &records);
+        let wants_rebuild = next.wants_rebuild();
+        self.swap(Arc::new(next));
+        if wants_rebuild && !self.folding.swap(true, Ordering::AcqRel) {
+            let (handle, db) = (Arc::clone(self), db.clone());
+            tokio::spawn(async move {
+                tracing::info!("many services patched since the last build; rebuilding the index");
+                if let Err(error) = handle.reload(&db).await {
+                    tracing::warn!(%error, "rebuilding the directory index failed; patches stay in the delta");
+                }
+                handle.folding.store(false, Ordering::Release);
+            });
         }
-        directory.patch(&patch.ids, &patch.records);
-        let previous = self.swap(spare);
-        writer.spare = Some(previous);
-        writer.behind.push(patch);
+        Ok(())
     }
 }
 
@@ -276,11 +247,6 @@ pub struct FollowSettings {
 pub fn follow(handle: &Arc<DirectoryHandle>, db: DatabaseConnection, settings: FollowSettings) {
     let weak: Weak<DirectoryHandle> = Arc::downgrade(handle);
     tokio::spawn(async move {
-        // The spare copy is made now, in the background, not by the first write (which would
-        // then cost a copy of the whole index: 0.7 s at 100,000 services, docs/BENCHMARKS.md).
-        if let Some(handle) = weak.upgrade() {
-            handle.prepare_spare().await;
-        }
         let mut listener = None;
         let mut next_listen_attempt = tokio::time::Instant::now();
         let mut next_rebuild = settings.rebuild_every.map(|every| tokio::time::Instant::now() + every);

@@ -18,11 +18,12 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::chunked::Chunked;
 use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
 use super::rules;
-use super::text::TextIndex;
+use super::text::{DocId, TextIndex};
 
 /// Index of a service in [`Directory::services`].
 pub type ServiceIdx = u32;
@@ -114,17 +115,19 @@ impl Taxonomy {
 /// What search knows of a listed service.
 #[derive(Debug, Clone)]
 pub struct ServiceEntry {
-    pub id: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub organization_name_zh: String,
-    pub organization_name_en: String,
+    pub id: Box<str>,
+    pub name_zh: Box<str>,
+    pub name_en: Box<str>,
+    /// Shared by the services of one organisation (interned while loading).
+    pub organization_name_zh: Arc<str>,
+    pub organization_name_en: Arc<str>,
     pub status: ServiceStatus,
     /// Primary category.
     pub category: TermIdx,
     /// All categories, primary first.
     pub categories: Vec<TermIdx>,
-    pub languages: Vec<String>,
+    /// Shared: most services speak one of a few combinations (interned while loading).
+    pub languages: Arc<[String]>,
     /// [`rules::is_free`].
     pub is_free: bool,
     /// [`rules::requires_local_hukou`].
@@ -136,29 +139,33 @@ pub struct ServiceEntry {
     /// services keep one of a few common weeks).
     pub hours: Arc<OpeningHours>,
     pub places: Vec<PlaceIdx>,
+    /// False for a slot left by a patch (a tombstone: no places, found by nothing) until the next
+    /// full rebuild; a patched service gets a new slot.
+    pub live: bool,
 }
 
 /// A service at a physical location.
 #[derive(Debug, Clone)]
 pub struct Place {
     /// The `service_at_location` id.
-    pub id: String,
+    pub id: Box<str>,
     pub service: ServiceIdx,
-    pub location_id: String,
+    pub location_id: Box<str>,
     pub point: LatLon,
-    pub name_zh: String,
-    pub name_en: String,
-    pub street_zh: String,
-    pub street_en: String,
-    pub district_zh: String,
-    pub district_en: String,
-    pub city_zh: String,
-    pub city_en: String,
+    pub name_zh: Box<str>,
+    pub name_en: Box<str>,
+    pub street_zh: Box<str>,
+    pub street_en: Box<str>,
+    /// District and city names: a few thousand distinct ones, shared (interned while loading).
+    pub district_zh: Arc<str>,
+    pub district_en: Arc<str>,
+    pub city_zh: Arc<str>,
+    pub city_en: Arc<str>,
     /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
     pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
     pub own_hours: Option<Arc<OpeningHours>>,
-    /// False for a slot left by a patch (not reachable by search; reused by the next patch).
+    /// False for a slot left by a patch (skipped by search) until the next full rebuild.
     pub live: bool,
 }
 
@@ -184,6 +191,36 @@ pub struct AreaService {
     pub area: Polygon<f64>,
     /// County-level districts whose centre the area covers, sorted (`servicesInRegion`).
     pub districts: Vec<DistrictCode>,
+}
+
+/// The area services, shared between snapshots (a patch that changes one copies the list of
+/// pointers, not the polygons).
+#[derive(Debug, Clone, Default)]
+pub struct AreaServices(Arc<Vec<Arc<AreaService>>>);
+
+impl AreaServices {
+    pub fn iter(&self) -> std::slice::Iter<'_, Arc<AreaService>> {
+        self.0.iter()
+    }
+
+    fn push(&mut self, area: AreaService) {
+        Arc::make_mut(&mut self.0).push(Arc::new(area));
+    }
+
+    fn remove_service(&mut self, service: ServiceIdx) {
+        if self.0.iter().any(|area| area.service == service) {
+            Arc::make_mut(&mut self.0).retain(|area| area.service != service);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a AreaServices {
+    type Item = &'a Arc<AreaService>;
+    type IntoIter = std::slice::Iter<'a, Arc<AreaService>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 // Where places and area services lie, for `servicesInRegion` (`super::region`).
@@ -234,24 +271,75 @@ fn district_centres() -> &'static [(DistrictCode, qiao_schema::datum::LatLon)] {
 type PlacePoint = GeomWithData<[f64; 3], PlaceIdx>;
 
 /// The public directory's read model.
+///
+/// One copy exists however many requests read it: a patch makes a new `Directory` that shares
+/// almost everything with the one it came from (see `super::handle`). The *base*, what the last
+/// full build loaded, is immutable and shared: the id map, the R-tree and the text index of the
+/// first `base_services` services and `base_places` places. A patch never changes a slot in
+/// place: it marks the old slots dead (copying the one chunk of [`Chunked`] each lies in) and
+/// appends the service's new state at the end, where a small *delta* (id changes, a text index
+/// of the appended services, the appended places scanned directly) finds it. Cloning a
+/// `Directory` therefore costs the chunk pointers and the delta; the delta is folded into a new
+/// base by a full rebuild once it passes [`MAX_DELTA_SERVICES`] (`Directory::wants_rebuild`).
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
-    pub taxonomy: Taxonomy,
-    pub services: Vec<ServiceEntry>,
-    service_by_id: HashMap<String, ServiceIdx>,
-    pub places: Vec<Place>,
-    pub(super) rtree: RTree<PlacePoint>,
-    pub area_services: Vec<AreaService>,
-    pub villages: Vec<Village>,
-    pub(super) text: TextIndex,
+    pub taxonomy: Arc<Taxonomy>,
+    pub services: Chunked<ServiceEntry>,
+    /// Slot of each listed service of the base.
+    base_ids: Arc<HashMap<String, ServiceIdx>>,
+    /// Changes to `base_ids` since: the new slot, or `None` for a service that left.
+    changed_ids: HashMap<String, Option<ServiceIdx>>,
+    pub places: Chunked<Place>,
+    /// Points of the base's places (dead ones are skipped by their `live` flag).
+    rtree: Arc<RTree<PlacePoint>>,
+    /// Services and places below these slots are the base's.
+    base_services: usize,
+    base_places: usize,
+    pub area_services: AreaServices,
+    pub villages: Arc<Vec<Village>>,
+    /// Text of the base's services.
+    text: Arc<TextIndex>,
+    /// Text of the services appended since.
+    text_delta: TextIndex,
     /// Terms of the categories for children, with which a service's age rules judge a child.
-    children_terms: Vec<TermIdx>,
-    /// Tombstoned slots a patch reuses, so churn does not grow the index until the next rebuild.
-    free_services: Vec<ServiceIdx>,
-    free_places: Vec<PlaceIdx>,
+    children_terms: Arc<Vec<TermIdx>>,
+    live_services: usize,
     live_places: usize,
     /// One copy of each distinct week of hours (hundreds of thousands of services share a few).
-    hours_pool: HashSet<Arc<OpeningHours>>,
+    hours_pool: Arc<HashSet<Arc<OpeningHours>>>,
+}
+
+/// Services appended by patches after which the handle rebuilds the index in the background
+/// (which folds them into a new base): a patch copies the delta, so it must stay small.
+pub const MAX_DELTA_SERVICES: usize = 2_048;
+
+/// One copy of each repeated text while the index loads (organisation, district and city names,
+/// language lists): at a million services they would otherwise take hundreds of megabytes. Only
+/// the load uses it; a patch makes its own (equal) copies.
+#[derive(Default)]
+struct Interner {
+    texts: HashSet<Arc<str>>,
+    languages: HashSet<Arc<[String]>>,
+}
+
+impl Interner {
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Arc::clone(&shared));
+        shared
+    }
+
+    fn languages(&mut self, languages: &[String]) -> Arc<[String]> {
+        if let Some(shared) = self.languages.get(languages) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<[String]> = Arc::from(languages);
+        self.languages.insert(Arc::clone(&shared));
+        shared
+    }
 }
 
 /// Services read per query while loading (bounded memory, and few round trips).
@@ -449,9 +537,90 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     Ok(records)
 }
 
+/// The next [`LOAD_CHUNK`] listed services after `after` (moved on to the last), with their
+/// records; `None` when there are no more.
+async fn read_listed_chunk(
+    db: &DatabaseConnection,
+    after: &mut Option<String>,
+) -> Result<Option<Vec<ServiceRecord>>, DbErr> {
+    let mut query = service::Entity::find()
+        .filter(service::Column::Status.is_in(rules::listed_statuses()))
+        .order_by_asc(service::Column::Id)
+        .limit(LOAD_CHUNK);
+    if let Some(after) = after.as_deref() {
+        query = query.filter(service::Column::Id.gt(after));
+    }
+    let rows = query.all(db).await?;
+    let Some(last) = rows.last() else { return Ok(None) };
+    *after = Some(last.id.clone());
+    read_records(db, rows).await.map(Some)
+}
+
 impl Directory {
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
-        self.service_by_id.get(id).map(|idx| &self.services[*idx as usize])
+        self.slot_of(id).map(|idx| &self.services[idx as usize])
+    }
+
+    fn slot_of(&self, id: &str) -> Option<ServiceIdx> {
+        match self.changed_ids.get(id) {
+            Some(changed) => *changed,
+            None => self.base_ids.get(id).copied(),
+        }
+    }
+
+    /// Whether enough has been patched in since the last full build that the next build should
+    /// come now (it makes patches cheap again).
+    pub fn wants_rebuild(&self) -> bool {
+        self.services.len() - self.base_services > MAX_DELTA_SERVICES
+    }
+
+    /// Live places whose unit vector lies within `chord2` (squared chord) of `centre`'s: the
+    /// base's from the R-tree, the patched ones by looking at each.
+    pub(super) fn places_within(&self, centre: LatLon, chord2: f64) -> impl Iterator<Item = PlaceIdx> + '_ {
+        let target = unit_vector(centre);
+        let base = self.rtree.locate_within_distance(target, chord2).map(|point| point.data);
+        let delta = self.delta_places_from(target).filter(move |(_, d2)| *d2 <= chord2).map(|(place, _)| place);
+        base.chain(delta).filter(|place| self.places[*place as usize].live)
+    }
+
+    /// Live places nearest first from `centre`, with their squared chord distances.
+    pub(super) fn nearest_places(&self, centre: LatLon) -> impl Iterator<Item = (PlaceIdx, f64)> + '_ {
+        let mut delta: Vec<(PlaceIdx, f64)> = self.delta_places_from(unit_vector(centre)).collect();
+        delta.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut delta = delta.into_iter().peekable();
+        let mut base = self
+            .rtree
+            .nearest_neighbor_iter_with_distance_2(&unit_vector(centre))
+            .map(|(point, d2)| (point.data, d2))
+            .filter(|(place, _)| self.places[*place as usize].live)
+            .peekable();
+        std::iter::from_fn(move || match (base.peek(), delta.peek()) {
+            (Some(b), Some(d)) if d.1 < b.1 => delta.next(),
+            (Some(_), _) => base.next(),
+            (None, _) => delta.next(),
+        })
+    }
+
+    /// The live places patched in since the base, with their squared chord distance from `target`.
+    fn delta_places_from(&self, target: [f64; 3]) -> impl Iterator<Item = (PlaceIdx, f64)> + '_ {
+        (self.base_places..self.places.len()).filter_map(move |index| {
+            let place = &self.places[index];
+            place.live.then(|| {
+                let v = unit_vector(place.point);
+                let d2 = (v[0] - target[0]).powi(2) + (v[1] - target[1]).powi(2) + (v[2] - target[2]).powi(2);
+                (index as PlaceIdx, d2)
+            })
+        })
+    }
+
+    /// The live services matching a text query, sorted; `None` when the query has no searchable
+    /// term ([`TextIndex::search`]).
+    pub(super) fn text_search(&self, query: &str) -> Option<Vec<ServiceIdx>> {
+        let live = |slot: &ServiceIdx| self.services[*slot as usize].live;
+        let mut found: Vec<ServiceIdx> = self.text.search(query)?.into_iter().filter(live).collect();
+        // The delta's documents all come after the base's, so the result stays sorted.
+        found.extend(self.text_delta.search(query).unwrap_or_default().into_iter().filter(live));
+        Some(found)
     }
 
     /// The hours that apply at a place.
@@ -487,23 +656,29 @@ impl Directory {
     /// table in memory.
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let mut directory = Self::empty(db).await?;
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = service::Entity::find()
-                .filter(service::Column::Status.is_in(rules::listed_statuses()))
-                .order_by_asc(service::Column::Id)
-                .limit(LOAD_CHUNK);
-            if let Some(after) = &after {
-                query = query.filter(service::Column::Id.gt(after.as_str()));
+        let mut interner = Interner::default();
+        // Reading runs a chunk ahead of indexing, in its own task (the database's work and the
+        // index's overlap); the channel holds at most two chunks, so memory stays bounded.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(2);
+        let reader_db = db.clone();
+        let reader = tokio::spawn(async move {
+            let mut after: Option<String> = None;
+            loop {
+                let chunk = read_listed_chunk(&reader_db, &mut after).await;
+                let last = !matches!(chunk, Ok(Some(_)));
+                if sender.send(chunk).await.is_err() || last {
+                    return;
+                }
             }
-            let rows = query.all(db).await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.id.clone());
-            for record in read_records(db, rows).await? {
-                directory.put(&record, false);
+        });
+        while let Some(chunk) = receiver.recv().await {
+            let Some(records) = chunk? else { break };
+            for record in records {
+                directory.put(&record, Some(&mut interner));
             }
         }
-        directory.rtree = RTree::bulk_load(
+        reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
+        directory.rtree = Arc::new(RTree::bulk_load(
             directory
                 .places
                 .iter()
@@ -511,13 +686,16 @@ impl Directory {
                 .filter(|(_, place)| place.live)
                 .map(|(index, place)| GeomWithData::new(unit_vector(place.point), index as PlaceIdx))
                 .collect(),
-        );
+        ));
+        directory.base_services = directory.services.len();
+        directory.base_places = directory.places.len();
+        directory.text_delta = TextIndex::starting_at(directory.base_services as DocId);
         // Vectors grown by doubling hold up to twice what they need; at a million services that
         // is hundreds of megabytes.
         directory.services.shrink_to_fit();
         directory.places.shrink_to_fit();
-        directory.service_by_id.shrink_to_fit();
-        directory.text.shrink_to_fit();
+        Arc::make_mut(&mut directory.base_ids).shrink_to_fit();
+        Arc::make_mut(&mut directory.text).shrink_to_fit();
         Ok(directory)
     }
 
@@ -529,14 +707,15 @@ impl Directory {
                 .all(db)
                 .await?,
         );
-        let children_terms = CHILDREN_CATEGORY_CODES.iter().filter_map(|code| taxonomy.by_code(code)).collect();
-        let mut directory = Directory { taxonomy, children_terms, ..Default::default() };
+        let children_terms =
+            Arc::new(CHILDREN_CATEGORY_CODES.iter().filter_map(|code| taxonomy.by_code(code)).collect());
+        let mut villages = Vec::new();
         for row in urban_village::Entity::find().order_by_asc(urban_village::Column::Id).all(db).await? {
             let Some(boundary) = parse_polygon(&row.boundary) else {
                 tracing::warn!(village = %row.id, "unreadable urban village boundary");
                 continue;
             };
-            directory.villages.push(Village {
+            villages.push(Village {
                 id: row.id,
                 name_zh: row.name_zh,
                 name_en: row.name_en,
@@ -550,7 +729,12 @@ impl Directory {
                 boundary,
             });
         }
-        Ok(directory)
+        Ok(Directory {
+            taxonomy: Arc::new(taxonomy),
+            children_terms,
+            villages: Arc::new(villages),
+            ..Default::default()
+        })
     }
 
     fn intern_hours(&mut self, hours: OpeningHours) -> Arc<OpeningHours> {
@@ -558,13 +742,13 @@ impl Directory {
             return Arc::clone(shared);
         }
         let shared = Arc::new(hours);
-        self.hours_pool.insert(Arc::clone(&shared));
+        Arc::make_mut(&mut self.hours_pool).insert(Arc::clone(&shared));
         shared
     }
 
     /// Listed services in the index.
     pub fn service_count(&self) -> usize {
-        self.service_by_id.len()
+        self.live_services
     }
 
     /// Places in the index (of listed services).
@@ -581,32 +765,47 @@ impl Directory {
             self.remove(id);
         }
         for record in records {
-            self.put(record, true);
+            self.put(record, None);
         }
     }
 
-    /// Takes a service out of everything search reaches. Its slot stays (a tombstone: no places,
-    /// not in the id map, the text index or the area list) until the next full rebuild.
+    /// Takes a service out of everything search reaches. Its slot stays (a tombstone: dead, no
+    /// places, not in the id map or the area list; the base's text and R-tree still hold it and
+    /// search skips it) until the next full rebuild.
     fn remove(&mut self, id: &str) {
-        let Some(slot) = self.service_by_id.remove(id) else { return };
-        let places = std::mem::take(&mut self.services[slot as usize].places);
-        for place in &places {
-            let entry = &mut self.places[*place as usize];
-            if entry.live {
+        let Some(slot) = self.slot_of(id) else { return };
+        self.changed_ids.insert(id.to_owned(), None);
+        let Some(entry) = self.services.get_mut(slot as usize) else { return };
+        entry.live = false;
+        let places = std::mem::take(&mut entry.places);
+        self.live_services -= 1;
+        for place in places {
+            if let Some(entry) = self.places.get_mut(place as usize)
+                && entry.live
+            {
                 entry.live = false;
                 self.live_places -= 1;
-                self.rtree.remove(&GeomWithData::new(unit_vector(entry.point), *place));
             }
         }
-        self.free_places.extend(places);
-        self.area_services.retain(|area| area.service != slot);
-        self.text.remove(slot);
-        self.free_services.push(slot);
+        self.area_services.remove_service(slot);
+        if slot as usize >= self.base_services {
+            let text = self.searchable_text(&self.services[slot as usize]);
+            self.text_delta.remove(slot, &text);
+        }
     }
 
-    /// Adds a service (in its current state) unless it is not to be listed; `live_rtree: false`
-    /// while loading, when the R-tree is bulk-built at the end.
-    fn put(&mut self, record: &ServiceRecord, live_rtree: bool) {
+    /// Adds a service (in its current state) unless it is not to be listed, in a new slot;
+    /// while loading (with the load's interner) into the base being built, otherwise into the delta.
+    fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) {
+        let loading = interner.is_some();
+        let languages = match interner.as_deref_mut() {
+            Some(interner) => interner.languages(&record.languages),
+            None => Arc::from(record.languages.as_slice()),
+        };
+        let mut text = |text: &str| match interner.as_deref_mut() {
+            Some(interner) => interner.text(text),
+            None => Arc::from(text),
+        };
         let row = &record.service;
         if !rules::is_service_listed(row.status, record.organization.as_ref()) {
             return;
@@ -626,74 +825,61 @@ impl Directory {
             .any(|term| self.taxonomy.with_ancestors(*term).iter().any(|t| self.children_terms.contains(t)));
         let organization = record.organization.as_ref();
         let entry = ServiceEntry {
-            id: row.id.clone(),
-            name_zh: row.name_zh.clone(),
-            name_en: row.name_en.clone(),
-            organization_name_zh: organization.map(|o| o.name_zh.clone()).unwrap_or_default(),
-            organization_name_en: organization.map(|o| o.name_en.clone()).unwrap_or_default(),
+            id: row.id.as_str().into(),
+            name_zh: row.name_zh.as_str().into(),
+            name_en: row.name_en.as_str().into(),
+            organization_name_zh: text(organization.map(|o| o.name_zh.as_str()).unwrap_or_default()),
+            organization_name_en: text(organization.map(|o| o.name_en.as_str()).unwrap_or_default()),
             status: row.status,
             category,
             categories,
-            languages: record.languages.clone(),
+            languages,
             is_free: rules::is_free(record.costs.iter().copied()),
             requires_local_hukou: rules::requires_local_hukou(record.requirements.iter().map(|r| r.kind)),
             eligibility: ServiceEligibility { requirements: record.requirements.clone().into(), for_children },
             capacity: record.capacity,
             hours: self.intern_hours(rules::service_hours(record.schedules.iter(), record.exceptions.iter())),
             places: Vec::new(),
+            live: true,
         };
-        let slot = match self.free_services.pop() {
-            Some(slot) => {
-                self.services[slot as usize] = entry;
-                slot
-            }
-            None => {
-                self.services.push(entry);
-                (self.services.len() - 1) as ServiceIdx
-            }
-        };
-        self.service_by_id.insert(row.id.clone(), slot);
+        let slot = self.services.len() as ServiceIdx;
+        self.services.push(entry);
+        self.live_services += 1;
+        if loading {
+            Arc::make_mut(&mut self.base_ids).insert(row.id.clone(), slot);
+        } else {
+            self.changed_ids.insert(row.id.clone(), Some(slot));
+        }
+        let mut places = Vec::new();
 
         for (link, location, address) in &record.places {
             let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
+            let address_text = |field: fn(&address::Model) -> &str| address.as_ref().map(field).unwrap_or_default();
             let place = Place {
-                id: link.id.clone(),
+                id: link.id.as_str().into(),
                 service: slot,
-                location_id: location.id.clone(),
+                location_id: location.id.as_str().into(),
                 point: LatLon::new(lat, lon),
-                name_zh: location.name_zh.clone(),
-                name_en: location.name_en.clone(),
-                street_zh: address.as_ref().map(|a| a.address_1_zh.clone()).unwrap_or_default(),
-                street_en: address.as_ref().map(|a| a.address_1_en.clone()).unwrap_or_default(),
-                district_zh: address.as_ref().map(|a| a.district_zh.clone()).unwrap_or_default(),
-                district_en: address.as_ref().map(|a| a.district_en.clone()).unwrap_or_default(),
-                city_zh: address.as_ref().map(|a| a.city_zh.clone()).unwrap_or_default(),
-                city_en: address.as_ref().map(|a| a.city_en.clone()).unwrap_or_default(),
+                name_zh: location.name_zh.as_str().into(),
+                name_en: location.name_en.as_str().into(),
+                street_zh: address_text(|a| &a.address_1_zh).into(),
+                street_en: address_text(|a| &a.address_1_en).into(),
+                district_zh: text(address_text(|a| &a.district_zh)),
+                district_en: text(address_text(|a| &a.district_en)),
+                city_zh: text(address_text(|a| &a.city_zh)),
+                city_en: text(address_text(|a| &a.city_en)),
                 adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
                 own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
                     .map(|hours| self.intern_hours(hours)),
                 live: true,
             };
-            let point = place.point;
-            let index = match self.free_places.pop() {
-                Some(index) => {
-                    self.places[index as usize] = place;
-                    index
-                }
-                None => {
-                    self.places.push(place);
-                    (self.places.len() - 1) as PlaceIdx
-                }
-            };
+            places.push(self.places.len() as PlaceIdx);
+            self.places.push(place);
             self.live_places += 1;
-            self.services[slot as usize].places.push(index);
-            if live_rtree {
-                self.rtree.insert(GeomWithData::new(unit_vector(point), index));
-            }
         }
 
         // Services without a place of their own are found through their service area.
-        if self.services[slot as usize].places.is_empty() {
+        if places.is_empty() {
             for area in &record.areas {
                 match parse_polygon(&area.extent) {
                     Some(polygon) => {
@@ -704,8 +890,15 @@ impl Directory {
                 }
             }
         }
+        if let Some(entry) = self.services.get_mut(slot as usize) {
+            entry.places = places;
+        }
         let text = self.searchable_text(&self.services[slot as usize]);
-        self.text.insert(slot, &text);
+        if loading {
+            Arc::make_mut(&mut self.text).insert(slot, &text);
+        } else {
+            self.text_delta.insert(slot, &text);
+        }
     }
 
     /// Every listed service with everything the index holds of it, one line each, sorted by id:
@@ -714,10 +907,12 @@ impl Directory {
     pub fn describe(&self) -> Vec<String> {
         let term = |t: TermIdx| self.taxonomy.terms[t].code.as_str();
         let mut lines: Vec<String> = self
-            .service_by_id
-            .values()
-            .map(|slot| {
-                let s = &self.services[*slot as usize];
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.live)
+            .map(|(slot, s)| {
+                let slot = &(slot as ServiceIdx);
                 let places: Vec<String> = s
                     .places
                     .iter()

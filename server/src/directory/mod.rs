@@ -2,6 +2,7 @@
 //! geometry, and the database reads behind a service's detail page. No GraphQL here: these are
 //! plain functions and types, tested on their own.
 
+pub mod chunked;
 pub mod detail;
 pub mod detail_cache;
 pub mod eligibility;

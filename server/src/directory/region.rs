@@ -105,7 +105,7 @@ impl Directory {
                 hits.push(RegionHit { service: index, place });
             }
         }
-        for area in &self.area_services {
+        for area in self.area_services.iter() {
             if wanted(area.service) && area.districts.iter().any(|code| query.region.contains(*code)) {
                 hits.push(RegionHit { service: area.service, place: None });
             }

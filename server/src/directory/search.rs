@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use qiao_schema::datum::LatLon;
 
 use super::eligibility::{self, Situation};
-use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
+use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m};
 use super::index::{Directory, PlaceIdx, ServiceEntry, ServiceIdx, TermIdx};
 use crate::pagination::{self, List};
 
@@ -112,7 +112,7 @@ impl<'a> Filter<'a> {
             }
             allowed
         });
-        let text_matches = query.text.as_deref().and_then(|text| directory.text.search(text));
+        let text_matches = query.text.as_deref().and_then(|text| directory.text_search(text));
         Self { directory, query, allowed_terms, text_matches }
     }
 
@@ -173,7 +173,7 @@ impl Directory {
         // The nearest matching place of every matching service within the radius, keyed by
         // (distance in mm, place): the place id is compared in place and copied only for the
         // page's results.
-        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, self.places[place as usize].id.as_str());
+        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, &*self.places[place as usize].id);
         let mut best: HashMap<ServiceIdx, (u64, PlaceIdx, f64)> = HashMap::new();
         let mut consider = |place: PlaceIdx| {
             if !filter.accepts_place(place) {
@@ -203,8 +203,8 @@ impl Directory {
             }
             None => {
                 let chord2 = covering_chord_squared(query.radius_m);
-                for point in self.rtree.locate_within_distance(unit_vector(centre), chord2) {
-                    consider(point.data);
+                for place in self.places_within(centre, chord2) {
+                    consider(place);
                 }
             }
         }
@@ -226,7 +226,7 @@ impl Directory {
             .map(|(distance_mm, place, distance_m)| Hit {
                 place,
                 distance_m,
-                cursor: Cursor { distance_mm, place_id: self.places[place as usize].id.clone() },
+                cursor: Cursor { distance_mm, place_id: self.places[place as usize].id.to_string() },
             })
             .collect();
 
@@ -273,13 +273,13 @@ impl Directory {
             }
             return best.filter(|d| *d <= NEAREST_MATCH_LIMIT_M);
         }
-        for (point, chord2) in self.rtree.nearest_neighbor_iter_with_distance_2(&unit_vector(centre)) {
+        for (place, chord2) in self.nearest_places(centre) {
             let lower_bound = geodesic_lower_bound_m(chord2);
             if lower_bound > NEAREST_MATCH_LIMIT_M || best.is_some_and(|b| lower_bound > b) {
                 break;
             }
-            if filter.accepts_place(point.data) {
-                let d = geodesic_distance_m(centre, self.places[point.data as usize].point);
+            if filter.accepts_place(place) {
+                let d = geodesic_distance_m(centre, self.places[place as usize].point);
                 best = Some(best.map_or(d, |b: f64| b.min(d)));
             }
         }

@@ -100,8 +100,12 @@ impl OutcomeReader {
 
 /// The ids of the directory's places whose point passes `test`, sorted, without repeats.
 fn location_ids(directory: &Directory, test: impl Fn(qiao_schema::datum::LatLon) -> bool) -> Vec<String> {
-    let mut places: Vec<String> =
-        directory.places.iter().filter(|place| test(place.point)).map(|place| place.location_id.clone()).collect();
+    let mut places: Vec<String> = directory
+        .places
+        .iter()
+        .filter(|place| place.live && test(place.point))
+        .map(|place| place.location_id.to_string())
+        .collect();
     places.sort_unstable();
     places.dedup();
     places

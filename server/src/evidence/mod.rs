@@ -215,8 +215,8 @@ pub async fn village_evidence(
     let mut places: Vec<String> = directory
         .places
         .iter()
-        .filter(|place| crate::directory::geometry::covers(boundary, place.point))
-        .map(|place| place.location_id.clone())
+        .filter(|place| place.live && crate::directory::geometry::covers(boundary, place.point))
+        .map(|place| place.location_id.to_string())
         .collect();
     places.sort_unstable();
     places.dedup();

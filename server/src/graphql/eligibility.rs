@@ -134,7 +134,7 @@ impl EligibilityQuery {
         let checked = eligibility::check(&service.eligibility, &situation);
         let number = |value: Option<u32>| value.and_then(|v| i32::try_from(v).ok());
         Ok(EligibilityCheck {
-            service_id: ID(service.id.clone()),
+            service_id: ID(service.id.to_string()),
             service_name: language.pick(&service.name_zh, &service.name_en).to_owned(),
             verdict: match checked.verdict {
                 Verdict::Eligible => EligibilityVerdict::Eligible,

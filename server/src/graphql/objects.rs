@@ -111,7 +111,7 @@ impl NearbyService {
 impl NearbyService {
     /// The service's id (for `service(id:)`).
     async fn id(&self) -> ID {
-        ID(self.entry().id.clone())
+        ID(self.entry().id.to_string())
     }
 
     /// Name in the requested language.
@@ -187,9 +187,9 @@ pub struct Location {
 impl Location {
     pub fn from_place(place: &Place, language: Language) -> Self {
         Self {
-            id: place.location_id.clone(),
-            name_zh: place.name_zh.clone(),
-            name_en: place.name_en.clone(),
+            id: place.location_id.to_string(),
+            name_zh: place.name_zh.to_string(),
+            name_en: place.name_en.to_string(),
             point: Some(place.point),
             address: Some(Address {
                 street: language.pick(&place.street_zh, &place.street_en).to_owned(),
