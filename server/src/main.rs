@@ -15,6 +15,11 @@ use std::sync::Arc;
 use qiao_server::clock::SystemClock;
 use qiao_server::config::Config;
 
+/// mimalloc rather than glibc's malloc: the index is millions of small allocations, which glibc
+/// both builds slowly and keeps spread over its arenas (measured in docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str =
     "usage: qiao [serve | print-schema | seed-synthetic --count N [--seed S] | verify-audit | purge-expired]";
 
