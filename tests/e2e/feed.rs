@@ -204,7 +204,8 @@ fn answers(directory: &Directory) -> Vec<String> {
                     )
                 })
                 .collect();
-            let areas: Vec<&str> = result.area_services.iter().map(|s| &*directory.services[*s as usize].id).collect();
+            let areas: Vec<String> =
+                result.area_services.iter().map(|s| directory.services[*s as usize].id.to_string()).collect();
             out.push(format!(
                 "{text:?} {:?}: {hits:?} areas {areas:?} beyond {:?}",
                 categories.is_some(),

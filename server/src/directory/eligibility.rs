@@ -43,7 +43,7 @@ pub struct Situation {
 }
 
 /// One structured requirement, compact enough to keep for every service in the search index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub kind: EligibilityKind,
     /// Months needed (social insurance; a residence permit held this long when set).
@@ -67,7 +67,7 @@ impl Requirement {
 }
 
 /// A service's requirements as search keeps them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ServiceEligibility {
     pub requirements: Box<[Requirement]>,
     /// Whether the service's category (or a parent of it) is one of [`CHILDREN_CATEGORY_CODES`].

@@ -22,6 +22,7 @@ use super::chunked::Chunked;
 use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
+use super::record_id::RecordId;
 use super::rules;
 use super::text::{DocId, TextIndex};
 
@@ -112,61 +113,158 @@ impl Taxonomy {
     }
 }
 
+/// Short texts end to end in one allocation: a service's or a place's several names each cost a
+/// pointer, a length and an allocation of their own otherwise (at a million services, more than
+/// the texts themselves).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Texts<const N: usize> {
+    text: Box<str>,
+    /// Where each part ends in `text`.
+    ends: [u32; N],
+}
+
+impl<const N: usize> Texts<N> {
+    pub fn new(parts: [&str; N]) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0; N];
+        for (part, end) in parts.iter().zip(ends.iter_mut()) {
+            text.push_str(part);
+            *end = text.len() as u32;
+        }
+        Self { text: text.into_boxed_str(), ends }
+    }
+
+    /// Part `i` (empty past the last).
+    pub fn get(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).and_then(|before| self.ends.get(before)).map_or(0, |end| *end as usize);
+        let end = self.ends.get(i).map_or(start, |end| *end as usize);
+        self.text.get(start..end).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> Default for Texts<N> {
+    fn default() -> Self {
+        Self { text: Box::default(), ends: [0; N] }
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for Texts<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries((0..N).map(|i| self.get(i))).finish()
+    }
+}
+
 /// What search knows of a listed service.
 #[derive(Debug, Clone)]
 pub struct ServiceEntry {
-    pub id: Box<str>,
-    pub name_zh: Box<str>,
-    pub name_en: Box<str>,
-    /// Shared by the services of one organisation (interned while loading).
-    pub organization_name_zh: Arc<str>,
-    pub organization_name_en: Arc<str>,
+    pub id: RecordId,
+    /// Name in Chinese and English.
+    names: Texts<2>,
+    /// The organisation's names, shared by its services (interned while loading).
+    organization: Arc<Texts<2>>,
     pub status: ServiceStatus,
     /// Primary category.
     pub category: TermIdx,
-    /// All categories, primary first.
-    pub categories: Vec<TermIdx>,
+    /// All categories, primary first (shared: few distinct combinations).
+    pub categories: Arc<[TermIdx]>,
     /// Shared: most services speak one of a few combinations (interned while loading).
     pub languages: Arc<[String]>,
     /// [`rules::is_free`].
     pub is_free: bool,
     /// [`rules::requires_local_hukou`].
     pub requires_local_hukou: bool,
-    /// Its structured requirements, for `checkEligibility` and search's situation filter.
-    pub eligibility: ServiceEligibility,
+    /// Its structured requirements, for `checkEligibility` and search's situation filter
+    /// (shared: few distinct ones).
+    pub eligibility: Arc<ServiceEligibility>,
     pub capacity: Option<CapacityStatus>,
     /// The service's own hours, used by places without hours of their own (shared: most
     /// services keep one of a few common weeks).
     pub hours: Arc<OpeningHours>,
-    pub places: Vec<PlaceIdx>,
+    /// Its places are the `place_count` slots from `first_place` (a service's places are always
+    /// added right after it).
+    first_place: PlaceIdx,
+    place_count: u32,
     /// False for a slot left by a patch (a tombstone: no places, found by nothing) until the next
     /// full rebuild; a patched service gets a new slot.
     pub live: bool,
+}
+
+impl ServiceEntry {
+    pub fn name_zh(&self) -> &str {
+        self.names.get(0)
+    }
+
+    pub fn name_en(&self) -> &str {
+        self.names.get(1)
+    }
+
+    pub fn organization_name_zh(&self) -> &str {
+        self.organization.get(0)
+    }
+
+    pub fn organization_name_en(&self) -> &str {
+        self.organization.get(1)
+    }
+
+    /// Its places' slots.
+    pub fn places(&self) -> std::ops::Range<PlaceIdx> {
+        self.first_place..self.first_place + self.place_count
+    }
 }
 
 /// A service at a physical location.
 #[derive(Debug, Clone)]
 pub struct Place {
     /// The `service_at_location` id.
-    pub id: Box<str>,
+    pub id: RecordId,
     pub service: ServiceIdx,
-    pub location_id: Box<str>,
+    pub location_id: RecordId,
     pub point: LatLon,
-    pub name_zh: Box<str>,
-    pub name_en: Box<str>,
-    pub street_zh: Box<str>,
-    pub street_en: Box<str>,
-    /// District and city names: a few thousand distinct ones, shared (interned while loading).
-    pub district_zh: Arc<str>,
-    pub district_en: Arc<str>,
-    pub city_zh: Arc<str>,
-    pub city_en: Arc<str>,
+    /// The location's name and street, in Chinese and English.
+    texts: Texts<4>,
+    /// District and city names in Chinese and English: a few thousand distinct ones, shared
+    /// (interned while loading).
+    area: Arc<Texts<4>>,
     /// The address's district adcode (`servicesInRegion`); `None` without a six-digit one.
     pub adcode: Option<DistrictCode>,
     /// Hours of this place when they differ from the service's.
     pub own_hours: Option<Arc<OpeningHours>>,
     /// False for a slot left by a patch (skipped by search) until the next full rebuild.
     pub live: bool,
+}
+
+impl Place {
+    pub fn name_zh(&self) -> &str {
+        self.texts.get(0)
+    }
+
+    pub fn name_en(&self) -> &str {
+        self.texts.get(1)
+    }
+
+    pub fn street_zh(&self) -> &str {
+        self.texts.get(2)
+    }
+
+    pub fn street_en(&self) -> &str {
+        self.texts.get(3)
+    }
+
+    pub fn district_zh(&self) -> &str {
+        self.area.get(0)
+    }
+
+    pub fn district_en(&self) -> &str {
+        self.area.get(1)
+    }
+
+    pub fn city_zh(&self) -> &str {
+        self.area.get(2)
+    }
+
+    pub fn city_en(&self) -> &str {
+        self.area.get(3)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -285,10 +383,11 @@ type PlacePoint = GeomWithData<[f64; 3], PlaceIdx>;
 pub struct Directory {
     pub taxonomy: Arc<Taxonomy>,
     pub services: Chunked<ServiceEntry>,
-    /// Slot of each listed service of the base.
-    base_ids: Arc<HashMap<String, ServiceIdx>>,
-    /// Changes to `base_ids` since: the new slot, or `None` for a service that left.
-    changed_ids: HashMap<String, Option<ServiceIdx>>,
+    /// The base's services lie in id order, so a binary search finds one; this map does instead
+    /// in the one case where they do not (ids a database collation orders otherwise).
+    base_ids_unsorted: Option<Arc<HashMap<RecordId, ServiceIdx>>>,
+    /// Slots changed since the base: the new slot, or `None` for a service that left.
+    changed_ids: HashMap<RecordId, Option<ServiceIdx>>,
     pub places: Chunked<Place>,
     /// Points of the base's places (dead ones are skipped by their `live` flag).
     rtree: Arc<RTree<PlacePoint>>,
@@ -318,27 +417,32 @@ pub const MAX_DELTA_SERVICES: usize = 2_048;
 /// the load uses it; a patch makes its own (equal) copies.
 #[derive(Default)]
 struct Interner {
-    texts: HashSet<Arc<str>>,
+    pairs: HashSet<Arc<Texts<2>>>,
+    quads: HashSet<Arc<Texts<4>>>,
     languages: HashSet<Arc<[String]>>,
+    categories: HashSet<Arc<[TermIdx]>>,
+    eligibility: HashSet<Arc<ServiceEligibility>>,
+}
+
+/// The shared copy of `value` in `set` (added when new).
+fn intern<T: Eq + std::hash::Hash + ?Sized>(set: &mut HashSet<Arc<T>>, value: Arc<T>) -> Arc<T> {
+    if let Some(shared) = set.get(&value) {
+        return Arc::clone(shared);
+    }
+    set.insert(Arc::clone(&value));
+    value
 }
 
 impl Interner {
-    fn text(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.texts.get(text) {
-            return Arc::clone(shared);
+    fn share<T: Eq + std::hash::Hash + ?Sized>(
+        interner: Option<&mut Self>,
+        pick: impl FnOnce(&mut Self) -> &mut HashSet<Arc<T>>,
+        value: Arc<T>,
+    ) -> Arc<T> {
+        match interner {
+            Some(interner) => intern(pick(interner), value),
+            None => value,
         }
-        let shared: Arc<str> = Arc::from(text);
-        self.texts.insert(Arc::clone(&shared));
-        shared
-    }
-
-    fn languages(&mut self, languages: &[String]) -> Arc<[String]> {
-        if let Some(shared) = self.languages.get(languages) {
-            return Arc::clone(shared);
-        }
-        let shared: Arc<[String]> = Arc::from(languages);
-        self.languages.insert(Arc::clone(&shared));
-        shared
     }
 }
 
@@ -374,17 +478,41 @@ pub async fn read_service_records(db: &impl ConnectionTrait, ids: &[String]) -> 
             .order_by_asc(service::Column::Id)
             .all(db)
             .await?;
-        records.extend(read_records(db, rows).await?);
+        records.extend(read_records(db, rows, false).await?);
     }
     Ok(records)
 }
 
-/// Reads every fact the index needs of `services` (at most a few thousand), table by table.
-async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) -> Result<Vec<ServiceRecord>, DbErr> {
-    if services.is_empty() {
-        return Ok(Vec::new());
+/// Which rows of a table belong to the services being read.
+enum Owners<'a> {
+    /// The services with these ids.
+    Ids(&'a [String]),
+    /// Every service whose id lies in this range (the start-up's chunks, which are runs of
+    /// services in id order): a small statement the database prepares once, where an `IN` list
+    /// of thousands of ids is compiled anew for every chunk into megabytes of bytecode.
+    Range(&'a str, &'a str),
+}
+
+impl Owners<'_> {
+    fn condition(&self, column: impl ColumnTrait) -> sea_orm::sea_query::SimpleExpr {
+        match self {
+            Self::Ids(ids) => column.is_in(ids.iter().map(String::as_str)),
+            Self::Range(first, last) => column.between(*first, *last),
+        }
     }
+}
+
+/// Reads every fact the index needs of `services` (at most a few thousand), table by table;
+/// `consecutive` when they are every service between the first and the last in id order.
+async fn read_records(
+    db: &impl ConnectionTrait,
+    services: Vec<service::Model>,
+    consecutive: bool,
+) -> Result<Vec<ServiceRecord>, DbErr> {
+    let (Some(first), Some(last)) = (services.first(), services.last()) else { return Ok(Vec::new()) };
     let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
+    let range = (first.id.clone(), last.id.clone());
+    let owners = if consecutive { Owners::Range(&range.0, &range.1) } else { Owners::Ids(&ids) };
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let mut organization_ids: Vec<String> = services.iter().map(|s| s.organization_id.clone()).collect();
     organization_ids.sort_unstable();
@@ -422,11 +550,10 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
             }
         };
     }
-    let in_ids = || ids.iter().cloned();
     each!(
         attribute::Entity::find()
             .filter(attribute::Column::LinkType.eq("service"))
-            .filter(attribute::Column::LinkId.is_in(in_ids()))
+            .filter(owners.condition(attribute::Column::LinkId))
             .order_by_asc(attribute::Column::Id)
             .all(db)
             .await?,
@@ -435,7 +562,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         language::Entity::find()
-            .filter(language::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(language::Column::ServiceId))
             .order_by_asc(language::Column::Id)
             .all(db)
             .await?,
@@ -444,7 +571,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         cost_option::Entity::find()
-            .filter(cost_option::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(cost_option::Column::ServiceId))
             .order_by_asc(cost_option::Column::Id)
             .all(db)
             .await?,
@@ -454,7 +581,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     // In id order, so a service's requirements read in the order its detail page lists them.
     each!(
         eligibility_requirement::Entity::find()
-            .filter(eligibility_requirement::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(eligibility_requirement::Column::ServiceId))
             .order_by_asc(eligibility_requirement::Column::Id)
             .all(db)
             .await?,
@@ -463,7 +590,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         service_capacity::Entity::find()
-            .filter(service_capacity::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(service_capacity::Column::ServiceId))
             .order_by_asc(service_capacity::Column::Id)
             .all(db)
             .await?,
@@ -472,7 +599,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         schedule::Entity::find()
-            .filter(schedule::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(schedule::Column::ServiceId))
             .order_by_asc(schedule::Column::Id)
             .all(db)
             .await?,
@@ -481,7 +608,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         schedule_exception::Entity::find()
-            .filter(schedule_exception::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(schedule_exception::Column::ServiceId))
             .order_by_asc(schedule_exception::Column::Id)
             .all(db)
             .await?,
@@ -490,7 +617,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
     );
     each!(
         service_area::Entity::find()
-            .filter(service_area::Column::ServiceId.is_in(in_ids()))
+            .filter(owners.condition(service_area::Column::ServiceId))
             .order_by_asc(service_area::Column::Id)
             .all(db)
             .await?,
@@ -498,7 +625,7 @@ async fn read_records(db: &impl ConnectionTrait, services: Vec<service::Model>) 
         |record, row| record.areas.push(row)
     );
     let links = service_at_location::Entity::find()
-        .filter(service_at_location::Column::ServiceId.is_in(in_ids()))
+        .filter(owners.condition(service_at_location::Column::ServiceId))
         .order_by_asc(service_at_location::Column::Id)
         .all(db)
         .await?;
@@ -553,7 +680,9 @@ async fn read_listed_chunk(
     let rows = query.all(db).await?;
     let Some(last) = rows.last() else { return Ok(None) };
     *after = Some(last.id.clone());
-    read_records(db, rows).await.map(Some)
+    // Listed services only, but the unlisted ones between them have rows in the range too: those
+    // rows match no record and are skipped.
+    read_records(db, rows, true).await.map(Some)
 }
 
 impl Directory {
@@ -562,10 +691,18 @@ impl Directory {
     }
 
     fn slot_of(&self, id: &str) -> Option<ServiceIdx> {
-        match self.changed_ids.get(id) {
-            Some(changed) => *changed,
-            None => self.base_ids.get(id).copied(),
+        self.slot_of_id(&RecordId::new(id))
+    }
+
+    fn slot_of_id(&self, id: &RecordId) -> Option<ServiceIdx> {
+        if let Some(changed) = self.changed_ids.get(id) {
+            return *changed;
         }
+        if let Some(ids) = &self.base_ids_unsorted {
+            return ids.get(id).copied();
+        }
+        let slot = crate::directory::text::partition_point(self.base_services, |slot| self.services[slot].id < *id);
+        (slot < self.base_services && self.services[slot].id == *id).then_some(slot as ServiceIdx)
     }
 
     /// Whether enough has been patched in since the last full build that the next build should
@@ -638,7 +775,7 @@ impl Directory {
     /// none ([`rules::is_service_open_at`]).
     pub fn is_service_open_at(&self, service: ServiceIdx, at: DateTime<Utc>) -> bool {
         let entry = &self.services[service as usize];
-        let places = entry.places.iter().map(|place| self.place_hours(&self.places[*place as usize]));
+        let places = entry.places().map(|place| self.place_hours(&self.places[place as usize]));
         rules::is_service_open_at(entry.status, &entry.hours, places, at)
     }
 
@@ -689,13 +826,19 @@ impl Directory {
         ));
         directory.base_services = directory.services.len();
         directory.base_places = directory.places.len();
+        let in_id_order =
+            (1..directory.base_services).all(|slot| directory.services[slot - 1].id < directory.services[slot].id);
+        if !in_id_order {
+            tracing::warn!("services did not load in id order; looking them up by a map instead");
+            let ids = directory.services.iter().enumerate().map(|(slot, s)| (s.id.clone(), slot as ServiceIdx));
+            directory.base_ids_unsorted = Some(Arc::new(ids.collect()));
+        }
         directory.text_delta = TextIndex::starting_at(directory.base_services as DocId);
         // Vectors grown by doubling hold up to twice what they need; at a million services that
         // is hundreds of megabytes.
         directory.services.shrink_to_fit();
         directory.places.shrink_to_fit();
-        Arc::make_mut(&mut directory.base_ids).shrink_to_fit();
-        Arc::make_mut(&mut directory.text).shrink_to_fit();
+        Arc::make_mut(&mut directory.text).freeze();
         Ok(directory)
     }
 
@@ -773,11 +916,13 @@ impl Directory {
     /// places, not in the id map or the area list; the base's text and R-tree still hold it and
     /// search skips it) until the next full rebuild.
     fn remove(&mut self, id: &str) {
-        let Some(slot) = self.slot_of(id) else { return };
-        self.changed_ids.insert(id.to_owned(), None);
+        let id = RecordId::new(id);
+        let Some(slot) = self.slot_of_id(&id) else { return };
+        self.changed_ids.insert(id, None);
         let Some(entry) = self.services.get_mut(slot as usize) else { return };
         entry.live = false;
-        let places = std::mem::take(&mut entry.places);
+        let places = entry.places();
+        entry.place_count = 0;
         self.live_services -= 1;
         for place in places {
             if let Some(entry) = self.places.get_mut(place as usize)
@@ -798,14 +943,6 @@ impl Directory {
     /// while loading (with the load's interner) into the base being built, otherwise into the delta.
     fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) {
         let loading = interner.is_some();
-        let languages = match interner.as_deref_mut() {
-            Some(interner) => interner.languages(&record.languages),
-            None => Arc::from(record.languages.as_slice()),
-        };
-        let mut text = |text: &str| match interner.as_deref_mut() {
-            Some(interner) => interner.text(text),
-            None => Arc::from(text),
-        };
         let row = &record.service;
         if !rules::is_service_listed(row.status, record.organization.as_ref()) {
             return;
@@ -824,62 +961,73 @@ impl Directory {
             .iter()
             .any(|term| self.taxonomy.with_ancestors(*term).iter().any(|t| self.children_terms.contains(t)));
         let organization = record.organization.as_ref();
+        let organization = Texts::new([
+            organization.map(|o| o.name_zh.as_str()).unwrap_or_default(),
+            organization.map(|o| o.name_en.as_str()).unwrap_or_default(),
+        ]);
+        let eligibility = ServiceEligibility { requirements: record.requirements.clone().into(), for_children };
+        let slot = self.services.len() as ServiceIdx;
+        let first_place = self.places.len() as PlaceIdx;
         let entry = ServiceEntry {
-            id: row.id.as_str().into(),
-            name_zh: row.name_zh.as_str().into(),
-            name_en: row.name_en.as_str().into(),
-            organization_name_zh: text(organization.map(|o| o.name_zh.as_str()).unwrap_or_default()),
-            organization_name_en: text(organization.map(|o| o.name_en.as_str()).unwrap_or_default()),
+            id: RecordId::new(&row.id),
+            names: Texts::new([&row.name_zh, &row.name_en]),
+            organization: Interner::share(interner.as_deref_mut(), |i| &mut i.pairs, Arc::new(organization)),
             status: row.status,
             category,
-            categories,
-            languages,
+            categories: Interner::share(interner.as_deref_mut(), |i| &mut i.categories, Arc::from(categories)),
+            languages: Interner::share(
+                interner.as_deref_mut(),
+                |i| &mut i.languages,
+                Arc::from(record.languages.as_slice()),
+            ),
             is_free: rules::is_free(record.costs.iter().copied()),
             requires_local_hukou: rules::requires_local_hukou(record.requirements.iter().map(|r| r.kind)),
-            eligibility: ServiceEligibility { requirements: record.requirements.clone().into(), for_children },
+            eligibility: Interner::share(interner.as_deref_mut(), |i| &mut i.eligibility, Arc::new(eligibility)),
             capacity: record.capacity,
             hours: self.intern_hours(rules::service_hours(record.schedules.iter(), record.exceptions.iter())),
-            places: Vec::new(),
+            first_place,
+            place_count: 0,
             live: true,
         };
-        let slot = self.services.len() as ServiceIdx;
+        if !loading {
+            self.changed_ids.insert(entry.id.clone(), Some(slot));
+        }
         self.services.push(entry);
         self.live_services += 1;
-        if loading {
-            Arc::make_mut(&mut self.base_ids).insert(row.id.clone(), slot);
-        } else {
-            self.changed_ids.insert(row.id.clone(), Some(slot));
-        }
-        let mut places = Vec::new();
 
         for (link, location, address) in &record.places {
             let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
             let address_text = |field: fn(&address::Model) -> &str| address.as_ref().map(field).unwrap_or_default();
+            let area = Texts::new([
+                address_text(|a| &a.district_zh),
+                address_text(|a| &a.district_en),
+                address_text(|a| &a.city_zh),
+                address_text(|a| &a.city_en),
+            ]);
             let place = Place {
-                id: link.id.as_str().into(),
+                id: RecordId::new(&link.id),
                 service: slot,
-                location_id: location.id.as_str().into(),
+                location_id: RecordId::new(&location.id),
                 point: LatLon::new(lat, lon),
-                name_zh: location.name_zh.as_str().into(),
-                name_en: location.name_en.as_str().into(),
-                street_zh: address_text(|a| &a.address_1_zh).into(),
-                street_en: address_text(|a| &a.address_1_en).into(),
-                district_zh: text(address_text(|a| &a.district_zh)),
-                district_en: text(address_text(|a| &a.district_en)),
-                city_zh: text(address_text(|a| &a.city_zh)),
-                city_en: text(address_text(|a| &a.city_en)),
+                texts: Texts::new([
+                    &location.name_zh,
+                    &location.name_en,
+                    address_text(|a| &a.address_1_zh),
+                    address_text(|a| &a.address_1_en),
+                ]),
+                area: Interner::share(interner.as_deref_mut(), |i| &mut i.quads, Arc::new(area)),
                 adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
                 own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
                     .map(|hours| self.intern_hours(hours)),
                 live: true,
             };
-            places.push(self.places.len() as PlaceIdx);
             self.places.push(place);
             self.live_places += 1;
         }
+        let place_count = self.places.len() as u32 - first_place;
 
         // Services without a place of their own are found through their service area.
-        if places.is_empty() {
+        if place_count == 0 {
             for area in &record.areas {
                 match parse_polygon(&area.extent) {
                     Some(polygon) => {
@@ -891,7 +1039,7 @@ impl Directory {
             }
         }
         if let Some(entry) = self.services.get_mut(slot as usize) {
-            entry.places = places;
+            entry.place_count = place_count;
         }
         let text = self.searchable_text(&self.services[slot as usize]);
         if loading {
@@ -914,24 +1062,23 @@ impl Directory {
             .map(|(slot, s)| {
                 let slot = &(slot as ServiceIdx);
                 let places: Vec<String> = s
-                    .places
-                    .iter()
+                    .places()
                     .map(|p| {
-                        let p = &self.places[*p as usize];
+                        let p = &self.places[p as usize];
                         format!(
                             "{}@{}({:.6},{:.6}) {}/{} {}/{} {}/{} {}/{} {:?} {:?} live={}",
                             p.id,
                             p.location_id,
                             p.point.lat,
                             p.point.lon,
-                            p.name_zh,
-                            p.name_en,
-                            p.street_zh,
-                            p.street_en,
-                            p.district_zh,
-                            p.district_en,
-                            p.city_zh,
-                            p.city_en,
+                            p.name_zh(),
+                            p.name_en(),
+                            p.street_zh(),
+                            p.street_en(),
+                            p.district_zh(),
+                            p.district_en(),
+                            p.city_zh(),
+                            p.city_en(),
                             p.adcode,
                             p.own_hours,
                             p.live
@@ -947,10 +1094,10 @@ impl Directory {
                 format!(
                     "{} {}/{} {}/{} {:?} {} {:?} {:?} free={} hukou={} {:?} {:?} {:?} places={places:?} areas={areas:?} text={:?}",
                     s.id,
-                    s.name_zh,
-                    s.name_en,
-                    s.organization_name_zh,
-                    s.organization_name_en,
+                    s.name_zh(),
+                    s.name_en(),
+                    s.organization_name_zh(),
+                    s.organization_name_en(),
                     s.status,
                     term(s.category),
                     s.categories.iter().map(|t| term(*t)).collect::<Vec<_>>(),
@@ -973,14 +1120,36 @@ impl Directory {
     fn searchable_text(&self, service: &ServiceEntry) -> String {
         let mut text = format!(
             "{} {} {} {}",
-            service.name_zh, service.name_en, service.organization_name_zh, service.organization_name_en
+            service.name_zh(),
+            service.name_en(),
+            service.organization_name_zh(),
+            service.organization_name_en()
         );
-        for category in &service.categories {
+        for category in service.categories.iter() {
             for term in self.taxonomy.with_ancestors(*category) {
                 let term = &self.taxonomy.terms[term];
                 text.push_str(&format!(" {} {}", term.name_zh, term.name_en));
             }
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_give_back_each_part() {
+        let texts = Texts::new(["闵行区图书馆", "", "Minhang Library", "路"]);
+        assert_eq!((0..5).map(|i| texts.get(i)).collect::<Vec<_>>(), ["闵行区图书馆", "", "Minhang Library", "路", ""]);
+        assert_eq!(Texts::<2>::default().get(1), "");
+    }
+
+    #[test]
+    fn index_entries_stay_small() {
+        // A million services with a place each: every byte here is a megabyte twice over.
+        assert!(std::mem::size_of::<ServiceEntry>() <= 128, "{}", std::mem::size_of::<ServiceEntry>());
+        assert!(std::mem::size_of::<Place>() <= 128, "{}", std::mem::size_of::<Place>());
     }
 }

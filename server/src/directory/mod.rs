@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod handle;
 pub mod hours;
 pub mod index;
+pub mod record_id;
 pub mod region;
 pub mod rules;
 pub mod search;

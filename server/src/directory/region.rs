@@ -97,9 +97,7 @@ impl Directory {
                 continue;
             }
             let place = service
-                .places
-                .iter()
-                .copied()
+                .places()
                 .find(|place| self.places[*place as usize].adcode.is_some_and(|code| query.region.contains(code)));
             if place.is_some() {
                 hits.push(RegionHit { service: index, place });
@@ -120,7 +118,7 @@ impl Directory {
             rank[a.category]
                 .cmp(&rank[b.category])
                 .then_with(|| {
-                    query.language.pick(&a.name_zh, &a.name_en).cmp(query.language.pick(&b.name_zh, &b.name_en))
+                    query.language.pick(a.name_zh(), a.name_en()).cmp(query.language.pick(b.name_zh(), b.name_en()))
                 })
                 .then_with(|| a.id.cmp(&b.id))
         });

@@ -14,6 +14,7 @@ use qiao_schema::datum::LatLon;
 use super::eligibility::{self, Situation};
 use super::geometry::{covering_chord_squared, covers, geodesic_distance_m, geodesic_lower_bound_m};
 use super::index::{Directory, PlaceIdx, ServiceEntry, ServiceIdx, TermIdx};
+use super::record_id::RecordId;
 use crate::pagination::{self, List};
 
 /// Largest radius a search may ask for, in metres (documented in the API).
@@ -150,7 +151,7 @@ impl<'a> Filter<'a> {
         let services = self.text_matches.as_deref()?;
         let mut places = 0;
         for service in services {
-            places += directory.services[*service as usize].places.len();
+            places += directory.services[*service as usize].places().len();
             if places > TEXT_FIRST_MAX_PLACES {
                 return None;
             }
@@ -173,7 +174,7 @@ impl Directory {
         // The nearest matching place of every matching service within the radius, keyed by
         // (distance in mm, place): the place id is compared in place and copied only for the
         // page's results.
-        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, &*self.places[place as usize].id);
+        let key = |distance_mm: u64, place: PlaceIdx| (distance_mm, &self.places[place as usize].id);
         let mut best: HashMap<ServiceIdx, (u64, PlaceIdx, f64)> = HashMap::new();
         let mut consider = |place: PlaceIdx| {
             if !filter.accepts_place(place) {
@@ -196,8 +197,8 @@ impl Directory {
             // A text query names few services: visit their places instead of the whole radius.
             Some(services) => {
                 for service in services {
-                    for place in &self.services[*service as usize].places {
-                        consider(*place);
+                    for place in self.services[*service as usize].places() {
+                        consider(place);
                     }
                 }
             }
@@ -209,7 +210,8 @@ impl Directory {
             }
         }
 
-        let after = query.after.as_ref().map(|after| (after.distance_mm, after.place_id.as_str()));
+        let after_key = query.after.as_ref().map(|after| (after.distance_mm, RecordId::new(&after.place_id)));
+        let after = after_key.as_ref().map(|(distance_mm, place_id)| (*distance_mm, place_id));
         let mut found: Vec<(u64, PlaceIdx, f64)> =
             best.into_values().filter(|(mm, place, _)| after.is_none_or(|after| key(*mm, *place) > after)).collect();
         // Only the page and one more are needed in order.
@@ -264,9 +266,9 @@ impl Directory {
         let mut best: Option<f64> = None;
         if let Some(services) = filter.narrow_text_matches(self) {
             for service in services {
-                for place in &self.services[*service as usize].places {
-                    if filter.accepts_place(*place) {
-                        let d = geodesic_distance_m(centre, self.places[*place as usize].point);
+                for place in self.services[*service as usize].places() {
+                    if filter.accepts_place(place) {
+                        let d = geodesic_distance_m(centre, self.places[place as usize].point);
                         best = Some(best.map_or(d, |b: f64| b.min(d)));
                     }
                 }

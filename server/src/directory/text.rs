@@ -42,12 +42,190 @@ pub struct TextIndex {
     first: DocId,
     /// The Chinese of each document from `first` on (its CJK runs, normalised, space-separated),
     /// for the confirming checks, which look at nothing else.
-    documents: Vec<Box<str>>,
-    /// CJK unigram and bigram → sorted document ids.
-    grams: HashMap<Gram, Vec<DocId>>,
-    /// Latin words, each with its sorted document ids (a range finds prefixes).
-    words: BTreeMap<String, Vec<DocId>>,
+    documents: Documents,
+    postings: Postings,
     pinyin: PinyinIndex,
+}
+
+/// The documents' Chinese, end to end in one string (a separate allocation per document costs
+/// more than most documents' text at a million services).
+#[derive(Debug, Clone, Default)]
+struct Documents {
+    text: String,
+    /// Where each document's text ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Documents {
+    fn get(&self, slot: usize) -> Option<&str> {
+        let end = *self.ends.get(slot)? as usize;
+        let start = slot.checked_sub(1).map_or(0, |before| self.ends[before] as usize);
+        self.text.get(start..end)
+    }
+
+    /// Sets document `slot`'s text. The directory only ever adds documents at the end (a removed
+    /// one keeps its text: no posting leads to it any more); replacing one in the middle rewrites
+    /// the string, which only a test does.
+    fn put(&mut self, slot: usize, text: &str) {
+        if slot < self.ends.len() {
+            if self.get(slot) == Some(text) {
+                return;
+            }
+            let mut all: Vec<String> =
+                (0..self.ends.len()).map(|i| self.get(i).unwrap_or_default().to_owned()).collect();
+            all[slot] = text.to_owned();
+            *self = Self::default();
+            for (i, text) in all.iter().enumerate() {
+                self.put(i, text);
+            }
+            return;
+        }
+        while self.ends.len() < slot {
+            self.ends.push(self.text.len() as u32);
+        }
+        self.text.push_str(text);
+        self.ends.push(self.text.len() as u32);
+    }
+}
+
+/// Which documents each gram and word occurs in.
+#[derive(Debug, Clone)]
+enum Postings {
+    /// Maps that take insertions and removals: while the index is built, and always for a
+    /// patch's small index.
+    Growing {
+        /// CJK unigram and bigram → sorted document ids.
+        grams: HashMap<Gram, Vec<DocId>>,
+        /// Latin words, each with its sorted document ids (a range finds prefixes).
+        words: BTreeMap<String, Vec<DocId>>,
+    },
+    /// A built index that no longer changes (the base of the directory): every posting list in
+    /// one array and every word in one string, so a posting costs four bytes instead of a vector
+    /// of its own (a million services bring a million words that occur once).
+    Frozen(FrozenPostings),
+}
+
+impl Default for Postings {
+    fn default() -> Self {
+        Self::Growing { grams: HashMap::new(), words: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct FrozenPostings {
+    /// Every posting list, end to end.
+    doc_ids: Vec<DocId>,
+    /// A gram's postings: `doc_ids[start..end]`.
+    grams: HashMap<Gram, (u32, u32)>,
+    /// The words, sorted, end to end.
+    word_text: String,
+    /// Where word `i` ends in `word_text`.
+    word_ends: Vec<u32>,
+    /// Where word `i`'s postings end in `doc_ids` (they start where word `i - 1`'s end).
+    word_postings_ends: Vec<u32>,
+    /// Where the words' postings start in `doc_ids` (after every gram's).
+    words_start: u32,
+}
+
+impl FrozenPostings {
+    fn word(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |before| self.word_ends[before] as usize);
+        &self.word_text[start..self.word_ends[i] as usize]
+    }
+
+    fn word_postings(&self, i: usize) -> &[DocId] {
+        let start = i.checked_sub(1).map_or(self.words_start, |before| self.word_postings_ends[before]) as usize;
+        &self.doc_ids[start..self.word_postings_ends[i] as usize]
+    }
+}
+
+impl Postings {
+    fn gram(&self, gram: &Gram) -> &[DocId] {
+        match self {
+            Self::Growing { grams, .. } => grams.get(gram).map(Vec::as_slice).unwrap_or_default(),
+            Self::Frozen(frozen) => frozen
+                .grams
+                .get(gram)
+                .map(|(start, end)| &frozen.doc_ids[*start as usize..*end as usize])
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The postings of every word starting with `prefix`.
+    fn words_with_prefix<'a>(&'a self, prefix: &'a str) -> Box<dyn Iterator<Item = &'a [DocId]> + 'a> {
+        match self {
+            Self::Growing { words, .. } => Box::new(
+                words
+                    .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+                    .take_while(move |(word, _)| word.starts_with(prefix))
+                    .map(|(_, postings)| postings.as_slice()),
+            ),
+            Self::Frozen(frozen) => {
+                let first = partition_point(frozen.word_ends.len(), |i| frozen.word(i) < prefix);
+                Box::new(
+                    (first..frozen.word_ends.len())
+                        .take_while(move |i| frozen.word(*i).starts_with(prefix))
+                        .map(|i| frozen.word_postings(i)),
+                )
+            }
+        }
+    }
+
+    /// The maps to change: a frozen index is thawed first (nothing changes a frozen index today;
+    /// this keeps a future caller correct rather than fast).
+    fn growing(&mut self) -> (&mut HashMap<Gram, Vec<DocId>>, &mut BTreeMap<String, Vec<DocId>>) {
+        if let Self::Frozen(frozen) = self {
+            let grams = frozen
+                .grams
+                .iter()
+                .map(|(gram, (start, end))| (*gram, frozen.doc_ids[*start as usize..*end as usize].to_vec()))
+                .collect();
+            let words = (0..frozen.word_ends.len())
+                .map(|i| (frozen.word(i).to_owned(), frozen.word_postings(i).to_vec()))
+                .collect();
+            *self = Self::Growing { grams, words };
+        }
+        match self {
+            Self::Growing { grams, words } => (grams, words),
+            Self::Frozen(_) => unreachable!("thawed above"),
+        }
+    }
+
+    /// Moves the maps into the frozen form, one posting list at a time (so the two forms are
+    /// never both whole in memory).
+    fn freeze(&mut self) {
+        let Self::Growing { grams, words } = self else { return };
+        let mut frozen = FrozenPostings::default();
+        let total: usize = grams.values().chain(words.values()).map(Vec::len).sum();
+        frozen.doc_ids.reserve_exact(total);
+        frozen.grams.reserve(grams.len());
+        for (gram, postings) in grams.drain() {
+            let start = frozen.doc_ids.len() as u32;
+            frozen.doc_ids.extend_from_slice(&postings);
+            frozen.grams.insert(gram, (start, frozen.doc_ids.len() as u32));
+        }
+        frozen.words_start = frozen.doc_ids.len() as u32;
+        frozen.word_ends.reserve_exact(words.len());
+        frozen.word_postings_ends.reserve_exact(words.len());
+        for (word, postings) in std::mem::take(words) {
+            frozen.word_text.push_str(&word);
+            frozen.word_ends.push(frozen.word_text.len() as u32);
+            frozen.doc_ids.extend_from_slice(&postings);
+            frozen.word_postings_ends.push(frozen.doc_ids.len() as u32);
+        }
+        frozen.word_text.shrink_to_fit();
+        *self = Self::Frozen(frozen);
+    }
+}
+
+/// The first of `0..len` for which `before` is false (`before` is true then false along it).
+pub(crate) fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if before(middle) { low = middle + 1 } else { high = middle }
+    }
+    low
 }
 
 /// How the directory's characters read: derived from the distinct grams, so its size follows
@@ -93,7 +271,7 @@ impl TextIndex {
     }
 
     fn document(&self, id: DocId) -> Option<&str> {
-        id.checked_sub(self.first).and_then(|slot| self.documents.get(slot as usize)).map(|text| &**text)
+        id.checked_sub(self.first).and_then(|slot| self.documents.get(slot as usize))
     }
 
     /// Adds document `id` (which must not be in the index, and not below `first`). Cheapest in increasing id order, as
@@ -101,10 +279,11 @@ impl TextIndex {
     pub fn insert(&mut self, id: DocId, text: &str) {
         let text = normalise(text);
         let pinyin = &mut self.pinyin;
+        let (grams, words) = self.postings.growing();
         let runs = cjk_runs(&text);
         for run in &runs {
             for gram in grams_of(run) {
-                let postings = self.grams.entry(gram).or_insert_with_key(|gram| {
+                let postings = grams.entry(gram).or_insert_with_key(|gram| {
                     pinyin.add_gram(gram);
                     Vec::new()
                 });
@@ -112,44 +291,43 @@ impl TextIndex {
             }
         }
         for word in latin_words(&text) {
-            add_posting(self.words.entry(word).or_default(), id);
+            add_posting(words.entry(word).or_default(), id);
         }
         let Some(slot) = id.checked_sub(self.first).map(|slot| slot as usize) else { return };
-        if self.documents.len() <= slot {
-            self.documents.resize(slot + 1, Box::default());
-        }
-        self.documents[slot] = runs.join(" ").into_boxed_str();
+        self.documents.put(slot, &runs.join(" "));
     }
 
-    /// Gives back the room postings grew into while the index was built.
-    pub fn shrink_to_fit(&mut self) {
-        self.grams.values_mut().chain(self.words.values_mut()).for_each(Vec::shrink_to_fit);
-        self.grams.shrink_to_fit();
-        self.documents.shrink_to_fit();
+    /// Freezes the index once built: it keeps answering, in less memory, but takes no more
+    /// insertions or removals cheaply (see [`Postings::Frozen`]).
+    pub fn freeze(&mut self) {
+        self.postings.freeze();
+        self.documents.text.shrink_to_fit();
+        self.documents.ends.shrink_to_fit();
         self.pinyin.shrink_to_fit();
     }
 
     /// Takes document `id`, inserted with `text`, out of every posting it is in.
     pub fn remove(&mut self, id: DocId, text: &str) {
-        let Some(slot) = id.checked_sub(self.first) else { return };
-        let Some(document) = self.documents.get_mut(slot as usize) else { return };
-        *document = Box::default();
+        if id < self.first {
+            return;
+        }
         let text = normalise(text);
+        let (grams, words) = self.postings.growing();
         for run in cjk_runs(&text) {
             for gram in grams_of(&run) {
-                if let Some(postings) = self.grams.get_mut(&gram) {
+                if let Some(postings) = grams.get_mut(&gram) {
                     remove_posting(postings, id);
                     if postings.is_empty() {
-                        self.grams.remove(&gram);
+                        grams.remove(&gram);
                     }
                 }
             }
         }
         for word in latin_words(&text) {
-            if let Some(postings) = self.words.get_mut(&word) {
+            if let Some(postings) = words.get_mut(&word) {
                 remove_posting(postings, id);
                 if postings.is_empty() {
-                    self.words.remove(&word);
+                    words.remove(&word);
                 }
             }
         }
@@ -217,7 +395,7 @@ impl TextIndex {
     fn search_cjk(&self, run: &str) -> Vec<DocId> {
         let mut candidates: Option<Vec<DocId>> = None;
         for gram in query_grams(run) {
-            let postings = self.grams.get(&gram).map(Vec::as_slice).unwrap_or_default();
+            let postings = self.postings.gram(&gram);
             candidates = Some(match candidates {
                 None => postings.to_vec(),
                 Some(previous) => intersect(&previous, postings),
@@ -234,12 +412,8 @@ impl TextIndex {
     }
 
     fn search_word_prefix(&self, prefix: &str) -> Vec<DocId> {
-        let mut ids: Vec<DocId> = self
-            .words
-            .range(prefix.to_owned()..)
-            .take_while(|(word, _)| word.starts_with(prefix))
-            .flat_map(|(_, postings)| postings.iter().copied())
-            .collect();
+        let mut ids: Vec<DocId> =
+            self.postings.words_with_prefix(prefix).flat_map(|postings| postings.iter().copied()).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -344,8 +518,7 @@ impl TextIndex {
 
     /// The union of the postings of these grams.
     fn union_of_grams(&self, grams: impl Iterator<Item = Gram>) -> Vec<DocId> {
-        let mut ids: Vec<DocId> =
-            grams.filter_map(|gram| self.grams.get(&gram)).flat_map(|postings| postings.iter().copied()).collect();
+        let mut ids: Vec<DocId> = grams.flat_map(|gram| self.postings.gram(&gram).iter().copied()).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -704,6 +877,61 @@ mod tests {
             "T村社区图书室 T village community library".to_owned(),
             "外来务工人员社会保险讲座 Social insurance lectures".to_owned(),
         ])
+    }
+
+    #[test]
+    fn a_frozen_index_answers_as_it_did_while_growing() {
+        let documents: Vec<String> = [
+            "闵行区法律援助中心 Minhang District Legal Aid Centre 法律 Legal",
+            "T村社区图书室 T village community library 文化 Culture",
+            "外来务工人员社会保险讲座 Social insurance lectures",
+            "",
+            "长宁区图书馆 Changning Library 123号 lib2",
+            "法律咨询 legal advice Legal aid 上学 school",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let growing = TextIndex::build(&documents);
+        let mut frozen = growing.clone();
+        frozen.freeze();
+        assert!(matches!(frozen.postings, Postings::Frozen(_)));
+        let queries = [
+            "法律",
+            "法律援助",
+            "图书",
+            "书",
+            "援助法律",
+            "legal",
+            "le",
+            "l",
+            "lib",
+            "123",
+            "x",
+            "falvyuanzhu",
+            "flyz",
+            "fa lv",
+            "tushu",
+            "上学",
+            "school",
+            "legal aid",
+            "法律 legal",
+            "zzz",
+            "",
+            "图书馆 lib",
+        ];
+        for query in queries {
+            assert_eq!(frozen.search(query), growing.search(query), "{query}");
+        }
+        // A frozen index still takes a change (by thawing), and answers as a growing one would.
+        let mut thawed = frozen.clone();
+        thawed.insert(6, "新的法律服务 new legal service");
+        let mut grown = growing.clone();
+        grown.insert(6, "新的法律服务 new legal service");
+        thawed.remove(0, &documents[0]);
+        grown.remove(0, &documents[0]);
+        for query in queries {
+            assert_eq!(thawed.search(query), grown.search(query), "{query}");
+        }
     }
 
     #[test]

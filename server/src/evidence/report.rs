@@ -214,7 +214,7 @@ fn map_svg(evidence: &VillageEvidence) -> String {
         let _ = writeln!(
             svg,
             r##"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{colour}" stroke="#fff" stroke-width="0.4"><title>{}</title></circle>"##,
-            escape(&service.name_zh)
+            escape(service.name_zh())
         );
     }
     let _ = writeln!(

@@ -135,7 +135,7 @@ impl EligibilityQuery {
         let number = |value: Option<u32>| value.and_then(|v| i32::try_from(v).ok());
         Ok(EligibilityCheck {
             service_id: ID(service.id.to_string()),
-            service_name: language.pick(&service.name_zh, &service.name_en).to_owned(),
+            service_name: language.pick(service.name_zh(), service.name_en()).to_owned(),
             verdict: match checked.verdict {
                 Verdict::Eligible => EligibilityVerdict::Eligible,
                 Verdict::NotEligible => EligibilityVerdict::NotEligible,

@@ -117,13 +117,13 @@ impl NearbyService {
     /// Name in the requested language.
     async fn name(&self) -> &str {
         let entry = self.entry();
-        self.language.pick(&entry.name_zh, &entry.name_en)
+        self.language.pick(entry.name_zh(), entry.name_en())
     }
 
     /// Name of the organisation that provides it.
     async fn organization_name(&self) -> &str {
         let entry = self.entry();
-        self.language.pick(&entry.organization_name_zh, &entry.organization_name_en)
+        self.language.pick(entry.organization_name_zh(), entry.organization_name_en())
     }
 
     /// Primary category.
@@ -188,13 +188,13 @@ impl Location {
     pub fn from_place(place: &Place, language: Language) -> Self {
         Self {
             id: place.location_id.to_string(),
-            name_zh: place.name_zh.to_string(),
-            name_en: place.name_en.to_string(),
+            name_zh: place.name_zh().to_owned(),
+            name_en: place.name_en().to_owned(),
             point: Some(place.point),
             address: Some(Address {
-                street: language.pick(&place.street_zh, &place.street_en).to_owned(),
-                district: language.pick(&place.district_zh, &place.district_en).to_owned(),
-                city: language.pick(&place.city_zh, &place.city_en).to_owned(),
+                street: language.pick(place.street_zh(), place.street_en()).to_owned(),
+                district: language.pick(place.district_zh(), place.district_en()).to_owned(),
+                city: language.pick(place.city_zh(), place.city_en()).to_owned(),
                 adcode: None,
                 postal_code: None,
             }),
