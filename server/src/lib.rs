@@ -19,6 +19,7 @@ pub mod hsds;
 pub mod http;
 pub mod kernel;
 pub mod language;
+pub mod memory;
 pub mod metrics;
 #[cfg(test)]
 mod module_cycles;

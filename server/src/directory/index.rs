@@ -15,7 +15,8 @@ use rstar::primitives::GeomWithData;
 use std::sync::Arc;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::chunked::Chunked;
@@ -453,8 +454,9 @@ pub const LOAD_CHUNK: u64 = 2_000;
 /// of services at start-up, or for the services a change touched).
 #[derive(Debug)]
 pub struct ServiceRecord {
-    service: service::Model,
-    organization: Option<organization::Model>,
+    service: ServiceRow,
+    /// `None` when the organisation is archived (or its row is missing).
+    organization: Option<OrganizationRow>,
     /// Further category term ids (`attribute` rows).
     extra_terms: Vec<String>,
     languages: Vec<String>,
@@ -463,9 +465,65 @@ pub struct ServiceRecord {
     capacity: Option<CapacityStatus>,
     schedules: Vec<schedule::Model>,
     exceptions: Vec<schedule_exception::Model>,
-    /// Its listed locations, in `service_at_location` id order.
-    places: Vec<(service_at_location::Model, location::Model, Option<address::Model>)>,
+    /// Its listed locations, in `service_at_location` id order: the link's id, the location and
+    /// its address.
+    places: Vec<(String, LocationRow, Option<AddressRow>)>,
     areas: Vec<service_area::Model>,
+}
+
+// The columns the index reads of the wide tables: a service row has 39 columns, a location 22, an
+// address 17, and start-up reads a million of each; every value read is copied out of SQLite and
+// decoded, so the index asks only for what it keeps.
+
+#[derive(Debug, FromQueryResult)]
+struct ServiceRow {
+    id: String,
+    organization_id: String,
+    category_term_id: String,
+    status: ServiceStatus,
+    name_zh: String,
+    name_en: String,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct OrganizationRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct LocationRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct AddressRow {
+    location_id: String,
+    address_1_zh: String,
+    address_1_en: String,
+    district_zh: String,
+    district_en: String,
+    city_zh: String,
+    city_en: String,
+    adcode: String,
+}
+
+/// The services, of [`ServiceRow`]'s columns only.
+fn service_rows() -> sea_orm::Select<service::Entity> {
+    use service::Column as C;
+    service::Entity::find().select_only().columns([
+        C::Id,
+        C::OrganizationId,
+        C::CategoryTermId,
+        C::Status,
+        C::NameZh,
+        C::NameEn,
+    ])
 }
 
 /// The current records of the given services (any status: the caller decides what is listed);
@@ -473,9 +531,10 @@ pub struct ServiceRecord {
 pub async fn read_service_records(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<ServiceRecord>, DbErr> {
     let mut records = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(LOAD_CHUNK as usize) {
-        let rows = service::Entity::find()
+        let rows = service_rows()
             .filter(service::Column::Id.is_in(chunk.iter().cloned()))
             .order_by_asc(service::Column::Id)
+            .into_model::<ServiceRow>()
             .all(db)
             .await?;
         records.extend(read_records(db, rows, false).await?);
@@ -506,7 +565,7 @@ impl Owners<'_> {
 /// `consecutive` when they are every service between the first and the last in id order.
 async fn read_records(
     db: &impl ConnectionTrait,
-    services: Vec<service::Model>,
+    services: Vec<ServiceRow>,
     consecutive: bool,
 ) -> Result<Vec<ServiceRecord>, DbErr> {
     let (Some(first), Some(last)) = (services.first(), services.last()) else { return Ok(Vec::new()) };
@@ -517,8 +576,13 @@ async fn read_records(
     let mut organization_ids: Vec<String> = services.iter().map(|s| s.organization_id.clone()).collect();
     organization_ids.sort_unstable();
     organization_ids.dedup();
-    let organizations: HashMap<String, organization::Model> = organization::Entity::find()
+    // Listed organisations only: a service of an archived one is not listed.
+    let organizations: HashMap<String, OrganizationRow> = organization::Entity::find()
+        .select_only()
+        .columns([organization::Column::Id, organization::Column::NameZh, organization::Column::NameEn])
         .filter(organization::Column::Id.is_in(organization_ids))
+        .filter(rules::listed_organization_condition())
+        .into_model::<OrganizationRow>()
         .all(db)
         .await?
         .into_iter()
@@ -632,22 +696,39 @@ async fn read_records(
     let mut location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
     location_ids.sort_unstable();
     location_ids.dedup();
-    let mut locations: HashMap<String, location::Model> = HashMap::new();
-    let mut addresses: HashMap<String, address::Model> = HashMap::new();
+    let mut locations: HashMap<String, LocationRow> = HashMap::new();
+    let mut addresses: HashMap<String, AddressRow> = HashMap::new();
     for chunk in location_ids.chunks(LOAD_CHUNK as usize) {
+        use location::Column as L;
         locations.extend(
             location::Entity::find()
-                .filter(location::Column::Id.is_in(chunk.iter().cloned()))
+                .select_only()
+                .columns([L::Id, L::NameZh, L::NameEn, L::Latitude, L::Longitude])
+                .filter(L::Id.is_in(chunk.iter().cloned()))
+                .filter(rules::listed_location_condition())
+                .into_model::<LocationRow>()
                 .all(db)
                 .await?
                 .into_iter()
-                .filter(rules::is_location_listed)
                 .map(|l| (l.id.clone(), l)),
         );
+        use address::Column as A;
         addresses.extend(
             address::Entity::find()
-                .filter(address::Column::LocationId.is_in(chunk.iter().cloned()))
-                .order_by_asc(address::Column::Id)
+                .select_only()
+                .columns([
+                    A::LocationId,
+                    A::Address1Zh,
+                    A::Address1En,
+                    A::DistrictZh,
+                    A::DistrictEn,
+                    A::CityZh,
+                    A::CityEn,
+                    A::Adcode,
+                ])
+                .filter(A::LocationId.is_in(chunk.iter().cloned()))
+                .order_by_asc(A::Id)
+                .into_model::<AddressRow>()
                 .all(db)
                 .await?
                 .into_iter()
@@ -658,7 +739,7 @@ async fn read_records(
         let Some(location) = locations.get(&link.location_id) else { continue };
         if let Some(index) = position.get(link.service_id.as_str()) {
             let address = addresses.get(&location.id).cloned();
-            records[*index].places.push((link.clone(), location.clone(), address));
+            records[*index].places.push((link.id.clone(), location.clone(), address));
         }
     }
     Ok(records)
@@ -670,14 +751,14 @@ async fn read_listed_chunk(
     db: &DatabaseConnection,
     after: &mut Option<String>,
 ) -> Result<Option<Vec<ServiceRecord>>, DbErr> {
-    let mut query = service::Entity::find()
+    let mut query = service_rows()
         .filter(service::Column::Status.is_in(rules::listed_statuses()))
         .order_by_asc(service::Column::Id)
         .limit(LOAD_CHUNK);
     if let Some(after) = after.as_deref() {
         query = query.filter(service::Column::Id.gt(after));
     }
-    let rows = query.all(db).await?;
+    let rows = query.into_model::<ServiceRow>().all(db).await?;
     let Some(last) = rows.last() else { return Ok(None) };
     *after = Some(last.id.clone());
     // Listed services only, but the unlisted ones between them have rows in the range too: those
@@ -792,6 +873,8 @@ impl Directory {
     /// [`LOAD_CHUNK`] (each chunk's facts are read by service id), so start-up never holds a whole
     /// table in memory.
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        // The build frees about as much as it keeps; give it back rather than hold it idle.
+        let _release = crate::memory::release_freed_memory_promptly();
         let mut directory = Self::empty(db).await?;
         let mut interner = Interner::default();
         // Reading runs a chunk ahead of indexing, in its own task (the database's work and the
@@ -944,7 +1027,7 @@ impl Directory {
     fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) {
         let loading = interner.is_some();
         let row = &record.service;
-        if !rules::is_service_listed(row.status, record.organization.as_ref()) {
+        if !(row.status.is_listed() && record.organization.is_some()) {
             return;
         }
         let Some(category) = self.taxonomy.by_id.get(&row.category_term_id).copied() else {
@@ -995,9 +1078,9 @@ impl Directory {
         self.services.push(entry);
         self.live_services += 1;
 
-        for (link, location, address) in &record.places {
+        for (link_id, location, address) in &record.places {
             let (Some(lat), Some(lon)) = (location.latitude, location.longitude) else { continue };
-            let address_text = |field: fn(&address::Model) -> &str| address.as_ref().map(field).unwrap_or_default();
+            let address_text = |field: fn(&AddressRow) -> &str| address.as_ref().map(field).unwrap_or_default();
             let area = Texts::new([
                 address_text(|a| &a.district_zh),
                 address_text(|a| &a.district_en),
@@ -1005,7 +1088,7 @@ impl Directory {
                 address_text(|a| &a.city_en),
             ]);
             let place = Place {
-                id: RecordId::new(&link.id),
+                id: RecordId::new(link_id),
                 service: slot,
                 location_id: RecordId::new(&location.id),
                 point: LatLon::new(lat, lon),
@@ -1017,7 +1100,7 @@ impl Directory {
                 ]),
                 area: Interner::share(interner.as_deref_mut(), |i| &mut i.quads, Arc::new(area)),
                 adcode: address.as_ref().and_then(|a| district_code(&a.adcode)),
-                own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), &link.id)
+                own_hours: rules::own_place_hours(record.schedules.iter(), record.exceptions.iter(), link_id)
                     .map(|hours| self.intern_hours(hours)),
                 live: true,
             };

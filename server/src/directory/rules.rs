@@ -27,6 +27,12 @@ pub fn is_organization_listed(organization: &organization::Model) -> bool {
     organization.archived_at.is_none()
 }
 
+/// [`is_organization_listed`] as a database condition on `organization`.
+pub fn listed_organization_condition() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::ColumnTrait;
+    organization::Column::ArchivedAt.is_null()
+}
+
 /// Whether a location is shown as a place of the services delivered there: an archived one
 /// vanishes from search and from every service's detail.
 pub fn is_location_listed(location: &location::Model) -> bool {
