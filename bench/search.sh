@@ -24,6 +24,8 @@
 #   BENCH_AT='2026-11-25 10:00 +0800'   run the server's wall clock from this time (libfaketime),
 #                           so openNow is measured in opening hours whenever the benchmark runs
 #   BENCH_KEEP=1            keep the temporary directory (database, logs, wrk output)
+#   BENCH_FROM=dir          start from a copy of a kept directory (its seeded qiao.db and data
+#                           directory) instead of seeding COUNT services again
 #   CARGO_TARGET_DIR        honoured by the build
 set -euo pipefail
 
@@ -146,16 +148,26 @@ graphql() { # POSTs the body file $1, prints the (decompressed) response
 }
 
 # ---------------------------------------------------------------------------------------------
-log "first start on an empty database: migrate and seed the demo directory"
-start_server "$WORK/server-demo.log"
-DEMO_START_S=$STARTUP_S
-stop_server
+if [[ -n "${BENCH_FROM:-}" ]]; then
+  # A directory an earlier run kept (BENCH_KEEP=1) or bench/index.sh seeded: its database and data
+  # directory, copied, so a million services are not seeded again for every run.
+  [[ -f "$BENCH_FROM/qiao.db" ]] || die "BENCH_FROM=$BENCH_FROM holds no qiao.db"
+  log "copying $BENCH_FROM (not seeding again)"
+  cp -a "$BENCH_FROM"/. "$WORK"/
+  DEMO_START_S="(not run: BENCH_FROM)"
+  SEED_S="(not run: a copy of $BENCH_FROM)"
+else
+  log "first start on an empty database: migrate and seed the demo directory"
+  start_server "$WORK/server-demo.log"
+  DEMO_START_S=$STARTUP_S
+  stop_server
 
-log "qiao seed-synthetic --count $COUNT --seed $SEED"
-started=$(now_s)
-QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_ENV=development NO_COLOR=1 timeout "$SEED_TIMEOUT_S" "$QIAO" seed-synthetic --count "$COUNT" --seed "$SEED" \
-  >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seed-synthetic failed"; }
-SEED_S=$(elapsed "$started" "$(now_s)")
+  log "qiao seed-synthetic --count $COUNT --seed $SEED"
+  started=$(now_s)
+  QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_ENV=development NO_COLOR=1 timeout "$SEED_TIMEOUT_S" "$QIAO" seed-synthetic --count "$COUNT" --seed "$SEED" \
+    >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seed-synthetic failed"; }
+  SEED_S=$(elapsed "$started" "$(now_s)")
+fi
 DB_MIB=$(du -m "$WORK/qiao.db" | awk '{ print $1 }')
 WAL_MIB=$( { du -m "$WORK/qiao.db-wal" 2>/dev/null || echo 0; } | awk '{ print $1 }')
 

@@ -88,6 +88,11 @@ impl Documents {
     }
 }
 
+/// Sorted document ids of each CJK gram.
+type GramPostings = HashMap<Gram, Vec<DocId>>;
+/// Sorted document ids of each Latin word (a range finds prefixes).
+type WordPostings = BTreeMap<String, Vec<DocId>>;
+
 /// Which documents each gram and word occurs in.
 #[derive(Debug, Clone)]
 enum Postings {
@@ -95,9 +100,9 @@ enum Postings {
     /// patch's small index.
     Growing {
         /// CJK unigram and bigram → sorted document ids.
-        grams: HashMap<Gram, Vec<DocId>>,
+        grams: GramPostings,
         /// Latin words, each with its sorted document ids (a range finds prefixes).
-        words: BTreeMap<String, Vec<DocId>>,
+        words: WordPostings,
     },
     /// A built index that no longer changes (the base of the directory): every posting list in
     /// one array and every word in one string, so a posting costs four bytes instead of a vector
@@ -173,7 +178,7 @@ impl Postings {
 
     /// The maps to change: a frozen index is thawed first (nothing changes a frozen index today;
     /// this keeps a future caller correct rather than fast).
-    fn growing(&mut self) -> (&mut HashMap<Gram, Vec<DocId>>, &mut BTreeMap<String, Vec<DocId>>) {
+    fn growing(&mut self) -> (&mut GramPostings, &mut WordPostings) {
         if let Self::Frozen(frozen) = self {
             let grams = frozen
                 .grams
