@@ -35,6 +35,7 @@ use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Instrument, Level};
@@ -56,6 +57,12 @@ pub use crate::config::{BodyLimits, MAX_BODY_BYTES};
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Smallest answer that is compressed. A smaller one fits in one TCP segment compressed or not,
+/// so compressing it saves no round trip and a few hundred bytes at most, while setting up a
+/// compressor costs more CPU than the rest of a small answer (a search of a few results, a
+/// service's detail; `docs/BENCHMARKS.md`, "Per-request cost").
+pub const MIN_COMPRESSED_BYTES: usize = 1024;
+
 pub fn router(state: AppState) -> Router {
     // One registry per router, so each server (and each end-to-end test) counts its own requests.
     let metrics = Arc::new(Metrics::new());
@@ -72,8 +79,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(Extension(metrics.clone()))
         // Brotli when the client accepts it (smaller offline snapshots; tower-http runs it at
-        // quality 4, not the brotli crate's slow 11), else gzip.
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        // quality 4, not the brotli crate's slow 11), else gzip; answers under
+        // `MIN_COMPRESSED_BYTES` as they are. `POST /graphql` gzips the app's answers itself.
+        .layer(CompressionLayer::new().gzip(true).br(true).compress_when(
+            SizeAbove::new(MIN_COMPRESSED_BYTES as u64)
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::SSE),
+        ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
@@ -159,6 +172,10 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
     if let Err(refusal) = trusted_documents::resolve(&mut request, state.body_limits.trusted_documents_only) {
         return refused_document(refusal);
     }
+    // A document seen before is not parsed again (every limit is still checked on it).
+    if let Some(document) = crate::graphql::documents::cached(&request.query) {
+        request.set_parsed_query(document);
+    }
     let language = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
@@ -211,6 +228,19 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
     let observed = operation.with_code(first_error_code(&response));
     let media_type = if accepts_graphql_response(&headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
     let mut answer = match serialize_capped(&response, state.body_limits.query.response_bytes) {
+        Some(bytes) if bytes.len() >= MIN_COMPRESSED_BYTES && accepts_only_gzip(&headers) => {
+            match gzip::compress(&bytes) {
+                Some(gzipped) => {
+                    let mut answer =
+                        ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], gzipped).into_response();
+                    let headers = answer.headers_mut();
+                    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                    answer
+                }
+                None => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
+            }
+        }
         Some(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
         None => {
             let mb = state.body_limits.query.response_bytes / (1024 * 1024);
@@ -287,6 +317,54 @@ fn accepts_graphql_response(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Whether the client accepts gzip and nothing else (`Accept-Encoding: gzip`, what the app
+/// sends): then the handler compresses the answer itself, with a compressor kept per thread. Any
+/// other header is left to the compression layer's negotiation.
+fn accepts_only_gzip(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::ACCEPT_ENCODING).iter();
+    let only =
+        values.next().and_then(|value| value.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    only && values.next().is_none()
+}
+
+/// Gzip with a compressor kept per thread: tower-http sets up a new one for every answer (a few
+/// hundred KiB allocated and zeroed), which cost more than compressing a search page.
+mod gzip {
+    use std::cell::RefCell;
+
+    use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+
+    thread_local! {
+        static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    }
+
+    /// `data` as a gzip member (RFC 1952), at the default level (as the compression layer's);
+    /// None if the compressor fails (the answer then goes uncompressed).
+    pub fn compress(data: &[u8]) -> Option<Vec<u8>> {
+        // Magic, deflate, no flags, no time, no extra flags, unknown OS.
+        const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        out.extend_from_slice(&HEADER);
+        DEFLATE.with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            let deflate = slot.get_or_insert_with(|| Compress::new(Compression::default(), false));
+            deflate.reset();
+            loop {
+                let read = usize::try_from(deflate.total_in()).ok()?;
+                match deflate.compress_vec(data.get(read..)?, &mut out, FlushCompress::Finish).ok()? {
+                    Status::StreamEnd => return Some(()),
+                    Status::Ok | Status::BufError => out.reserve(out.capacity().max(64)),
+                }
+            }
+        })?;
+        let mut crc = Crc::new();
+        crc.update(data);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        Some(out)
+    }
+}
+
 /// Serializes `response`, giving up (None) as soon as it passes `limit` bytes, so an oversized
 /// answer never sits whole in memory.
 fn serialize_capped(response: &async_graphql::Response, limit: usize) -> Option<Vec<u8>> {
@@ -306,7 +384,7 @@ fn serialize_capped(response: &async_graphql::Response, limit: usize) -> Option<
             Ok(())
         }
     }
-    let mut writer = Capped { bytes: Vec::new(), limit };
+    let mut writer = Capped { bytes: Vec::with_capacity(limit.min(4096)), limit };
     serde_json::to_writer(&mut writer, response).ok()?;
     Some(writer.bytes)
 }
@@ -701,6 +779,32 @@ mod tests {
         let response = async_graphql::Response::new(async_graphql::Value::String("x".repeat(1_000)));
         assert!(serialize_capped(&response, 10_000).is_some_and(|bytes| bytes.len() > 1_000));
         assert!(serialize_capped(&response, 500).is_none());
+    }
+
+    #[test]
+    fn gzip_answers_read_back_and_the_compressor_is_reused() {
+        use std::io::Read;
+        for text in ["", "a", &"{\"data\":{\"nearbyServices\":[]}} ".repeat(500), &"图书馆".repeat(40_000)] {
+            for _ in 0..2 {
+                let gzipped = gzip::compress(text.as_bytes()).expect("compressed");
+                let mut back = String::new();
+                flate2::read::GzDecoder::new(gzipped.as_slice()).read_to_string(&mut back).expect("valid gzip");
+                assert_eq!(back, text);
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_plain_gzip_accept_encoding_is_compressed_by_the_handler() {
+        let with = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+            }
+            accepts_only_gzip(&headers)
+        };
+        assert!(with(&["gzip"]) && with(&[" GZIP "]));
+        assert!(!with(&[]) && !with(&["gzip, br"]) && !with(&["br"]) && !with(&["gzip;q=0"]) && !with(&["gzip", "br"]));
     }
 
     #[test]

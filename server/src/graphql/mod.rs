@@ -6,6 +6,7 @@ pub mod category;
 pub mod clients;
 pub mod common;
 pub mod context;
+pub mod documents;
 pub mod eligibility;
 mod errors;
 pub mod evidence;
@@ -131,6 +132,8 @@ impl async_graphql::extensions::Extension for ShapeLimits {
                  (每个字段、片段或操作最多 {MAX_DIRECTIVES} 个指令)"
             )));
         }
+        // Parses the text, unless the HTTP handler found its document kept (`documents`); the
+        // engine's recursion and directive limits run either way.
         let document = next.run(ctx, query, variables).await?;
         check_shape(&document, &self.0).map_err(|message| {
             let mut error = async_graphql::ServerError::new(message, None);
@@ -140,6 +143,7 @@ impl async_graphql::extensions::Extension for ShapeLimits {
                 .set("code", crate::error::ErrorCode::BadUserInput.as_str());
             error
         })?;
+        documents::keep(query, &document);
         Ok(document)
     }
 }
