@@ -217,6 +217,29 @@ fn answers(directory: &Directory) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn an_index_read_in_many_chunks_side_by_side_equals_one_read_at_once() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let db = app.database().await;
+        let whole = Directory::load_in_chunks(&db, 1_000_000).await.expect("one chunk");
+        // The demo directory's services in chunks of 1, 2 and 7, read by two readers at once.
+        for chunk in [1, 2, 7] {
+            let chunked = Directory::load_in_chunks(&db, chunk).await.expect("many chunks");
+            assert_eq!(chunked.describe(), whole.describe(), "chunks of {chunk}");
+            assert_eq!(chunked.service_count(), whole.service_count());
+        }
+        assert!(whole.service_count() > 20, "the demo directory is there");
+        // Every service is found by its id (the base is looked up by binary search).
+        for line in whole.describe() {
+            let id = line.split(' ').next().expect("an id");
+            assert!(whole.service(id).is_some_and(|entry| entry.id.is(id)), "{id}");
+        }
+        assert!(whole.service("00000000-0000-0000-0000-000000000000").is_none());
+        assert!(whole.service("not an id").is_none());
+    }
+}
+
+#[tokio::test]
 async fn a_feed_patched_index_answers_exactly_like_a_rebuilt_one_after_random_edits() {
     use qiao_schema::entity::{location, organization, service};
     use sea_orm::EntityTrait;

@@ -745,26 +745,50 @@ async fn read_records(
     Ok(records)
 }
 
-/// The next [`LOAD_CHUNK`] listed services after `after` (moved on to the last), with their
-/// records; `None` when there are no more.
+/// The first id of every chunk of [`LOAD_CHUNK`] listed services, in order: each found by
+/// skipping a chunk's worth of ids inside the database (an index walk there, one row here), so
+/// that the chunks can be read side by side.
+async fn chunk_starts(db: &DatabaseConnection, chunk: u64) -> Result<Vec<String>, DbErr> {
+    let mut starts: Vec<String> = Vec::new();
+    loop {
+        let mut query = service::Entity::find()
+            .select_only()
+            .column(service::Column::Id)
+            .filter(service::Column::Status.is_in(rules::listed_statuses()))
+            .order_by_asc(service::Column::Id)
+            .limit(1);
+        if let Some(previous) = starts.last() {
+            query = query.filter(service::Column::Id.gte(previous.as_str())).offset(chunk);
+        }
+        match query.into_tuple::<String>().one(db).await? {
+            Some(start) => starts.push(start),
+            None => return Ok(starts),
+        }
+    }
+}
+
+/// The listed services from `start` up to (not including) `end`, in id order, with their records.
 async fn read_listed_chunk(
     db: &DatabaseConnection,
-    after: &mut Option<String>,
-) -> Result<Option<Vec<ServiceRecord>>, DbErr> {
+    start: &str,
+    end: Option<&str>,
+) -> Result<Vec<ServiceRecord>, DbErr> {
     let mut query = service_rows()
         .filter(service::Column::Status.is_in(rules::listed_statuses()))
-        .order_by_asc(service::Column::Id)
-        .limit(LOAD_CHUNK);
-    if let Some(after) = after.as_deref() {
-        query = query.filter(service::Column::Id.gt(after));
+        .filter(service::Column::Id.gte(start))
+        .order_by_asc(service::Column::Id);
+    if let Some(end) = end {
+        query = query.filter(service::Column::Id.lt(end));
     }
     let rows = query.into_model::<ServiceRow>().all(db).await?;
-    let Some(last) = rows.last() else { return Ok(None) };
-    *after = Some(last.id.clone());
     // Listed services only, but the unlisted ones between them have rows in the range too: those
     // rows match no record and are skipped.
-    read_records(db, rows, true).await.map(Some)
+    read_records(db, rows, true).await
 }
+
+/// Chunks read side by side at start-up: reading (SQLite's work on each connection's thread,
+/// decoding on the runtime's) costs more than indexing, and one reader left a core idle.
+const LOAD_READERS: usize = 2;
 
 impl Directory {
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
@@ -873,31 +897,49 @@ impl Directory {
     /// [`LOAD_CHUNK`] (each chunk's facts are read by service id), so start-up never holds a whole
     /// table in memory.
     pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        Self::load_in_chunks(db, LOAD_CHUNK).await
+    }
+
+    /// [`Self::load`] reading `chunk` services at a time (tests read a small directory in many
+    /// chunks).
+    pub async fn load_in_chunks(db: &DatabaseConnection, chunk: u64) -> Result<Self, DbErr> {
         // The build frees about as much as it keeps; give it back rather than hold it idle.
         let _release = crate::memory::release_freed_memory_promptly();
         let mut directory = Self::empty(db).await?;
         let mut interner = Interner::default();
-        // Reading runs a chunk ahead of indexing, in its own task (the database's work and the
-        // index's overlap); the channel holds at most two chunks, so memory stays bounded.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(2);
-        let reader_db = db.clone();
-        let reader = tokio::spawn(async move {
-            let mut after: Option<String> = None;
-            loop {
-                let chunk = read_listed_chunk(&reader_db, &mut after).await;
-                let last = !matches!(chunk, Ok(Some(_)));
-                if sender.send(chunk).await.is_err() || last {
-                    return;
+        // Chunk k is read by reader k mod LOAD_READERS, ahead of indexing, which takes the chunks in
+        // order (the base must be in id order); each reader's channel holds at most two chunks,
+        // so memory stays bounded.
+        let starts = Arc::new(chunk_starts(db, chunk.max(1)).await?);
+        let mut receivers = Vec::new();
+        let mut readers = Vec::new();
+        for reader in 0..LOAD_READERS {
+            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+            receivers.push(receiver);
+            let (db, starts) = (db.clone(), Arc::clone(&starts));
+            readers.push(tokio::spawn(async move {
+                for chunk in (reader..starts.len()).step_by(LOAD_READERS) {
+                    let end = starts.get(chunk + 1).map(String::as_str);
+                    let records = read_listed_chunk(&db, &starts[chunk], end).await;
+                    let failed = records.is_err();
+                    if sender.send(records).await.is_err() || failed {
+                        return;
+                    }
                 }
-            }
-        });
-        while let Some(chunk) = receiver.recv().await {
-            let Some(records) = chunk? else { break };
+            }));
+        }
+        for chunk in 0..starts.len() {
+            let receiver = &mut receivers[chunk % LOAD_READERS];
+            let records =
+                receiver.recv().await.ok_or_else(|| DbErr::Custom("a directory load task stopped".into()))??;
             for record in records {
                 directory.put(&record, Some(&mut interner));
             }
         }
-        reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
+        drop(receivers);
+        for reader in readers {
+            reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
+        }
         directory.rtree = Arc::new(RTree::bulk_load(
             directory
                 .places
