@@ -865,6 +865,18 @@ impl Directory {
         Some(found)
     }
 
+    /// [`Self::text_search`] among `scope` (sorted services) only: what a nearby search needs,
+    /// at a cost that follows the services near the point rather than the text's matches across
+    /// the country.
+    pub(super) fn text_search_within(&self, query: &str, scope: &[ServiceIdx]) -> Option<Vec<ServiceIdx>> {
+        let live = |slot: &ServiceIdx| self.services[*slot as usize].live;
+        let split = scope.partition_point(|slot| (*slot as usize) < self.base_services);
+        let (base, delta) = scope.split_at(split);
+        let mut found: Vec<ServiceIdx> = self.text.search_within(query, base)?.into_iter().filter(live).collect();
+        found.extend(self.text_delta.search_within(query, delta).unwrap_or_default().into_iter().filter(live));
+        Some(found)
+    }
+
     /// The hours that apply at a place.
     pub fn place_hours<'a>(&'a self, place: &'a Place) -> &'a OpeningHours {
         place.own_hours.as_deref().unwrap_or(&self.services[place.service as usize].hours)

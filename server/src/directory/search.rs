@@ -113,8 +113,8 @@ impl<'a> Filter<'a> {
             }
             allowed
         });
-        let text_matches = query.text.as_deref().and_then(|text| directory.text_search(text));
-        Self { directory, query, allowed_terms, text_matches }
+        // Set by the search: matched near the point, or across the country beyond the radius.
+        Self { directory, query, allowed_terms, text_matches: None }
     }
 
     fn accepts_service(&self, index: ServiceIdx, service: &ServiceEntry) -> bool {
@@ -168,8 +168,20 @@ impl<'a> Filter<'a> {
 
 impl Directory {
     pub fn nearby(&self, query: &NearbyQuery) -> NearbyResult {
-        let filter = Filter::new(self, query);
+        let mut filter = Filter::new(self, query);
         let centre = query.centre;
+        let chord2 = covering_chord_squared(query.radius_m);
+        if let Some(text) = query.text.as_deref() {
+            // The services near the point first, then the text among them: a text that matches
+            // tens of thousands of services across the country (法律援助) then costs what the
+            // services here cost, not what all its matches do (docs/BENCHMARKS.md).
+            let mut near: Vec<ServiceIdx> =
+                self.places_within(centre, chord2).map(|place| self.places[place as usize].service).collect();
+            near.extend(self.area_services.iter().map(|area| area.service));
+            near.sort_unstable();
+            near.dedup();
+            filter.text_matches = self.text_search_within(text, &near);
+        }
 
         // The nearest matching place of every matching service within the radius, keyed by
         // (distance in mm, place): the place id is compared in place and copied only for the
@@ -203,7 +215,6 @@ impl Directory {
                 }
             }
             None => {
-                let chord2 = covering_chord_squared(query.radius_m);
                 for place in self.places_within(centre, chord2) {
                     consider(place);
                 }
@@ -234,8 +245,13 @@ impl Directory {
 
         let first_page = query.after.is_none();
         let area_services = if first_page { self.area_services_at(&filter) } else { Vec::new() };
-        let nearest_beyond_radius_m =
-            if first_page && hits.is_empty() { self.nearest_match_distance(&filter) } else { None };
+        let nearest_beyond_radius_m = if first_page && hits.is_empty() {
+            // Beyond the radius the text is matched across the country (rare: nothing matched here).
+            filter.text_matches = query.text.as_deref().and_then(|text| self.text_search(text));
+            self.nearest_match_distance(&filter)
+        } else {
+            None
+        };
         NearbyResult { hits, has_next_page, area_services, nearest_beyond_radius_m }
     }
 

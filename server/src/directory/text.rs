@@ -341,6 +341,17 @@ impl TextIndex {
     /// The documents matching every term of `query`, sorted; `None` when the query has no
     /// searchable term (then it filters nothing).
     pub fn search(&self, query: &str) -> Option<Vec<DocId>> {
+        self.search_in(query, None)
+    }
+
+    /// [`Self::search`] among `scope` (sorted) only: exactly `search(query) ∩ scope`, at a cost
+    /// that follows the scope, not the query's matches across the whole directory (every posting
+    /// list is cut down to the scope before it is combined).
+    pub fn search_within(&self, query: &str, scope: &[DocId]) -> Option<Vec<DocId>> {
+        self.search_in(query, Some(scope))
+    }
+
+    fn search_in(&self, query: &str, scope: Scope<'_>) -> Option<Vec<DocId>> {
         let query = normalise(query);
         let terms = terms_of(&query);
         if terms.is_empty() {
@@ -348,7 +359,7 @@ impl TextIndex {
         }
         let mut result: Option<Vec<DocId>> = None;
         for term in &terms {
-            let matches = self.search_term(term);
+            let matches = self.search_term(term, scope);
             result = Some(match result {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -358,37 +369,37 @@ impl TextIndex {
         // Pinyin typed with spaces (`fa lv yuan zhu`, `f l y z`): also the words joined.
         if terms.len() > 1 && terms.iter().all(|term| matches!(term, Term::Latin(_))) {
             let joined: String = terms.iter().map(Term::text).collect();
-            result = union(&result, &self.search_pinyin(&joined));
+            result = union(&result, &self.search_pinyin(&joined, scope));
         }
         // A whole query that is a synonym (`unpaid wages`).
         let whole = terms.iter().map(Term::text).collect::<Vec<_>>().join(" ");
         if terms.len() > 1 {
             for alternative in synonyms().alternatives(&whole) {
-                result = union(&result, &self.search_literal(alternative));
+                result = union(&result, &self.search_literal(alternative, scope));
             }
         }
         Some(result)
     }
 
     /// One query term: its literal matches, its pinyin matches, and its synonyms' matches.
-    fn search_term(&self, term: &Term) -> Vec<DocId> {
+    fn search_term(&self, term: &Term, scope: Scope<'_>) -> Vec<DocId> {
         let mut matches = match term {
-            Term::Cjk(run) => self.search_cjk(run),
-            Term::Latin(word) => union(&self.search_word_prefix(word), &self.search_pinyin(word)),
+            Term::Cjk(run) => self.search_cjk(run, scope),
+            Term::Latin(word) => union(&self.search_word_prefix(word, scope), &self.search_pinyin(word, scope)),
         };
         for alternative in synonyms().alternatives(term.text()) {
-            matches = union(&matches, &self.search_literal(alternative));
+            matches = union(&matches, &self.search_literal(alternative, scope));
         }
         matches
     }
 
     /// A synonym's text: its characters and words as typed (no pinyin, no further synonyms).
-    fn search_literal(&self, text: &str) -> Vec<DocId> {
+    fn search_literal(&self, text: &str, scope: Scope<'_>) -> Vec<DocId> {
         let mut result: Option<Vec<DocId>> = None;
         for term in terms_of(&normalise(text)) {
             let matches = match &term {
-                Term::Cjk(run) => self.search_cjk(run),
-                Term::Latin(word) => self.search_word_prefix(word),
+                Term::Cjk(run) => self.search_cjk(run, scope),
+                Term::Latin(word) => self.search_word_prefix(word, scope),
             };
             result = Some(match result {
                 None => matches,
@@ -397,13 +408,13 @@ impl TextIndex {
         }
         result.unwrap_or_default()
     }
-    fn search_cjk(&self, run: &str) -> Vec<DocId> {
+    fn search_cjk(&self, run: &str, scope: Scope<'_>) -> Vec<DocId> {
         let mut candidates: Option<Vec<DocId>> = None;
         for gram in query_grams(run) {
-            let postings = self.postings.gram(&gram);
+            let postings = restrict(self.postings.gram(&gram), scope);
             candidates = Some(match candidates {
-                None => postings.to_vec(),
-                Some(previous) => intersect(&previous, postings),
+                None => postings.into_owned(),
+                Some(previous) => intersect(&previous, &postings),
             });
             if candidates.as_ref().is_some_and(Vec::is_empty) {
                 return Vec::new();
@@ -416,35 +427,38 @@ impl TextIndex {
         candidates.into_iter().filter(|id| self.document(*id).is_some_and(|text| text.contains(run))).collect()
     }
 
-    fn search_word_prefix(&self, prefix: &str) -> Vec<DocId> {
-        let mut ids: Vec<DocId> =
-            self.postings.words_with_prefix(prefix).flat_map(|postings| postings.iter().copied()).collect();
+    fn search_word_prefix(&self, prefix: &str, scope: Scope<'_>) -> Vec<DocId> {
+        let mut ids: Vec<DocId> = self
+            .postings
+            .words_with_prefix(prefix)
+            .flat_map(|postings| restrict(postings, scope).into_owned())
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids
     }
 
     /// A Latin word read as pinyin: full syllables (the last may be cut short) or initials.
-    fn search_pinyin(&self, word: &str) -> Vec<DocId> {
+    fn search_pinyin(&self, word: &str, scope: Scope<'_>) -> Vec<DocId> {
         if !word.bytes().all(|b| b.is_ascii_lowercase()) || word.len() < 2 {
             return Vec::new();
         }
         let mut result = Vec::new();
         for segmentation in self.pinyin.segmentations(word) {
-            result = union(&result, &self.search_syllables(&segmentation));
+            result = union(&result, &self.search_syllables(&segmentation, scope));
         }
         if word.len() <= MAX_PINYIN_LENGTH {
-            result = union(&result, &self.search_initials(word.as_bytes()));
+            result = union(&result, &self.search_initials(word.as_bytes(), scope));
         }
         result
     }
 
     /// Documents with consecutive characters reading as the given syllables (each position a
     /// set of acceptable syllables).
-    fn search_syllables(&self, segmentation: &[Vec<SyllableId>]) -> Vec<DocId> {
+    fn search_syllables(&self, segmentation: &[Vec<SyllableId>], scope: Scope<'_>) -> Vec<DocId> {
         if let [only] = segmentation {
             let chars = only.iter().filter_map(|s| self.pinyin.chars_by_syllable.get(s)).flatten();
-            return self.union_of_grams(chars.map(|c| [*c, '\0']));
+            return self.union_of_grams(chars.map(|c| [*c, '\0']), scope);
         }
         let mut candidates: Option<Vec<DocId>> = None;
         for pair in segmentation.windows(2) {
@@ -453,7 +467,7 @@ impl TextIndex {
                 .flat_map(|a| pair[1].iter().map(move |b| (*a, *b)))
                 .filter_map(|key| self.pinyin.bigrams_by_syllables.get(&key))
                 .flatten();
-            let matches = self.union_of_grams(bigrams.copied());
+            let matches = self.union_of_grams(bigrams.copied(), scope);
             candidates = Some(match candidates {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -477,11 +491,11 @@ impl TextIndex {
     }
 
     /// Documents with consecutive characters whose readings start with the given letters.
-    fn search_initials(&self, initials: &[u8]) -> Vec<DocId> {
+    fn search_initials(&self, initials: &[u8], scope: Scope<'_>) -> Vec<DocId> {
         let mut candidates: Option<Vec<DocId>> = None;
         for pair in initials.windows(2) {
             let bigrams = self.pinyin.bigrams_by_initials.get(&[pair[0], pair[1]]).into_iter().flatten();
-            let matches = self.union_of_grams(bigrams.copied());
+            let matches = self.union_of_grams(bigrams.copied(), scope);
             candidates = Some(match candidates {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -522,8 +536,9 @@ impl TextIndex {
     }
 
     /// The union of the postings of these grams.
-    fn union_of_grams(&self, grams: impl Iterator<Item = Gram>) -> Vec<DocId> {
-        let mut ids: Vec<DocId> = grams.flat_map(|gram| self.postings.gram(&gram).iter().copied()).collect();
+    fn union_of_grams(&self, grams: impl Iterator<Item = Gram>, scope: Scope<'_>) -> Vec<DocId> {
+        let mut ids: Vec<DocId> =
+            grams.flat_map(|gram| restrict(self.postings.gram(&gram), scope).into_owned()).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -855,6 +870,22 @@ fn union(a: &[DocId], b: &[DocId]) -> Vec<DocId> {
     out
 }
 
+/// The documents a search may return (sorted), or `None` for all of them.
+type Scope<'a> = Option<&'a [DocId]>;
+
+/// `postings` cut down to `scope`: by looking each document of a small scope up in long postings
+/// (binary search), else by merging the two.
+fn restrict<'a>(postings: &'a [DocId], scope: Scope<'_>) -> std::borrow::Cow<'a, [DocId]> {
+    use std::borrow::Cow;
+    match scope {
+        None => Cow::Borrowed(postings),
+        Some(scope) if scope.len().saturating_mul(16) < postings.len() => {
+            Cow::Owned(scope.iter().copied().filter(|id| postings.binary_search(id).is_ok()).collect())
+        }
+        Some(scope) => Cow::Owned(intersect(scope, postings)),
+    }
+}
+
 /// Intersection of two sorted id lists.
 fn intersect(a: &[DocId], b: &[DocId]) -> Vec<DocId> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -936,6 +967,48 @@ mod tests {
         grown.remove(0, &documents[0]);
         for query in queries {
             assert_eq!(thawed.search(query), grown.search(query), "{query}");
+        }
+    }
+
+    #[test]
+    fn a_search_within_a_scope_is_the_search_cut_down_to_it() {
+        let documents: Vec<String> = (0..400)
+            .map(|i| match i % 4 {
+                0 => format!("闵行区法律援助中心{i}号 Legal aid centre {i} 法律援助"),
+                1 => format!("T村社区图书室{i} community library {i} 图书馆"),
+                2 => format!("法律咨询{i} legal advice 上学 school"),
+                _ => format!("外来务工人员讲座{i} lectures"),
+            })
+            .collect();
+        let index = TextIndex::build(&documents);
+        let mut frozen = index.clone();
+        frozen.freeze();
+        let scopes: [Vec<DocId>; 4] =
+            [vec![], vec![0, 2, 5, 6, 399], (0..400).step_by(3).collect(), (100..110).collect()];
+        for query in [
+            "法律",
+            "法律援助",
+            "图书",
+            "legal",
+            "lib",
+            "falvyuanzhu",
+            "flyz",
+            "fa lv",
+            "上学",
+            "school",
+            "unpaid wages",
+            "",
+            "zzz",
+        ] {
+            for scope in &scopes {
+                for index in [&index, &frozen] {
+                    let whole = index.search(query);
+                    let within = index.search_within(query, scope);
+                    let expected =
+                        whole.map(|whole| whole.into_iter().filter(|id| scope.contains(id)).collect::<Vec<_>>());
+                    assert_eq!(within, expected, "{query} in {scope:?}");
+                }
+            }
         }
     }
 
