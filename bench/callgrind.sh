@@ -64,25 +64,11 @@ start # migrate and seed the demo directory
 stop
 "$WORK/qiao" seed-synthetic --count "$COUNT" --seed 1 >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log" >&2; die "seeding failed"; }
 
-NEARBY='query($near: GeoPointInput!, $radius: Int!, $categories: [ServiceCategory!], $text: String, $openNow: Boolean) {
-  nearbyServices(near: $near, radiusMeters: $radius, categories: $categories, text: $text, openNow: $openNow, first: 20) {
-    edges { distanceMeters node { id name category openNow location { lat lon } } }
-    pageInfo { hasNextPage endCursor }
-    nearestBeyondRadiusMeters
-  }
-}'
-DETAIL='query($id: ID!) {
-  service(id: $id) {
-    name organization { name }
-    locations { location { lat lon } hoursNext7Days { date intervals { opens closes } } }
-    phones { number } eligibility { requirements { plainWords } } requiredDocuments
-  }
-}'
-nearby() { jq -n --arg q "$NEARBY" --argjson lat "$LAT" --argjson lon "$LON" --argjson extra "$1" \
-  '{query: $q, variables: ({near: {lat: $lat, lon: $lon}, radius: 5000} + $extra)}'; }
+# shellcheck source=bench/shapes.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/shapes.sh"
 jq -n '{query: "{ __typename }"}' >"$WORK/body-floor.json"
-nearby '{"radius": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km.json"
-nearby '{}' >"$WORK/body-nearby.json"
+nearby_body '{"radius": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km.json"
+nearby_body '{}' >"$WORK/body-nearby.json"
 
 start valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out"
 URL="http://127.0.0.1:$PORT/graphql"

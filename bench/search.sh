@@ -184,24 +184,8 @@ SERVER_CLOCK_CST=$(if [[ -n "$AT" ]]; then TZ=Asia/Shanghai date -d "$FAKETIME_A
 # ---------------------------------------------------------------------------------------------
 # Query shapes. Each is a file $WORK/body-<shape>.json; the service detail takes its id from the
 # first result of the plain nearby search.
-NEARBY='query($near: GeoPointInput!, $radius: Int!, $categories: [ServiceCategory!], $text: String, $openNow: Boolean) {
-  nearbyServices(near: $near, radiusMeters: $radius, categories: $categories, text: $text, openNow: $openNow, first: 20) {
-    edges { distanceMeters node { id name category openNow location { lat lon } } }
-    pageInfo { hasNextPage endCursor }
-    nearestBeyondRadiusMeters
-  }
-}'
-DETAIL='query($id: ID!) {
-  service(id: $id) {
-    name organization { name }
-    locations { location { lat lon } hoursNext7Days { date intervals { opens closes } } }
-    phones { number } eligibility { requirements { plainWords } } requiredDocuments
-  }
-}'
-nearby_body() { # $1 = extra variables (a jq object)
-  jq -n --arg q "$NEARBY" --argjson lat "$LAT" --argjson lon "$LON" --argjson extra "$1" \
-    '{query: $q, variables: ({near: {lat: $lat, lon: $lon}, radius: 5000} + $extra)}'
-}
+# shellcheck source=bench/shapes.sh
+source "$BENCH_DIR/shapes.sh"
 SHAPES=(floor nearby library_3km category text pinyin initials open_now radius_50km detail)
 declare -A LABEL=(
   [floor]="{ __typename } (the server's floor)"
