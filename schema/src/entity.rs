@@ -12,7 +12,7 @@ macro_rules! entity {
         #[allow(unused_imports)]
         use crate::domain::*;
 
-        #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
         #[sea_orm(table_name = $table)]
         pub struct Model { $($fields)* }
 
@@ -706,6 +706,14 @@ pub mod audit_log {
         /// Hex SHA-256 of the previous row's hash and this row's content.
         pub prev_hash: String,
         pub hash: String,
+    });
+}
+
+pub mod database_identity {
+    entity!("database_identity" {
+        /// A random UUID given to the database when it was created (one row).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
     });
 }
 

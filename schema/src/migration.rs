@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_feed::Migration),
             Box::new(m0006_news_notifications::Migration),
             Box::new(m0007_unmet_needs::Migration),
+            Box::new(m0008_database_identity::Migration),
         ]
     }
 }
@@ -839,6 +840,39 @@ mod m0007_unmet_needs {
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager.drop_table(Table::drop().table("unmet_need_count").to_owned()).await
+        }
+    }
+}
+
+mod m0008_database_identity {
+    //! One row naming this database, made at random when it is created: what a server's saved
+    //! index build is tied to, so another database (or this one made anew) never serves it. A
+    //! copy of the database (a restored backup) keeps the name, and the feed decides the rest.
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0008_database_identity"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.create_table(table("database_identity")).await?;
+            let insert = Query::insert()
+                .into_table("database_identity")
+                .columns(["id"])
+                .values([uuid::Uuid::now_v7().to_string().into()])
+                .map_err(|error| DbErr::Custom(error.to_string()))?
+                .to_owned();
+            manager.exec_stmt(insert).await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager.drop_table(Table::drop().table("database_identity").to_owned()).await
         }
     }
 }

@@ -79,6 +79,11 @@ pub struct Config {
     /// `QIAO_DETAIL_CACHE_ENTRIES`: how many services' public detail to keep in memory for the
     /// detail screen (`crate::directory::detail_cache`). Default 5000; 0 to 1000000 (0: off).
     pub detail_cache_entries: usize,
+    /// `QIAO_INDEX_SNAPSHOT`: where each full build of the search index is saved, so the next
+    /// start reads it and the feed since instead of the whole database
+    /// (`crate::directory::snapshot`); `off`: never saved. Default: `index-build.qiao` in
+    /// `QIAO_DATA_DIR`. A local cache: each server keeps its own.
+    pub index_snapshot: Option<PathBuf>,
 }
 
 /// Where content-free referral notifications go.
@@ -440,6 +445,7 @@ impl Config {
         Ok(Self {
             environment,
             news: NewsConfig::from_lookup(&lookup, environment, &data_dir)?,
+            index_snapshot: parse_index_snapshot(&lookup, &data_dir)?,
             data_dir,
             jwt_keys,
             phone_pepper,
@@ -465,6 +471,24 @@ impl Config {
             index: parse_index_settings(&lookup)?,
             detail_cache_entries: parse_detail_cache_entries(&lookup)?,
         })
+    }
+}
+
+/// The saved index build's file name in the data directory.
+pub const DEFAULT_INDEX_SNAPSHOT: &str = "index-build.qiao";
+
+fn parse_index_snapshot(
+    lookup: &impl Fn(&str) -> Option<String>,
+    data_dir: &std::path::Path,
+) -> Result<Option<PathBuf>, ConfigError> {
+    const VARIABLE: &str = "QIAO_INDEX_SNAPSHOT";
+    match lookup(VARIABLE) {
+        None => Ok(Some(data_dir.join(DEFAULT_INDEX_SNAPSHOT))),
+        Some(text) if text.trim() == "off" => Ok(None),
+        Some(text) if text.trim().is_empty() => {
+            Err(ConfigError { variable: VARIABLE, reason: "give a file path, or off".to_owned() })
+        }
+        Some(text) => Ok(Some(PathBuf::from(text.trim()))),
     }
 }
 

@@ -745,6 +745,7 @@ async fn metrics_page(State(state): State<AppState>, Extension(metrics): Extensi
         pool_connections,
         pool_idle_connections,
         feed_lag,
+        from_saved_build: directory.from_saved_build(),
     });
     ([(header::CONTENT_TYPE, HeaderValue::from_static(request_metrics::CONTENT_TYPE))], text).into_response()
 }

@@ -44,7 +44,6 @@ use tokio::net::TcpListener;
 use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::directory::Directory;
 pub use crate::directory::handle::DirectoryHandle;
 use crate::graphql::QiaoSchema;
 
@@ -122,17 +121,8 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<AppState,
             tracing::info!("no demo accounts: the database is not new or QIAO_JWT_KEYS is configured");
         }
     }
-    // The feed position is taken before the build: what the build misses comes after it.
-    let cursor = directory::feed::head(&db).await?;
-    let started = std::time::Instant::now();
-    let directory = Directory::load(&db).await?;
-    tracing::info!(
-        services = directory.service_count(),
-        places = directory.place_count(),
-        seconds = started.elapsed().as_secs_f64(),
-        "directory index built"
-    );
-    let handle = Arc::new(DirectoryHandle::at(directory, cursor).with_detail_cache(config.detail_cache_entries));
+    let snapshot = config.index_snapshot.clone().map(directory::snapshot::SnapshotFile::new);
+    let handle = DirectoryHandle::open(&db, snapshot, config.detail_cache_entries).await?;
     directory::handle::follow(&handle, db.clone(), config.index);
     let body_limits = config.body_limits();
     let auth = Arc::new(AuthState::with_limits(secrets, &config.rate_limits));

@@ -139,6 +139,8 @@ async fn seed_synthetic(config: &Config, args: &[String]) -> Result<(), Box<dyn 
     while let Some(chunk) = generator.next_chunk(SEED_CHUNK) {
         rows += qiao_seed::load_directory(&db, &[chunk], &[]).await?.inserted_rows;
     }
+    // Servers following this database rebuild their index, and builds saved before are not used.
+    qiao_server::kernel::publish_bulk_load(&db, "seed-synthetic", chrono::Utc::now()).await?;
     if sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite {
         // Moves the write-ahead log into the database file and empties it: left behind, a
         // million services leave a gigabyte of log that every later read must search first.

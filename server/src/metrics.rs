@@ -208,6 +208,7 @@ pub struct Metrics {
     pool_idle_connections: Gauge,
     feed_lag_entries: Gauge,
     feed_lag_seconds: Gauge,
+    index_from_saved_build: Gauge,
 }
 
 impl Default for Metrics {
@@ -261,6 +262,12 @@ impl Metrics {
             "Age of the oldest change-feed entry the directory index has not applied yet (0 when none)",
             feed_lag_seconds.clone(),
         );
+        let index_from_saved_build = Gauge::default();
+        registry.register(
+            "index_from_saved_build",
+            "1 when the directory index was built from the saved build (QIAO_INDEX_SNAPSHOT) and the feed since, 0 when from the database",
+            index_from_saved_build.clone(),
+        );
         Self {
             registry,
             requests,
@@ -272,6 +279,7 @@ impl Metrics {
             pool_idle_connections,
             feed_lag_entries,
             feed_lag_seconds,
+            index_from_saved_build,
         }
     }
 
@@ -289,6 +297,7 @@ impl Metrics {
     pub fn render(&self, sample: Sample) -> String {
         self.index_services.set(saturating_i64(sample.services));
         self.index_places.set(saturating_i64(sample.places));
+        self.index_from_saved_build.set(i64::from(sample.from_saved_build));
         self.pool_connections.set(saturating_i64(sample.pool_connections));
         self.pool_idle_connections.set(saturating_i64(sample.pool_idle_connections));
         if let Some(lag) = sample.feed_lag {
@@ -314,6 +323,8 @@ pub struct Sample {
     pub pool_idle_connections: usize,
     /// None: unknown now (the database did not answer); the gauges keep their last value.
     pub feed_lag: Option<FeedLag>,
+    /// The index's base was built from the saved build (`directory::snapshot`).
+    pub from_saved_build: bool,
 }
 
 /// How far the directory index is behind the change feed: the entries after its cursor that a

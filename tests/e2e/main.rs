@@ -33,6 +33,7 @@ mod region;
 mod rules;
 mod search;
 mod seed;
+mod snapshot;
 mod stewardship;
 mod suggestions;
 mod sync;

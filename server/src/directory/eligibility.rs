@@ -43,7 +43,7 @@ pub struct Situation {
 }
 
 /// One structured requirement, compact enough to keep for every service in the search index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Requirement {
     pub kind: EligibilityKind,
     /// Months needed (social insurance; a residence permit held this long when set).

@@ -179,6 +179,34 @@ pub async fn entries_since(db: &impl ConnectionTrait, cursor: i64, limit: u64) -
     Ok((entries, next))
 }
 
+/// Whether any entry after `cursor` (in feed order, committed, the safe horizon aside) says that
+/// the whole directory may have changed: then nothing read as of `cursor` is worth patching.
+pub async fn whole_directory_changed_since(db: &impl ConnectionTrait, cursor: i64) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let row = match backend {
+        DbBackend::Postgres => {
+            db.query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT 1 FROM directory_change \
+                 WHERE service_id IS NULL \
+                   AND (txid, id) > (COALESCE((SELECT txid FROM directory_change WHERE id = $1), -1), $1) \
+                 LIMIT 1",
+                [Value::from(cursor)],
+            ))
+            .await?
+        }
+        _ => {
+            db.query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT 1 FROM directory_change WHERE service_id IS NULL AND id > ? LIMIT 1",
+                [Value::from(cursor)],
+            ))
+            .await?
+        }
+    };
+    Ok(row.is_some())
+}
+
 /// PostgreSQL: entries that have committed but lie beyond the safe horizon (a transaction older
 /// than theirs is still running); a few, unless a writer runs for long. A reader may apply them
 /// early, but must not move its cursor past them: [`entries_since`] brings them again once they

@@ -42,6 +42,7 @@ use super::Directory;
 use super::detail_cache::DetailCache;
 use super::feed::{self, Changed, FeedError};
 use super::index::{ServiceRecord, read_service_records};
+use super::snapshot::SnapshotFile;
 
 /// Feed entries read per query.
 const FEED_BATCH: u64 = 5_000;
@@ -57,6 +58,8 @@ pub struct DirectoryHandle {
     details: DetailCache,
     /// A rebuild to fold a grown delta into the base has been started and has not finished.
     folding: AtomicBool,
+    /// Where each full build from the database is saved for the next start (`super::snapshot`).
+    snapshot: Option<SnapshotFile>,
 }
 
 #[derive(Default)]
@@ -83,7 +86,64 @@ impl DirectoryHandle {
             rebuilding: Mutex::new(()),
             details: DetailCache::default(),
             folding: AtomicBool::new(false),
+            snapshot: None,
         }
+    }
+
+    /// The index a server starts with: from the saved build in `snapshot` when there is a usable
+    /// one, brought up to date from the feed before this returns; otherwise built from the
+    /// database (and saved there for the next start).
+    pub async fn open(
+        db: &DatabaseConnection,
+        snapshot: Option<SnapshotFile>,
+        detail_cache_entries: usize,
+    ) -> Result<Arc<Self>, DbErr> {
+        let started = std::time::Instant::now();
+        let saved = match &snapshot {
+            Some(file) => file.usable(db).await,
+            None => None,
+        };
+        if let Some(saved) = saved {
+            let cursor = saved.cursor();
+            match Directory::load_saved(db, saved).await {
+                Ok(directory) => {
+                    let built = started.elapsed().as_secs_f64();
+                    let handle = Arc::new(Self {
+                        snapshot,
+                        ..Self::at(directory, cursor).with_detail_cache(detail_cache_entries)
+                    });
+                    // What changed since the build was saved, before anyone searches.
+                    handle.follow_feed(db).await?;
+                    let directory = handle.current();
+                    tracing::info!(
+                        services = directory.service_count(),
+                        places = directory.place_count(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        built_seconds = built,
+                        "directory index built from the saved build and the feed since"
+                    );
+                    return Ok(handle);
+                }
+                Err(error) => tracing::warn!(%error, "the saved index build is unusable; building from the database"),
+            }
+        }
+        // The feed position is taken before the build: what the build misses comes after it.
+        let cursor = feed::head(db).await?;
+        let mut saving = match &snapshot {
+            Some(file) => file.writer(db, cursor).await,
+            None => None,
+        };
+        let directory = Directory::load_saving(db, saving.as_mut()).await?;
+        tracing::info!(
+            services = directory.service_count(),
+            places = directory.place_count(),
+            seconds = started.elapsed().as_secs_f64(),
+            "directory index built from the database"
+        );
+        if let Some(saving) = saving {
+            tokio::spawn(saving.finish());
+        }
+        Ok(Arc::new(Self { snapshot, ..Self::at(directory, cursor).with_detail_cache(detail_cache_entries) }))
     }
 
     /// Keeps at most `entries` services' detail in memory (0: none).
@@ -118,7 +178,18 @@ impl DirectoryHandle {
         self.writer.lock().await.during_rebuild = Some(BTreeSet::new());
         // Taken before reading: whatever the build misses comes after it in the feed.
         let loaded = match feed::head(db).await {
-            Ok(head) => Directory::load(db).await.map(|directory| (head, directory)),
+            Ok(head) => {
+                let mut saving = match &self.snapshot {
+                    Some(file) => file.writer(db, head).await,
+                    None => None,
+                };
+                let built = Directory::load_saving(db, saving.as_mut()).await;
+                if let (Ok(_), Some(saving)) = (&built, saving) {
+                    // Synced and renamed in the background: the new index need not wait for it.
+                    tokio::spawn(saving.finish());
+                }
+                built.map(|directory| (head, directory))
+            }
             Err(error) => Err(error),
         };
         let mut writer = self.writer.lock().await;

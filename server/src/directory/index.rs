@@ -407,6 +407,8 @@ pub struct Directory {
     live_places: usize,
     /// One copy of each distinct week of hours (hundreds of thousands of services share a few).
     hours_pool: Arc<HashSet<Arc<OpeningHours>>>,
+    /// The base was built from a saved build rather than the database (`super::snapshot`).
+    pub(super) from_saved_build: bool,
 }
 
 /// Services appended by patches after which the handle rebuilds the index in the background
@@ -451,8 +453,9 @@ impl Interner {
 pub const LOAD_CHUNK: u64 = 2_000;
 
 /// Everything the index holds about one service, read from the database in one go (for a chunk
-/// of services at start-up, or for the services a change touched).
-#[derive(Debug)]
+/// of services at start-up, or for the services a change touched). Also what a saved build holds
+/// (`super::snapshot`), in serde's form.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ServiceRecord {
     service: ServiceRow,
     /// `None` when the organisation is archived (or its row is missing).
@@ -475,7 +478,7 @@ pub struct ServiceRecord {
 // address 17, and start-up reads a million of each; every value read is copied out of SQLite and
 // decoded, so the index asks only for what it keeps.
 
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
 struct ServiceRow {
     id: String,
     organization_id: String,
@@ -485,14 +488,14 @@ struct ServiceRow {
     name_en: String,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
 struct OrganizationRow {
     id: String,
     name_zh: String,
     name_en: String,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
 struct LocationRow {
     id: String,
     name_zh: String,
@@ -501,7 +504,7 @@ struct LocationRow {
     longitude: Option<f64>,
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
 struct AddressRow {
     location_id: String,
     address_1_zh: String,
@@ -786,9 +789,37 @@ async fn read_listed_chunk(
     read_records(db, rows, true).await
 }
 
+/// One chunk of a full build's records in id order, with its encoded frame when the build is
+/// being saved.
+pub type LoadedChunk<Encoded> = Result<(Vec<ServiceRecord>, Option<Encoded>), DbErr>;
+
+/// Where a build from the database also puts what it reads (the saved build,
+/// `super::snapshot::SnapshotWriter`): each chunk is encoded by the reader that read it, side by
+/// side, and written in chunk order.
+pub trait ChunkSink: Send {
+    type Encoded: Send + 'static;
+
+    fn encode(records: &[ServiceRecord]) -> Self::Encoded;
+
+    /// Takes chunk after chunk, in order; a failure to write is the sink's own to report (the
+    /// build goes on).
+    fn write(&mut self, encoded: Self::Encoded, records: usize);
+}
+
+/// The sink of a build that keeps nothing.
+pub enum NoSink {}
+
+impl ChunkSink for NoSink {
+    type Encoded = ();
+
+    fn encode(_: &[ServiceRecord]) {}
+
+    fn write(&mut self, (): (), _: usize) {}
+}
+
 /// Chunks read side by side at start-up: reading (SQLite's work on each connection's thread,
 /// decoding on the runtime's) costs more than indexing, and one reader left a core idle.
-const LOAD_READERS: usize = 2;
+pub(super) const LOAD_READERS: usize = 2;
 
 impl Directory {
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
@@ -915,14 +946,25 @@ impl Directory {
     /// [`Self::load`] reading `chunk` services at a time (tests read a small directory in many
     /// chunks).
     pub async fn load_in_chunks(db: &DatabaseConnection, chunk: u64) -> Result<Self, DbErr> {
+        Self::load_from_database::<NoSink>(db, chunk, None).await
+    }
+
+    /// A build from the database, reading `chunk` services at a time, that also hands each
+    /// chunk to `sink`.
+    pub(super) async fn load_from_database<S: ChunkSink>(
+        db: &DatabaseConnection,
+        chunk: u64,
+        sink: Option<&mut S>,
+    ) -> Result<Self, DbErr> {
         // The build frees about as much as it keeps; give it back rather than hold it idle.
         let _release = crate::memory::release_freed_memory_promptly();
-        let mut directory = Self::empty(db).await?;
-        let mut interner = Interner::default();
+        let directory = Self::empty(db).await?;
         // Chunk k is read by reader k mod LOAD_READERS, ahead of indexing, which takes the chunks in
         // order (the base must be in id order); each reader's channel holds at most two chunks,
-        // so memory stays bounded.
+        // so memory stays bounded. Each reader also encodes its chunks for the sink, so that work
+        // is spread over the readers too.
         let starts = Arc::new(chunk_starts(db, chunk.max(1)).await?);
+        let encode = sink.is_some();
         let mut receivers = Vec::new();
         let mut readers = Vec::new();
         for reader in 0..LOAD_READERS {
@@ -932,55 +974,104 @@ impl Directory {
             readers.push(tokio::spawn(async move {
                 for chunk in (reader..starts.len()).step_by(LOAD_READERS) {
                     let end = starts.get(chunk + 1).map(String::as_str);
-                    let records = read_listed_chunk(&db, &starts[chunk], end).await;
-                    let failed = records.is_err();
-                    if sender.send(records).await.is_err() || failed {
+                    let read = read_listed_chunk(&db, &starts[chunk], end).await.map(|records| {
+                        let encoded = encode.then(|| S::encode(&records));
+                        (records, encoded)
+                    });
+                    let failed = read.is_err();
+                    if sender.send(read).await.is_err() || failed {
                         return;
                     }
                 }
             }));
         }
-        for chunk in 0..starts.len() {
-            let receiver = &mut receivers[chunk % LOAD_READERS];
-            let records =
-                receiver.recv().await.ok_or_else(|| DbErr::Custom("a directory load task stopped".into()))??;
-            for record in records {
-                directory.put(&record, Some(&mut interner));
-            }
-        }
-        drop(receivers);
+        let (directory, _records) = directory.assemble(receivers, sink).await?;
         for reader in readers {
             reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
         }
-        directory.rtree = Arc::new(RTree::bulk_load(
-            directory
-                .places
+        Ok(directory)
+    }
+
+    /// Indexes the chunks of a full build as they come, in order (chunk k from `receivers[k mod
+    /// n]`, until one ends), hands each chunk's encoding to `sink`, and makes the result the
+    /// base. Returns the directory and how many records it read.
+    pub(super) async fn assemble<S: ChunkSink>(
+        mut self,
+        mut receivers: Vec<tokio::sync::mpsc::Receiver<LoadedChunk<S::Encoded>>>,
+        mut sink: Option<&mut S>,
+    ) -> Result<(Self, u64), DbErr> {
+        let mut interner = Interner::default();
+        let mut read: u64 = 0;
+        // The text index is built on a thread of its own, a chunk behind: it is half the work of
+        // indexing (perf, docs/BENCHMARKS.md), and nothing else needs it until the build is done.
+        let (text_sender, text_receiver) = std::sync::mpsc::sync_channel::<Vec<(ServiceIdx, String)>>(2);
+        let text_builder = std::thread::Builder::new()
+            .name("qiao-index-text".into())
+            .spawn(move || {
+                let mut text = TextIndex::default();
+                for chunk in text_receiver {
+                    for (slot, searchable) in chunk {
+                        text.insert(slot, &searchable);
+                    }
+                }
+                text.freeze();
+                text
+            })
+            .map_err(|e| DbErr::Custom(format!("cannot start indexing text: {e}")))?;
+        let sources = receivers.len();
+        for chunk in 0.. {
+            let receiver = &mut receivers[chunk % sources];
+            let Some(loaded) = receiver.recv().await else { break };
+            let (records, encoded) = loaded?;
+            if let (Some(sink), Some(encoded)) = (sink.as_deref_mut(), encoded) {
+                sink.write(encoded, records.len());
+            }
+            read += records.len() as u64;
+            let mut texts = Vec::with_capacity(records.len());
+            for record in records {
+                if let Some(slot) = self.put(&record, Some(&mut interner)) {
+                    texts.push((slot, self.searchable_text(&self.services[slot as usize])));
+                }
+            }
+            // Blocks (briefly) only when the text thread is two chunks behind.
+            text_sender.send(texts).map_err(|_| DbErr::Custom("the text indexing thread stopped".into()))?;
+        }
+        drop(receivers);
+        drop(text_sender);
+        let text = text_builder.join().map_err(|_| DbErr::Custom("indexing text failed".into()))?;
+        self.text = Arc::new(text);
+        self.make_base();
+        Ok((self, read))
+    }
+
+    /// Makes everything indexed so far the base: the R-tree and the id order (the text is
+    /// frozen by its thread).
+    fn make_base(&mut self) {
+        self.rtree = Arc::new(RTree::bulk_load(
+            self.places
                 .iter()
                 .enumerate()
                 .filter(|(_, place)| place.live)
                 .map(|(index, place)| GeomWithData::new(unit_vector(place.point), index as PlaceIdx))
                 .collect(),
         ));
-        directory.base_services = directory.services.len();
-        directory.base_places = directory.places.len();
-        let in_id_order =
-            (1..directory.base_services).all(|slot| directory.services[slot - 1].id < directory.services[slot].id);
+        self.base_services = self.services.len();
+        self.base_places = self.places.len();
+        let in_id_order = (1..self.base_services).all(|slot| self.services[slot - 1].id < self.services[slot].id);
         if !in_id_order {
             tracing::warn!("services did not load in id order; looking them up by a map instead");
-            let ids = directory.services.iter().enumerate().map(|(slot, s)| (s.id.clone(), slot as ServiceIdx));
-            directory.base_ids_unsorted = Some(Arc::new(ids.collect()));
+            let ids = self.services.iter().enumerate().map(|(slot, s)| (s.id.clone(), slot as ServiceIdx));
+            self.base_ids_unsorted = Some(Arc::new(ids.collect()));
         }
-        directory.text_delta = TextIndex::starting_at(directory.base_services as DocId);
+        self.text_delta = TextIndex::starting_at(self.base_services as DocId);
         // Vectors grown by doubling hold up to twice what they need; at a million services that
         // is hundreds of megabytes.
-        directory.services.shrink_to_fit();
-        directory.places.shrink_to_fit();
-        Arc::make_mut(&mut directory.text).freeze();
-        Ok(directory)
+        self.services.shrink_to_fit();
+        self.places.shrink_to_fit();
     }
 
     /// The taxonomy and the villages, without any service.
-    async fn empty(db: &DatabaseConnection) -> Result<Self, DbErr> {
+    pub(super) async fn empty(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let taxonomy = Taxonomy::build(
             taxonomy_term::Entity::find()
                 .filter(taxonomy_term::Column::TaxonomyId.eq(taxonomy_ids::SERVICE_CATEGORY))
@@ -1024,6 +1115,11 @@ impl Directory {
         let shared = Arc::new(hours);
         Arc::make_mut(&mut self.hours_pool).insert(Arc::clone(&shared));
         shared
+    }
+
+    /// Whether the base was built from a saved build (`super::snapshot`) rather than the database.
+    pub fn from_saved_build(&self) -> bool {
+        self.from_saved_build
     }
 
     /// Listed services in the index.
@@ -1078,15 +1174,18 @@ impl Directory {
 
     /// Adds a service (in its current state) unless it is not to be listed, in a new slot;
     /// while loading (with the load's interner) into the base being built, otherwise into the delta.
-    fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) {
+    /// Adds a listed service (and its places) in a new slot, and returns the slot; `None` when
+    /// the record is not listed. While loading (`interner` given) the caller indexes its text; a
+    /// patch's goes into the delta's text index here.
+    fn put(&mut self, record: &ServiceRecord, mut interner: Option<&mut Interner>) -> Option<ServiceIdx> {
         let loading = interner.is_some();
         let row = &record.service;
         if !(row.status.is_listed() && record.organization.is_some()) {
-            return;
+            return None;
         }
         let Some(category) = self.taxonomy.by_id.get(&row.category_term_id).copied() else {
             tracing::warn!(service = %row.id, "service has an unknown category; left out of search");
-            return;
+            return None;
         };
         let mut categories = vec![category];
         for term in record.extra_terms.iter().filter_map(|id| self.taxonomy.by_id.get(id)) {
@@ -1178,12 +1277,11 @@ impl Directory {
         if let Some(entry) = self.services.get_mut(slot as usize) {
             entry.place_count = place_count;
         }
-        let text = self.searchable_text(&self.services[slot as usize]);
-        if loading {
-            Arc::make_mut(&mut self.text).insert(slot, &text);
-        } else {
+        if !loading {
+            let text = self.searchable_text(&self.services[slot as usize]);
             self.text_delta.insert(slot, &text);
         }
+        Some(slot)
     }
 
     /// Every listed service with everything the index holds of it, one line each, sorted by id:

@@ -15,6 +15,7 @@ pub mod record_id;
 pub mod region;
 pub mod rules;
 pub mod search;
+pub mod snapshot;
 pub mod text;
 pub mod villages;
 

@@ -18,4 +18,4 @@ pub mod history;
 mod store;
 
 pub use history::{Action, Change, Outcome};
-pub use store::{Db, Store, Txn, begin_write};
+pub use store::{Db, Store, Txn, begin_write, publish_bulk_load};

@@ -83,6 +83,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     db.begin_with_options(options).await
 }
 
+/// Records in the feed that the whole directory may have changed, for a load that writes rows
+/// without the kernel (the demo seed, `qiao seed-synthetic`): running servers rebuild their index
+/// from it, and an index build saved before it is no longer used (`directory::snapshot`).
+pub async fn publish_bulk_load(db: &DatabaseConnection, what: &str, at: DateTime<Utc>) -> Result<(), DbErr> {
+    let txn = Txn {
+        inner: begin_write(db).await?,
+        outermost: None,
+        changed: Arc::default(),
+        wrote_everything: AtomicBool::new(false),
+    };
+    txn.publish("directory", what, "import", at).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.inner.execute_unprepared(&format!("NOTIFY {}", feed::CHANNEL)).await?;
+    }
+    txn.inner.commit().await
+}
+
 impl Db for Txn {
     async fn begin(&self) -> Result<Txn, DbErr> {
         let inner = self.inner.begin().await?;
