@@ -373,12 +373,18 @@ fn serialize_capped(response: &async_graphql::Response, limit: usize) -> Option<
         limit: usize,
     }
     impl std::io::Write for Capped {
+        #[inline]
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.write_all(data).map(|()| data.len())
+        }
+        // serde_json writes every token with `write_all`, whose default loops over `write`.
+        #[inline]
+        fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
             if self.bytes.len() + data.len() > self.limit {
                 return Err(std::io::Error::other("response over the limit"));
             }
             self.bytes.extend_from_slice(data);
-            Ok(data.len())
+            Ok(())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())

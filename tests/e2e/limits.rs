@@ -269,3 +269,42 @@ async fn the_classic_abusive_shapes_are_refused_before_anything_runs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_document_validated_before_is_still_held_to_every_limit_and_type_on_every_sending() {
+    on_every_database(|app| async move {
+        // Twenty searches of a page size the caller picks: a page of 1 passes and is kept, a page
+        // of 50 costs over the complexity limit, on the first sending and every one after.
+        let item = "edges { distanceMeters node { id name category status openNow isFree location { lat lon } } } \
+                    pageInfo { hasNextPage endCursor } areaServices { id name category openNow } nearestBeyondRadiusMeters";
+        let searches: String = (0..20)
+            .map(|i| format!("s{i}: nearbyServices(near: $near, radiusMeters: 50000, first: $first) {{ {item} }} "))
+            .collect();
+        let query = format!("query Pages($near: GeoPointInput!, $first: Int) {{ {searches} }}");
+        let page = |first: i64| json!({"near": {"lat": 31.105, "lon": 121.355}, "first": first});
+        for _ in 0..2 {
+            let small = app.graphql(&query, page(1)).await;
+            assert!(small.get("errors").is_none(), "{small}");
+        }
+        for _ in 0..3 {
+            let large = app.graphql(&query, page(50)).await;
+            assert_eq!(error_code(&large), Some("BAD_USER_INPUT"), "{large}");
+            assert!(large["errors"][0]["message"].as_str().unwrap_or_default().contains("complex"), "{large}");
+        }
+        // Variables that do not fit are refused as the first time, after the same text passed.
+        let wrong = json!({"near": {"lat": "north", "lon": 121.355}, "radiusMeters": 3000});
+        let answers = [
+            app.graphql(NEARBY_SERVICES, wrong.clone()).await,
+            app.graphql(NEARBY_SERVICES, json!({"near": {"lat": 31.105, "lon": 121.355}, "radiusMeters": 3000})).await,
+            app.graphql(NEARBY_SERVICES, wrong).await,
+        ];
+        assert_eq!(error_code(&answers[0]), Some("BAD_USER_INPUT"), "{}", answers[0]);
+        assert!(answers[1].get("errors").is_none(), "{}", answers[1]);
+        assert_eq!(answers[2], answers[0]);
+        let deep = format!("{{ categories {{ {} code {} }} }}", "children { ".repeat(14), "}".repeat(14));
+        for _ in 0..3 {
+            assert_eq!(error_code(&app.graphql(&deep, json!({})).await), Some("BAD_USER_INPUT"));
+        }
+    })
+    .await;
+}

