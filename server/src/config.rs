@@ -593,6 +593,20 @@ mod tests {
     }
 
     #[test]
+    fn the_saved_index_build_lives_in_the_data_directory_unless_moved_or_turned_off() {
+        let with = |pairs: Vec<(&'static str, &'static str)>| {
+            Config::from_lookup(move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+        };
+        let default = with(vec![("QIAO_DATA_DIR", "/var/lib/qiao")]).map(|c| c.index_snapshot).ok();
+        assert_eq!(default, Some(Some(PathBuf::from("/var/lib/qiao").join(DEFAULT_INDEX_SNAPSHOT))));
+        assert_eq!(with(vec![("QIAO_INDEX_SNAPSHOT", "off")]).map(|c| c.index_snapshot).ok(), Some(None));
+        let moved = with(vec![("QIAO_INDEX_SNAPSHOT", "/fast/index.qiao")]).map(|c| c.index_snapshot).ok();
+        assert_eq!(moved, Some(Some(PathBuf::from("/fast/index.qiao"))));
+        let empty = with(vec![("QIAO_INDEX_SNAPSHOT", "  ")]).err().map(|e| e.variable);
+        assert_eq!(empty, Some("QIAO_INDEX_SNAPSHOT"));
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug_output() {
         let config = Config::from_lookup(|name| (name == "QIAO_JWT_KEYS").then(|| "k1:dG9wLXNlY3JldA".to_owned()));
         let text = format!("{config:?}");
