@@ -7,7 +7,9 @@
 # In a fresh temporary SQLite database it starts the server once (migrations, demo directory and
 # accounts), runs `qiao seed-synthetic --count COUNT` under /usr/bin/time (wall time, peak RSS),
 # starts the server again and times launch → `GET /healthz` 200 (which includes building the
-# index), reads its RSS (VmRSS, and VmHWM for the peak), signs in as the demo admin, renames one
+# index), reads its RSS (VmRSS, and VmHWM for the peak; and the peak of its anonymous memory,
+# RssAnon, sampled while it starts: a build from an SQLite database maps the database file, whose
+# pages VmHWM counts, once per reader, while the build runs), signs in as the demo admin, renames one
 # listing with `updateService` (curl's total time: the write, the commit and the index patch), checks
 # that a search finds the new name at once, and reads the RSS again (a patch shares all but the
 # chunks it touches with the index it came from). Then it restarts the server, which now starts from
@@ -45,8 +47,9 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 mib() { awk -v key="$1:" '$1 == key { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
 start_server() {
-  local logfile=$1 started
+  local logfile=$1 started anon
   : >"$logfile"
+  ANON_PEAK_KIB=0
   started=$(now_s)
   env QIAO_DATABASE_URL="$DB_URL" QIAO_DATA_DIR="$WORK" QIAO_LISTEN=127.0.0.1:0 QIAO_SEED_DEMO=true \
     NO_COLOR=1 RUST_LOG=info "$QIAO" serve >"$logfile" 2>&1 &
@@ -57,6 +60,8 @@ start_server() {
     if [[ -z "$PORT" ]]; then
       PORT=$(sed -n 's/.*serving GraphQL at \/graphql.*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$logfile" | head -1 || true)
     fi
+    anon=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || true)
+    ((${anon:-0} > ANON_PEAK_KIB)) && ANON_PEAK_KIB=$anon
     if [[ -n "$PORT" ]] && curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/healthz" 2>/dev/null; then
       break
     fi
@@ -87,7 +92,7 @@ fi
 
 start_server "$WORK/server.log"
 grep -o 'directory index built.*' "$WORK/server.log" | head -1
-echo "start-up (launch to /healthz 200): ${STARTUP_S} s; RSS $(mib VmRSS) MiB (peak $(mib VmHWM) MiB)"
+echo "start-up (launch to /healthz 200): ${STARTUP_S} s; RSS $(mib VmRSS) MiB (peak $(mib VmHWM) MiB, anonymous peak $((ANON_PEAK_KIB / 1024)) MiB)"
 
 TOKEN=$(echo '{"query":"mutation { login(username: \"admin\", password: \"qiao-demo-pass\") { accessToken } }"}' | graphql |
   jq -r .data.login.accessToken)
@@ -116,7 +121,7 @@ grep -q 'saved the index build' "$WORK/server.log" || { echo "index.sh: the buil
 stop_server
 start_server "$WORK/server-restart.log"
 grep -o 'directory index built.*' "$WORK/server-restart.log" | head -1
-echo "restart from the saved build ($(du -m "$WORK/index-build.qiao" | cut -f1) MiB) and the feed since: ${STARTUP_S} s; RSS $(mib VmRSS) MiB (peak $(mib VmHWM) MiB)"
+echo "restart from the saved build ($(du -m "$WORK/index-build.qiao" | cut -f1) MiB) and the feed since: ${STARTUP_S} s; RSS $(mib VmRSS) MiB (peak $(mib VmHWM) MiB, anonymous peak $((ANON_PEAK_KIB / 1024)) MiB)"
 FOUND=$(jq -cn --arg text "基准改名3" \
   '{query: "query($text: String!) { nearbyServices(near: {lat: 31.105, lon: 121.355}, radiusMeters: 50000, text: $text) { edges { node { id } } } }",
     variables: {text: $text}}' | graphql | jq -r '.data.nearbyServices.edges[0].node.id')

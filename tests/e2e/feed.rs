@@ -9,7 +9,7 @@ use qiao_server::DirectoryHandle;
 use qiao_server::directory::Directory;
 use qiao_server::directory::feed::{self, FeedError};
 use qiao_server::kernel::{Db, Store};
-use qiao_tests::{TestApp, backends};
+use qiao_tests::{Backend, TestApp, backends};
 use sea_orm::DatabaseConnection;
 
 async fn store_of(db: &DatabaseConnection) -> Store {
@@ -236,6 +236,47 @@ async fn an_index_read_in_many_chunks_side_by_side_equals_one_read_at_once() {
         }
         assert!(whole.service("00000000-0000-0000-0000-000000000000").is_none());
         assert!(whole.service("not an id").is_none());
+    }
+}
+
+/// A full build on an SQLite file reads through rusqlite (`directory::records::SqliteFile`), a
+/// patch through sea-orm: both must read every record alike, every table and column of it.
+#[tokio::test]
+async fn the_sqlite_file_reader_reads_every_record_exactly_as_sea_orm_does() {
+    use qiao_server::directory::records::{BuildReader, read_every_listed_record};
+
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let db = app.database().await;
+        let by_orm = read_every_listed_record(&db, 7, BuildReader::Orm).await.expect("sea-orm reads");
+        if !matches!(app.backend, Backend::Sqlite) {
+            let refused = read_every_listed_record(&db, 7, BuildReader::SqliteFile).await;
+            assert!(refused.is_err(), "only an SQLite file is read directly");
+            continue;
+        }
+        // Chunks of 7 and of all at once: the range statements and their cached forms alike.
+        for chunk in [7, 1_000_000] {
+            let by_file = read_every_listed_record(&db, chunk, BuildReader::SqliteFile).await.expect("the file reads");
+            assert_eq!(by_file, by_orm, "chunks of {chunk}");
+        }
+        // The demo directory exercises every part of a record (so no column is compared only
+        // while empty): each list somewhere non-empty, each optional somewhere set.
+        let records = serde_json::to_value(&by_orm).expect("records serialise");
+        let records = records.as_array().expect("a list");
+        assert!(records.len() > 20, "the demo directory is there");
+        for part in ["extra_terms", "languages", "costs", "requirements", "schedules", "exceptions", "places", "areas"]
+        {
+            let filled = records.iter().any(|r| r[part].as_array().is_some_and(|list| !list.is_empty()));
+            assert!(filled, "some record has {part}");
+        }
+        for part in ["organization", "capacity"] {
+            assert!(records.iter().any(|r| !r[part].is_null()), "some record has {part}");
+        }
+        let places = records.iter().flat_map(|r| r["places"].as_array().into_iter().flatten());
+        assert!(places.clone().any(|p| !p[2].is_null()), "some place has an address");
+        assert!(places.clone().any(|p| !p[1]["latitude"].is_null()), "some place has a point");
+        db.close().await.ok();
+        app.finish().await;
     }
 }
 

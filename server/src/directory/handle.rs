@@ -23,7 +23,7 @@
 //! [`super::index::MAX_DELTA_SERVICES`] services, a full rebuild starts in the background and
 //! folds it into a new base.
 //!
-//! A patch re-reads the changed services' current rows (`index::read_service_records`) *under
+//! A patch re-reads the changed services' current rows (`records::read_service_records`) *under
 //! the writer lock*, so patches are read and applied in one order and a slower patch can never
 //! put back an older state. Applying a feed entry twice, or late, is therefore harmless.
 //!
@@ -41,7 +41,7 @@ use tokio::sync::Mutex;
 use super::Directory;
 use super::detail_cache::DetailCache;
 use super::feed::{self, Changed, FeedError};
-use super::index::{ServiceRecord, read_service_records};
+use super::records::{ServiceRecord, read_service_records};
 use super::snapshot::SnapshotFile;
 
 /// Feed entries read per query.

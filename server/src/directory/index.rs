@@ -14,16 +14,16 @@ use rstar::RTree;
 use rstar::primitives::GeomWithData;
 use std::sync::Arc;
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::chunked::Chunked;
-use super::eligibility::{CHILDREN_CATEGORY_CODES, Requirement, ServiceEligibility};
+use super::eligibility::{CHILDREN_CATEGORY_CODES, ServiceEligibility};
 use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
 use super::record_id::RecordId;
+use super::records::{
+    self, AddressRow, Fetch, LOAD_CHUNK, Orm, ServiceRecord, SqliteFile, chunk_starts, read_listed_chunk,
+};
 use super::rules;
 use super::text::{DocId, TextIndex};
 
@@ -449,346 +449,6 @@ impl Interner {
     }
 }
 
-/// Services read per query while loading (bounded memory, and few round trips).
-pub const LOAD_CHUNK: u64 = 2_000;
-
-/// Everything the index holds about one service, read from the database in one go (for a chunk
-/// of services at start-up, or for the services a change touched). Also what a saved build holds
-/// (`super::snapshot`), in serde's form.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ServiceRecord {
-    service: ServiceRow,
-    /// `None` when the organisation is archived (or its row is missing).
-    organization: Option<OrganizationRow>,
-    /// Further category term ids (`attribute` rows).
-    extra_terms: Vec<String>,
-    languages: Vec<String>,
-    costs: Vec<i64>,
-    requirements: Vec<Requirement>,
-    capacity: Option<CapacityStatus>,
-    schedules: Vec<schedule::Model>,
-    exceptions: Vec<schedule_exception::Model>,
-    /// Its listed locations, in `service_at_location` id order: the link's id, the location and
-    /// its address.
-    places: Vec<(String, LocationRow, Option<AddressRow>)>,
-    areas: Vec<service_area::Model>,
-}
-
-// The columns the index reads of the wide tables: a service row has 39 columns, a location 22, an
-// address 17, and start-up reads a million of each; every value read is copied out of SQLite and
-// decoded, so the index asks only for what it keeps.
-
-#[derive(Debug, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
-struct ServiceRow {
-    id: String,
-    organization_id: String,
-    category_term_id: String,
-    status: ServiceStatus,
-    name_zh: String,
-    name_en: String,
-}
-
-#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
-struct OrganizationRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
-}
-
-#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
-struct LocationRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-}
-
-#[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
-struct AddressRow {
-    location_id: String,
-    address_1_zh: String,
-    address_1_en: String,
-    district_zh: String,
-    district_en: String,
-    city_zh: String,
-    city_en: String,
-    adcode: String,
-}
-
-/// The services, of [`ServiceRow`]'s columns only.
-fn service_rows() -> sea_orm::Select<service::Entity> {
-    use service::Column as C;
-    service::Entity::find().select_only().columns([
-        C::Id,
-        C::OrganizationId,
-        C::CategoryTermId,
-        C::Status,
-        C::NameZh,
-        C::NameEn,
-    ])
-}
-
-/// The current records of the given services (any status: the caller decides what is listed);
-/// an id with no service row gets none.
-pub async fn read_service_records(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<ServiceRecord>, DbErr> {
-    let mut records = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(LOAD_CHUNK as usize) {
-        let rows = service_rows()
-            .filter(service::Column::Id.is_in(chunk.iter().cloned()))
-            .order_by_asc(service::Column::Id)
-            .into_model::<ServiceRow>()
-            .all(db)
-            .await?;
-        records.extend(read_records(db, rows, false).await?);
-    }
-    Ok(records)
-}
-
-/// Which rows of a table belong to the services being read.
-enum Owners<'a> {
-    /// The services with these ids.
-    Ids(&'a [String]),
-    /// Every service whose id lies in this range (the start-up's chunks, which are runs of
-    /// services in id order): a small statement the database prepares once, where an `IN` list
-    /// of thousands of ids is compiled anew for every chunk into megabytes of bytecode.
-    Range(&'a str, &'a str),
-}
-
-impl Owners<'_> {
-    fn condition(&self, column: impl ColumnTrait) -> sea_orm::sea_query::SimpleExpr {
-        match self {
-            Self::Ids(ids) => column.is_in(ids.iter().map(String::as_str)),
-            Self::Range(first, last) => column.between(*first, *last),
-        }
-    }
-}
-
-/// Reads every fact the index needs of `services` (at most a few thousand), table by table;
-/// `consecutive` when they are every service between the first and the last in id order.
-async fn read_records(
-    db: &impl ConnectionTrait,
-    services: Vec<ServiceRow>,
-    consecutive: bool,
-) -> Result<Vec<ServiceRecord>, DbErr> {
-    let (Some(first), Some(last)) = (services.first(), services.last()) else { return Ok(Vec::new()) };
-    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
-    let range = (first.id.clone(), last.id.clone());
-    let owners = if consecutive { Owners::Range(&range.0, &range.1) } else { Owners::Ids(&ids) };
-    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut organization_ids: Vec<String> = services.iter().map(|s| s.organization_id.clone()).collect();
-    organization_ids.sort_unstable();
-    organization_ids.dedup();
-    // Listed organisations only: a service of an archived one is not listed.
-    let organizations: HashMap<String, OrganizationRow> = organization::Entity::find()
-        .select_only()
-        .columns([organization::Column::Id, organization::Column::NameZh, organization::Column::NameEn])
-        .filter(organization::Column::Id.is_in(organization_ids))
-        .filter(rules::listed_organization_condition())
-        .into_model::<OrganizationRow>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id.clone(), o))
-        .collect();
-    let mut records: Vec<ServiceRecord> = services
-        .into_iter()
-        .map(|service| ServiceRecord {
-            organization: organizations.get(&service.organization_id).cloned(),
-            service,
-            extra_terms: Vec::new(),
-            languages: Vec::new(),
-            costs: Vec::new(),
-            requirements: Vec::new(),
-            capacity: None,
-            schedules: Vec::new(),
-            exceptions: Vec::new(),
-            places: Vec::new(),
-            areas: Vec::new(),
-        })
-        .collect();
-    macro_rules! each {
-        ($rows:expr, $key:ident, |$record:ident, $row:ident| $body:expr) => {
-            for $row in $rows {
-                if let Some(index) = position.get($row.$key.as_str()) {
-                    let $record = &mut records[*index];
-                    $body;
-                }
-            }
-        };
-    }
-    each!(
-        attribute::Entity::find()
-            .filter(attribute::Column::LinkType.eq("service"))
-            .filter(owners.condition(attribute::Column::LinkId))
-            .order_by_asc(attribute::Column::Id)
-            .all(db)
-            .await?,
-        link_id,
-        |record, row| record.extra_terms.push(row.taxonomy_term_id)
-    );
-    each!(
-        language::Entity::find()
-            .filter(owners.condition(language::Column::ServiceId))
-            .order_by_asc(language::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.languages.push(row.code)
-    );
-    each!(
-        cost_option::Entity::find()
-            .filter(owners.condition(cost_option::Column::ServiceId))
-            .order_by_asc(cost_option::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.costs.push(row.amount_fen)
-    );
-    // In id order, so a service's requirements read in the order its detail page lists them.
-    each!(
-        eligibility_requirement::Entity::find()
-            .filter(owners.condition(eligibility_requirement::Column::ServiceId))
-            .order_by_asc(eligibility_requirement::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.requirements.push(Requirement::from_row(&row))
-    );
-    each!(
-        service_capacity::Entity::find()
-            .filter(owners.condition(service_capacity::Column::ServiceId))
-            .order_by_asc(service_capacity::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.capacity = Some(row.status)
-    );
-    each!(
-        schedule::Entity::find()
-            .filter(owners.condition(schedule::Column::ServiceId))
-            .order_by_asc(schedule::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.schedules.push(row)
-    );
-    each!(
-        schedule_exception::Entity::find()
-            .filter(owners.condition(schedule_exception::Column::ServiceId))
-            .order_by_asc(schedule_exception::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.exceptions.push(row)
-    );
-    each!(
-        service_area::Entity::find()
-            .filter(owners.condition(service_area::Column::ServiceId))
-            .order_by_asc(service_area::Column::Id)
-            .all(db)
-            .await?,
-        service_id,
-        |record, row| record.areas.push(row)
-    );
-    let links = service_at_location::Entity::find()
-        .filter(owners.condition(service_at_location::Column::ServiceId))
-        .order_by_asc(service_at_location::Column::Id)
-        .all(db)
-        .await?;
-    let mut location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
-    location_ids.sort_unstable();
-    location_ids.dedup();
-    let mut locations: HashMap<String, LocationRow> = HashMap::new();
-    let mut addresses: HashMap<String, AddressRow> = HashMap::new();
-    for chunk in location_ids.chunks(LOAD_CHUNK as usize) {
-        use location::Column as L;
-        locations.extend(
-            location::Entity::find()
-                .select_only()
-                .columns([L::Id, L::NameZh, L::NameEn, L::Latitude, L::Longitude])
-                .filter(L::Id.is_in(chunk.iter().cloned()))
-                .filter(rules::listed_location_condition())
-                .into_model::<LocationRow>()
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|l| (l.id.clone(), l)),
-        );
-        use address::Column as A;
-        addresses.extend(
-            address::Entity::find()
-                .select_only()
-                .columns([
-                    A::LocationId,
-                    A::Address1Zh,
-                    A::Address1En,
-                    A::DistrictZh,
-                    A::DistrictEn,
-                    A::CityZh,
-                    A::CityEn,
-                    A::Adcode,
-                ])
-                .filter(A::LocationId.is_in(chunk.iter().cloned()))
-                .order_by_asc(A::Id)
-                .into_model::<AddressRow>()
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|a| (a.location_id.clone(), a)),
-        );
-    }
-    for link in links {
-        let Some(location) = locations.get(&link.location_id) else { continue };
-        if let Some(index) = position.get(link.service_id.as_str()) {
-            let address = addresses.get(&location.id).cloned();
-            records[*index].places.push((link.id.clone(), location.clone(), address));
-        }
-    }
-    Ok(records)
-}
-
-/// The first id of every chunk of [`LOAD_CHUNK`] listed services, in order: each found by
-/// skipping a chunk's worth of ids inside the database (an index walk there, one row here), so
-/// that the chunks can be read side by side.
-async fn chunk_starts(db: &DatabaseConnection, chunk: u64) -> Result<Vec<String>, DbErr> {
-    let mut starts: Vec<String> = Vec::new();
-    loop {
-        let mut query = service::Entity::find()
-            .select_only()
-            .column(service::Column::Id)
-            .filter(service::Column::Status.is_in(rules::listed_statuses()))
-            .order_by_asc(service::Column::Id)
-            .limit(1);
-        if let Some(previous) = starts.last() {
-            query = query.filter(service::Column::Id.gte(previous.as_str())).offset(chunk);
-        }
-        match query.into_tuple::<String>().one(db).await? {
-            Some(start) => starts.push(start),
-            None => return Ok(starts),
-        }
-    }
-}
-
-/// The listed services from `start` up to (not including) `end`, in id order, with their records.
-async fn read_listed_chunk(
-    db: &DatabaseConnection,
-    start: &str,
-    end: Option<&str>,
-) -> Result<Vec<ServiceRecord>, DbErr> {
-    let mut query = service_rows()
-        .filter(service::Column::Status.is_in(rules::listed_statuses()))
-        .filter(service::Column::Id.gte(start))
-        .order_by_asc(service::Column::Id);
-    if let Some(end) = end {
-        query = query.filter(service::Column::Id.lt(end));
-    }
-    let rows = query.into_model::<ServiceRow>().all(db).await?;
-    // Listed services only, but the unlisted ones between them have rows in the range too: those
-    // rows match no record and are skipped.
-    read_records(db, rows, true).await
-}
-
 /// One chunk of a full build's records in id order, with its encoded frame when the build is
 /// being saved.
 pub type LoadedChunk<Encoded> = Result<(Vec<ServiceRecord>, Option<Encoded>), DbErr>;
@@ -817,9 +477,32 @@ impl ChunkSink for NoSink {
     fn write(&mut self, (): (), _: usize) {}
 }
 
-/// Chunks read side by side at start-up: reading (SQLite's work on each connection's thread,
-/// decoding on the runtime's) costs more than indexing, and one reader left a core idle.
+/// Chunks read side by side at start-up: reading costs more than indexing, and one reader left a
+/// core idle.
 pub(super) const LOAD_READERS: usize = 2;
+
+/// One reader of a full build: reads chunks `first`, `first + LOAD_READERS`, … of the build in
+/// order into `sender`, each encoded for the sink when `encode`; stops after a failure (which it
+/// sends on) or when the build stops listening.
+async fn read_chunks<S: ChunkSink>(
+    fetch: &impl Fetch,
+    starts: &[String],
+    first: usize,
+    encode: bool,
+    sender: &tokio::sync::mpsc::Sender<LoadedChunk<S::Encoded>>,
+) {
+    for chunk in (first..starts.len()).step_by(LOAD_READERS) {
+        let end = starts.get(chunk + 1).map(String::as_str);
+        let read = read_listed_chunk(fetch, &starts[chunk], end).await.map(|records| {
+            let encoded = encode.then(|| S::encode(&records));
+            (records, encoded)
+        });
+        let failed = read.is_err();
+        if sender.send(read).await.is_err() || failed {
+            return;
+        }
+    }
+}
 
 impl Directory {
     pub fn service(&self, id: &str) -> Option<&ServiceEntry> {
@@ -965,25 +648,33 @@ impl Directory {
         // is spread over the readers too.
         let starts = Arc::new(chunk_starts(db, chunk.max(1)).await?);
         let encode = sink.is_some();
+        // On an SQLite file the readers use their own connections on blocking threads
+        // (`records::SqliteFile`: sqlx's per-row hand-off was most of the build); otherwise
+        // sea-orm.
+        let file = records::sqlite_file_of(db);
         let mut receivers = Vec::new();
         let mut readers = Vec::new();
         for reader in 0..LOAD_READERS {
             let (sender, receiver) = tokio::sync::mpsc::channel(2);
             receivers.push(receiver);
-            let (db, starts) = (db.clone(), Arc::clone(&starts));
-            readers.push(tokio::spawn(async move {
-                for chunk in (reader..starts.len()).step_by(LOAD_READERS) {
-                    let end = starts.get(chunk + 1).map(String::as_str);
-                    let read = read_listed_chunk(&db, &starts[chunk], end).await.map(|records| {
-                        let encoded = encode.then(|| S::encode(&records));
-                        (records, encoded)
-                    });
-                    let failed = read.is_err();
-                    if sender.send(read).await.is_err() || failed {
-                        return;
-                    }
+            let starts = Arc::clone(&starts);
+            readers.push(match file.clone() {
+                Some(path) => tokio::task::spawn_blocking(move || {
+                    let read = async {
+                        match SqliteFile::open(&path) {
+                            Ok(file) => read_chunks::<S>(&file, &starts, reader, encode, &sender).await,
+                            Err(e) => {
+                                let _ = sender.send(Err(e)).await;
+                            }
+                        }
+                    };
+                    tokio::runtime::Handle::current().block_on(read)
+                }),
+                None => {
+                    let db = db.clone();
+                    tokio::spawn(async move { read_chunks::<S>(&Orm(&db), &starts, reader, encode, &sender).await })
                 }
-            }));
+            });
         }
         let (directory, _records) = directory.assemble(receivers, sink).await?;
         for reader in readers {

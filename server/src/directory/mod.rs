@@ -12,6 +12,7 @@ pub mod handle;
 pub mod hours;
 pub mod index;
 pub mod record_id;
+pub mod records;
 pub mod region;
 pub mod rules;
 pub mod search;

@@ -44,7 +44,8 @@ use sha2::Digest;
 
 use super::Directory;
 use super::feed;
-use super::index::{ChunkSink, LOAD_CHUNK, LOAD_READERS, LoadedChunk, NoSink, ServiceRecord};
+use super::index::{ChunkSink, LOAD_READERS, LoadedChunk, NoSink};
+use super::records::{LOAD_CHUNK, ServiceRecord};
 
 const MAGIC: [u8; 8] = *b"QIAOIDX1";
 /// Where the frame count sits (after the magic and the build's fingerprint); the service count
@@ -52,7 +53,7 @@ const MAGIC: [u8; 8] = *b"QIAOIDX1";
 const COUNTS_AT: u64 = 16;
 /// Magic, fingerprint, frames, services.
 const FIXED_HEADER: u64 = 32;
-/// A frame holds one chunk of a build (`super::index::LOAD_CHUNK` services, a few megabytes); a
+/// A frame holds one chunk of a build (`super::records::LOAD_CHUNK` services, a few megabytes); a
 /// longer one is damage, and is refused before anything is allocated for it.
 const MAX_FRAME_BYTES: u32 = 256 << 20;
 const MAX_ANCHOR_BYTES: u32 = 64 << 10;
