@@ -88,8 +88,10 @@ impl Documents {
     }
 }
 
-/// Sorted document ids of each CJK gram.
-type GramPostings = HashMap<Gram, Vec<DocId>>;
+/// Sorted document ids of each CJK gram. Hashed with foldhash (seeded per process): a gram is
+/// eight bytes, and SipHash on every gram of every service was a large part of a build's text
+/// indexing.
+type GramPostings = foldhash::HashMap<Gram, Vec<DocId>>;
 /// Sorted document ids of each Latin word (a range finds prefixes).
 type WordPostings = BTreeMap<String, Vec<DocId>>;
 
@@ -112,7 +114,7 @@ enum Postings {
 
 impl Default for Postings {
     fn default() -> Self {
-        Self::Growing { grams: HashMap::new(), words: BTreeMap::new() }
+        Self::Growing { grams: GramPostings::default(), words: BTreeMap::new() }
     }
 }
 
@@ -121,7 +123,7 @@ struct FrozenPostings {
     /// Every posting list, end to end.
     doc_ids: Vec<DocId>,
     /// A gram's postings: `doc_ids[start..end]`.
-    grams: HashMap<Gram, (u32, u32)>,
+    grams: foldhash::HashMap<Gram, (u32, u32)>,
     /// The words, sorted, end to end.
     word_text: String,
     /// Where word `i` ends in `word_text`.
