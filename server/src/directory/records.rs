@@ -510,17 +510,15 @@ pub enum BuildReader {
     SqliteFile,
 }
 
-/// Reads every listed service's record, in id order, `chunk` services at a time by `reader`, and
-/// hands each chunk to `each`: what a full build reads, by one reader rather than side by side.
-/// Returns how many records were read. [`BuildReader::SqliteFile`] fails on PostgreSQL and on an
-/// SQLite database in memory; with it the future holds a connection that is not `Send` (run it on
-/// a blocking thread).
-pub async fn read_listed_chunks(
+/// Every listed service's record, in id order, read `chunk` services at a time by `reader`: what
+/// a full build reads, by one reader rather than side by side, all at once (for tests and tools;
+/// a build streams). [`BuildReader::SqliteFile`] fails on PostgreSQL and on an SQLite database in
+/// memory; with it the future holds a connection that is not `Send`.
+pub async fn read_every_listed_record(
     db: &DatabaseConnection,
     chunk: u64,
     reader: BuildReader,
-    mut each: impl FnMut(Vec<ServiceRecord>),
-) -> Result<u64, DbErr> {
+) -> Result<Vec<ServiceRecord>, DbErr> {
     let starts = chunk_starts(db, chunk.max(1)).await?;
     let ends = starts.iter().skip(1).map(|end| Some(end.as_str())).chain([None]);
     let file = match reader {
@@ -530,25 +528,12 @@ pub async fn read_listed_chunks(
             Some(SqliteFile::open(&path)?)
         }
     };
-    let mut read = 0;
+    let mut records = Vec::new();
     for (start, end) in starts.iter().zip(ends) {
-        let records = match &file {
+        records.extend(match &file {
             Some(file) => read_listed_chunk(file, start, end).await?,
             None => read_listed_chunk(&Orm(db), start, end).await?,
-        };
-        read += records.len() as u64;
-        each(records);
+        });
     }
-    Ok(read)
-}
-
-/// Every listed service's record, in id order ([`read_listed_chunks`], for tests and tools).
-pub async fn read_every_listed_record(
-    db: &DatabaseConnection,
-    chunk: u64,
-    reader: BuildReader,
-) -> Result<Vec<ServiceRecord>, DbErr> {
-    let mut records = Vec::new();
-    read_listed_chunks(db, chunk, reader, |chunk| records.extend(chunk)).await?;
     Ok(records)
 }
