@@ -38,7 +38,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnEos, DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::{Instrument, Level};
 
 use crate::AppState;
@@ -101,10 +101,13 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
                 })
                 .on_request(())
-                // Whole microseconds: the default, milliseconds with six decimals, reads like a
+                // Whole microseconds, in every line that logs a latency (a response, a failure, the
+                // end of a streamed body): the default, milliseconds with six decimals, reads like a
                 // coordinate (31.104711) to anyone (or any test) checking that the log holds no
                 // search point, and the decimals tell nothing more.
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
+                .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Micros))
+                .on_eos(DefaultOnEos::new().latency_unit(LatencyUnit::Micros)),
         )
 }
 
