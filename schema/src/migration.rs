@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_news_notifications::Migration),
             Box::new(m0007_unmet_needs::Migration),
             Box::new(m0008_database_identity::Migration),
+            Box::new(m0009_build_covering_indexes::Migration),
         ]
     }
 }
@@ -873,6 +874,84 @@ mod m0008_database_identity {
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager.drop_table(Table::drop().table("database_identity").to_owned()).await
+        }
+    }
+}
+
+mod m0009_build_covering_indexes {
+    //! Indexes that hold every column a full index build reads of the service table and of the
+    //! tables with a row or so per service, in the order the build reads them (owner, then id).
+    //!
+    //! A full build reads the services in id order, a chunk at a time, and each child table's
+    //! rows by service id range. Through an index on the owner alone every row found is then
+    //! fetched from the table by rowid; with ids that are not in insertion order (an HSDS import
+    //! keeps the ids it is given, and UUID v5 ids are random) each fetch lands on another page.
+    //! At a million services that walk cost about a second of CPU per table against a tenth of
+    //! that for the index alone, and was most of a first start (docs/BENCHMARKS.md). Each of
+    //! these replaces the index on the owner alone, which it starts with.
+    //!
+    //! Left out on purpose: locations, addresses and organisations, which the build looks up by
+    //! id in no useful order, so an index copy would spare only the second of two seeks per row
+    //! for a few hundred megabytes at a million.
+    use super::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0009_build_covering_indexes"
+        }
+    }
+
+    /// (table, the index it replaces, the covering index's columns). Named by hand:
+    /// PostgreSQL cuts names at 63 bytes.
+    const COVERING: &[(&str, Option<&str>, &[&str])] = &[
+        ("service", None, &["id", "status", "organization_id", "category_term_id", "name_zh", "name_en"]),
+        ("service_at_location", None, &["service_id", "id", "location_id"]),
+        ("language", Some("ix_language_service_id"), &["service_id", "id", "code"]),
+        ("cost_option", Some("ix_cost_option_service_id"), &["service_id", "id", "amount_fen"]),
+        (
+            "eligibility_requirement",
+            Some("ix_eligibility_requirement_service_id"),
+            &["service_id", "id", "kind", "months", "min_age", "max_age"],
+        ),
+        (
+            "schedule",
+            Some("ix_schedule_service_id"),
+            &["service_id", "id", "service_at_location_id", "byday", "opens_at", "closes_at", "valid_from", "valid_to"],
+        ),
+    ];
+
+    fn covering_index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+        let mut statement = Index::create();
+        statement.name(format!("ix_{table}_build")).table(table);
+        for column in columns {
+            statement.col(*column);
+        }
+        statement.to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (table, replaces, columns) in COVERING {
+                manager.create_index(covering_index(table, columns)).await?;
+                if let Some(replaced) = replaces {
+                    manager.drop_index(Index::drop().name(*replaced).table(*table).to_owned()).await?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (table, replaces, _) in COVERING {
+                // Each replaced index is `ix_{table}_service_id`, which `index` names it again.
+                if replaces.is_some() {
+                    manager.create_index(index(table, &["service_id"])).await?;
+                }
+                manager.drop_index(Index::drop().name(format!("ix_{table}_build")).table(*table).to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

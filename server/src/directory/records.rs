@@ -82,6 +82,13 @@ pub(super) struct LocationRow {
     pub(super) longitude: Option<f64>,
 }
 
+/// What the index keeps of a cost option: its amount (whether the service is free).
+#[derive(Debug, FromQueryResult)]
+pub(super) struct CostRow {
+    pub(super) service_id: String,
+    pub(super) amount_fen: i64,
+}
+
 #[derive(Debug, Clone, FromQueryResult, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct AddressRow {
     pub(super) location_id: String,
@@ -130,7 +137,7 @@ table_row!(LocationRow { id, name_zh, name_en, latitude, longitude });
 table_row!(AddressRow { location_id, address_1_zh, address_1_en, district_zh, district_en, city_zh, city_en, adcode });
 table_row!(attribute::Model { id, link_id, link_type, taxonomy_term_id, value });
 table_row!(language::Model { id, service_id, code });
-table_row!(cost_option::Model { id, service_id, option_zh, option_en, amount_fen, currency });
+table_row!(CostRow { service_id, amount_fen });
 table_row!(eligibility_requirement::Model { id, service_id, kind as active_enum, months, min_age, max_age });
 table_row!(service_capacity::Model { id, service_id, status as active_enum, as_of, note_zh, note_en });
 table_row!(schedule::Model {
@@ -371,15 +378,21 @@ async fn read_records(
             areas: Vec::new(),
         })
         .collect();
-    // Each owned table in id order (so a service's requirements read in the order its detail
-    // page lists them), its rows handed to their service's record.
+    // Each owned table by owner, then id (so a service's requirements read in the order its
+    // detail page lists them): the order of the indexes that cover these reads (migration m0009),
+    // so the database walks one index and sorts nothing. Each row is handed to its service's record.
     macro_rules! each {
         ($table:ident, $owner:ident, $owner_key:ident, |$record:ident, $row:ident| $body:expr) => {
-            each!($table, $owner, $owner_key, $table::Entity::find(), |$record, $row| $body)
+            each!($table, $owner, $owner_key, $table::Entity::find(), $table::Model, |$record, $row| $body)
         };
-        ($table:ident, $owner:ident, $owner_key:ident, $query:expr, |$record:ident, $row:ident| $body:expr) => {
-            let rows: Vec<$table::Model> = fetch
-                .all($query.filter(owners.condition($table::Column::$owner)).order_by_asc($table::Column::Id))
+        ($table:ident, $owner:ident, $owner_key:ident, $query:expr, $row_type:ty, |$record:ident, $row:ident| $body:expr) => {
+            let rows: Vec<$row_type> = fetch
+                .all(
+                    $query
+                        .filter(owners.condition($table::Column::$owner))
+                        .order_by_asc($table::Column::$owner)
+                        .order_by_asc($table::Column::Id),
+                )
                 .await?;
             for $row in rows {
                 if let Some(index) = position.get($row.$owner_key.as_str()) {
@@ -394,10 +407,20 @@ async fn read_records(
         LinkId,
         link_id,
         attribute::Entity::find().filter(attribute::Column::LinkType.eq("service")),
+        attribute::Model,
         |record, row| record.extra_terms.push(row.taxonomy_term_id)
     );
     each!(language, ServiceId, service_id, |record, row| record.languages.push(row.code));
-    each!(cost_option, ServiceId, service_id, |record, row| record.costs.push(row.amount_fen));
+    each!(
+        cost_option,
+        ServiceId,
+        service_id,
+        cost_option::Entity::find()
+            .select_only()
+            .columns([cost_option::Column::ServiceId, cost_option::Column::AmountFen]),
+        CostRow,
+        |record, row| record.costs.push(row.amount_fen)
+    );
     each!(eligibility_requirement, ServiceId, service_id, |record, row| record
         .requirements
         .push(Requirement::from_row(&row)));
@@ -409,6 +432,7 @@ async fn read_records(
         .all(
             service_at_location::Entity::find()
                 .filter(owners.condition(service_at_location::Column::ServiceId))
+                .order_by_asc(service_at_location::Column::ServiceId)
                 .order_by_asc(service_at_location::Column::Id),
         )
         .await?;
@@ -445,6 +469,7 @@ async fn read_records(
                         A::Adcode,
                     ])
                     .filter(A::LocationId.is_in(chunk.iter().cloned()))
+                    .order_by_asc(A::LocationId)
                     .order_by_asc(A::Id),
             )
             .await?;
