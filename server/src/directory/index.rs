@@ -640,7 +640,7 @@ impl Directory {
         sink: Option<&mut S>,
     ) -> Result<Self, DbErr> {
         // The build frees about as much as it keeps; give it back rather than hold it idle.
-        let _release = crate::memory::release_freed_memory_promptly();
+        let memory = crate::memory::build_memory();
         let directory = Self::empty(db).await?;
         // Chunk k is read by reader k mod LOAD_READERS, ahead of indexing, which takes the chunks in
         // order (the base must be in id order); each reader's channel holds at most two chunks,
@@ -659,17 +659,24 @@ impl Directory {
             receivers.push(receiver);
             let starts = Arc::clone(&starts);
             readers.push(match file.clone() {
-                Some(path) => tokio::task::spawn_blocking(move || {
-                    let read = async {
-                        match SqliteFile::open(&path) {
-                            Ok(file) => read_chunks::<S>(&file, &starts, reader, encode, &sender).await,
-                            Err(e) => {
-                                let _ = sender.send(Err(e)).await;
+                Some(path) => {
+                    let build_end = memory.end();
+                    tokio::task::spawn_blocking(move || {
+                        let read = async {
+                            match SqliteFile::open(&path) {
+                                Ok(file) => read_chunks::<S>(&file, &starts, reader, encode, &sender).await,
+                                Err(e) => {
+                                    let _ = sender.send(Err(e)).await;
+                                }
                             }
-                        }
-                    };
-                    tokio::runtime::Handle::current().block_on(read)
-                }),
+                        };
+                        tokio::runtime::Handle::current().block_on(read);
+                        // The build ends when every reader's channel has closed; then the records
+                        // this thread read have all been indexed and freed.
+                        drop(sender);
+                        build_end.give_back();
+                    })
+                }
                 None => {
                     let db = db.clone();
                     tokio::spawn(async move { read_chunks::<S>(&Orm(&db), &starts, reader, encode, &sender).await })
@@ -677,6 +684,7 @@ impl Directory {
             });
         }
         let (directory, _records) = directory.assemble(receivers, sink).await?;
+        memory.finish();
         for reader in readers {
             reader.await.map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))?;
         }
@@ -706,6 +714,8 @@ impl Directory {
                     }
                 }
                 text.freeze();
+                // What it froze from was this thread's own.
+                crate::memory::give_back_freed_memory();
                 text
             })
             .map_err(|e| DbErr::Custom(format!("cannot start indexing text: {e}")))?;

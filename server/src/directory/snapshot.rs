@@ -289,18 +289,26 @@ impl SavedBuild {
 
     /// Decodes the frames on `decoders` threads: frame k comes from the receiver k mod
     /// `decoders`, in order; a receiver ends after its last frame, or after an error.
-    pub fn decode(self, decoders: usize) -> Vec<tokio::sync::mpsc::Receiver<LoadedChunk<()>>> {
+    pub fn decode(
+        self,
+        decoders: usize,
+        build_end: &crate::memory::BuildEnd,
+    ) -> Vec<tokio::sync::mpsc::Receiver<LoadedChunk<()>>> {
         let decoders = decoders.max(1);
         let mut receivers = Vec::with_capacity(decoders);
         for decoder in 0..decoders {
             let (sender, receiver) = tokio::sync::mpsc::channel(2);
             receivers.push(receiver);
             let (path, frames, data_start) = (self.path.clone(), self.frames, self.data_start);
+            let build_end = build_end.clone();
             let spawned = std::thread::Builder::new().name("qiao-index-decode".into()).spawn(move || {
                 if let Err(error) = decode_frames(&path, data_start, frames, decoder as u64, decoders as u64, &sender) {
                     // Ends this receiver early; the build sees an error, not a shorter index.
                     sender.blocking_send(Err(DbErr::Custom(format!("the saved index build is damaged: {error}")))).ok();
                 }
+                drop(sender);
+                // The records decoded here are freed as they are indexed.
+                build_end.give_back();
             });
             if let Err(error) = spawned {
                 let (sender, receiver) = tokio::sync::mpsc::channel(1);
@@ -360,10 +368,10 @@ impl Directory {
     /// cursor before serving from it. An unreadable, damaged or short file is an error (the
     /// caller builds from the database instead).
     pub async fn load_saved(db: &DatabaseConnection, saved: SavedBuild) -> Result<Self, DbErr> {
-        let _release = crate::memory::release_freed_memory_promptly();
+        let memory = crate::memory::build_memory();
         let directory = Self::empty(db).await?;
         let expected = saved.records();
-        let receivers = saved.decode(LOAD_READERS);
+        let receivers = saved.decode(LOAD_READERS, &memory.end());
         let (mut directory, records) = directory.assemble::<NoSink>(receivers, None).await?;
         if records != expected {
             return Err(DbErr::Custom(format!("the saved index build holds {records} services, not {expected}")));
