@@ -325,11 +325,12 @@ impl RateLimits {
                 .collect::<Result<_, _>>()
                 .map_err(|reason| ConfigError { variable: "QIAO_TRUSTED_PROXIES", reason })?,
         };
+        // Up to a billion a minute: a load test from one address passes a million in seconds.
         let count = |variable: &'static str, default: u32| -> Result<u32, ConfigError> {
             let Some(text) = lookup(variable) else { return Ok(default) };
             match text.trim().parse::<u32>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-                _ => Err(ConfigError { variable, reason: format!("{text:?} is not a count from 1 to 1000000") }),
+                Ok(n) if (1..=1_000_000_000).contains(&n) => Ok(n),
+                _ => Err(ConfigError { variable, reason: format!("{text:?} is not a count from 1 to 1000000000") }),
             }
         };
         Ok(Self {
@@ -637,7 +638,13 @@ mod tests {
         assert_eq!(with("QIAO_TRUSTED_PROXIES", "10.0.0.0/40").err().map(|e| e.variable), Some("QIAO_TRUSTED_PROXIES"));
         let requests = with("QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE", "1200").map(|l| l.requests_per_minute);
         assert_eq!(requests.ok(), Some(1200));
-        for (name, bad) in [("QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE", "0"), ("QIAO_RATE_LIMIT_MAX_KEYS", "many")] {
+        let load_test = with("QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE", "1000000000").map(|l| l.requests_per_minute);
+        assert_eq!(load_test.ok(), Some(1_000_000_000));
+        for (name, bad) in [
+            ("QIAO_RATE_LIMIT_SIGN_INS_PER_MINUTE", "0"),
+            ("QIAO_RATE_LIMIT_REQUESTS_PER_MINUTE", "1000000001"),
+            ("QIAO_RATE_LIMIT_MAX_KEYS", "many"),
+        ] {
             assert_eq!(with(name, bad).err().map(|e| e.variable), Some(name));
         }
     }

@@ -280,6 +280,33 @@ async fn the_sqlite_file_reader_reads_every_record_exactly_as_sea_orm_does() {
     }
 }
 
+/// A full build on SQLite reads the service table and the tables with a row or so per service
+/// through indexes that hold every column it reads, in the order it asks for (migration m0009):
+/// through an index on the owner alone every row is a seek into the table, and at a million
+/// services with random ids that was most of a first start (docs/BENCHMARKS.md). A column added
+/// to one of these reads, or another order, would quietly undo it; this says which.
+#[tokio::test]
+async fn a_full_build_reads_its_big_tables_through_covering_indexes_without_sorting() {
+    use qiao_server::directory::records::build_query_plans;
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let db = app.database().await;
+    let plans = build_query_plans(&db, 7).await.expect("the build's statements are explained");
+    for table in ["service", "service_at_location", "language", "cost_option", "eligibility_requirement", "schedule"] {
+        let from = format!("FROM \"{table}\"");
+        let read = plans.iter().find(|p| p.sql.contains(&from)).unwrap_or_else(|| panic!("the build reads {table}"));
+        let plan = read.plan.join(" / ");
+        assert!(
+            plan.contains(&format!("SEARCH {table} USING COVERING INDEX ix_{table}_build")),
+            "{table} is read through its covering index, not: {plan}\n{}",
+            read.sql
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{table} is read in the index's order, not sorted: {plan}");
+    }
+    db.close().await.ok();
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn a_feed_patched_index_answers_exactly_like_a_rebuilt_one_after_random_edits() {
     use qiao_schema::entity::{location, organization, service};

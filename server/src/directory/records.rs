@@ -200,6 +200,16 @@ impl<C: ConnectionTrait> Fetch for Orm<'_, C> {
 /// A read-only rusqlite connection to the server's SQLite database file, for a full build.
 pub(super) struct SqliteFile {
     connection: rusqlite::Connection,
+    /// When set (tests), each statement's query plan, recorded before it runs.
+    plans: Option<std::cell::RefCell<Vec<QueryPlan>>>,
+}
+
+/// A statement a full build ran on an SQLite file and SQLite's plan for it
+/// (`EXPLAIN QUERY PLAN`, one line per step).
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    pub sql: String,
+    pub plan: Vec<String>,
 }
 
 /// The file of `db` when it is an SQLite database on disk (not in memory), which a
@@ -238,7 +248,17 @@ impl SqliteFile {
             .pragma_update_and_check(None, "mmap_size", MMAP_LIMIT, |row| row.get(0))
             .map_err(sqlite_error)?;
         tracing::debug!(mapped, "full build reader: SQLite memory map limit");
-        Ok(Self { connection })
+        Ok(Self { connection, plans: None })
+    }
+
+    /// SQLite's plan for `statement` with its values bound.
+    fn plan(&self, sql: &str, values: &[rusqlite::types::Value]) -> Result<QueryPlan, DbErr> {
+        let mut explain = self.connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).map_err(sqlite_error)?;
+        let steps = explain
+            .query_map(rusqlite::params_from_iter(values), |row| row.get::<_, String>("detail"))
+            .map_err(sqlite_error)?;
+        let plan = steps.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)?;
+        Ok(QueryPlan { sql: sql.to_owned(), plan })
     }
 
     fn read<M: TableRow>(&self, statement: Statement) -> Result<Vec<M>, DbErr> {
@@ -252,6 +272,9 @@ impl SqliteFile {
         }
         let values = statement.values.map(|values| values.0).unwrap_or_default();
         let values: Vec<rusqlite::types::Value> = values.into_iter().map(sqlite_value).collect::<Result<_, _>>()?;
+        if let Some(plans) = &self.plans {
+            plans.borrow_mut().push(self.plan(&statement.sql, &values)?);
+        }
         let rows = prepared.query_map(rusqlite::params_from_iter(values), M::from_sqlite).map_err(sqlite_error)?;
         rows.collect::<Result<Vec<M>, _>>().map_err(sqlite_error)
     }
@@ -561,4 +584,16 @@ pub async fn read_every_listed_record(
         });
     }
     Ok(records)
+}
+
+/// SQLite's plan for every statement a full build runs on a chunk (the first `chunk` listed
+/// services) of the SQLite file of `db`: what a test checks the build's indexes against.
+pub async fn build_query_plans(db: &DatabaseConnection, chunk: u64) -> Result<Vec<QueryPlan>, DbErr> {
+    let starts = chunk_starts(db, chunk.max(1)).await?;
+    let Some(first) = starts.first() else { return Ok(Vec::new()) };
+    let path = sqlite_file_of(db).ok_or_else(|| DbErr::Custom("not an SQLite database file".into()))?;
+    let mut file = SqliteFile::open(&path)?;
+    file.plans = Some(Default::default());
+    read_listed_chunk(&file, first, starts.get(1).map(String::as_str)).await?;
+    Ok(file.plans.take().map(std::cell::RefCell::into_inner).unwrap_or_default())
 }
