@@ -9,7 +9,7 @@
 //!
 //! So a build shortens the delay while it runs ([`BUILD_PURGE_DELAY_MS`]), and every thread that
 //! took part collects (returns its empty pages at once) when its part is over and what it made
-//! has been freed: [`BuildMemory::give_back`]. Returning pages the moment they fall empty (a
+//! has been freed: [`BuildEnd::give_back`]. Returning pages the moment they fall empty (a
 //! delay of 0, as before) kept the RSS lowest but cost a start at a million services 3–4 s: the
 //! build frees and allocates again all the time, and each page given back was faulted in again
 //! moments later, a `madvise` and a TLB flush on both cores each time (perf: a fifth of the CPU).
