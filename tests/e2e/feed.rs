@@ -240,15 +240,44 @@ async fn an_index_read_in_many_chunks_side_by_side_equals_one_read_at_once() {
 }
 
 /// A full build on an SQLite file reads through rusqlite (`directory::records::SqliteFile`), a
-/// patch through sea-orm: both must read every record alike, every table and column of it.
+/// patch through sea-orm: both must read every record alike, every table and column of it. A
+/// full build also reads by ranges of service ids, finding their organisations once and their
+/// places by subquery, where a patch names its services' ids: on either database both ways must
+/// read the same records.
 #[tokio::test]
 async fn the_sqlite_file_reader_reads_every_record_exactly_as_sea_orm_does() {
-    use qiao_server::directory::records::{BuildReader, read_every_listed_record};
+    use qiao_server::directory::records::{BuildReader, read_every_listed_record, read_service_records};
 
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
         let db = app.database().await;
+        // An archived organisation and an archived location, which both ways must leave out.
+        {
+            use sea_orm::ConnectionTrait;
+            for archive in [
+                "UPDATE organization SET archived_at = CURRENT_TIMESTAMP \
+                 WHERE id = (SELECT organization_id FROM service WHERE status = 'active' ORDER BY id LIMIT 1)",
+                "UPDATE location SET archived_at = CURRENT_TIMESTAMP \
+                 WHERE id = (SELECT location_id FROM service_at_location ORDER BY service_id DESC LIMIT 1)",
+            ] {
+                db.execute_unprepared(archive).await.expect("archived");
+            }
+        }
         let by_orm = read_every_listed_record(&db, 7, BuildReader::Orm).await.expect("sea-orm reads");
+        let ids: Vec<String> = serde_json::to_value(&by_orm)
+            .expect("records serialise")
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|record| record["service"]["id"].as_str().expect("a service id").to_owned())
+            .collect();
+        let by_ids = read_service_records(&db, &ids).await.expect("a patch's read");
+        assert_eq!(by_ids, by_orm, "by ids and by ranges of ids ({:?})", app.backend);
+        let as_json = serde_json::to_value(&by_orm).expect("records serialise");
+        assert!(
+            as_json.as_array().expect("a list").iter().any(|r| r["organization"].is_null()),
+            "the archived organisation is left out"
+        );
         if !matches!(app.backend, Backend::Sqlite) {
             let refused = read_every_listed_record(&db, 7, BuildReader::SqliteFile).await;
             assert!(refused.is_err(), "only an SQLite file is read directly");
@@ -292,9 +321,16 @@ async fn a_full_build_reads_its_big_tables_through_covering_indexes_without_sort
     let app = TestApp::spawn(Backend::Sqlite).await;
     let db = app.database().await;
     let plans = build_query_plans(&db, 7).await.expect("the build's statements are explained");
+    // The statement that reads `table` (its first FROM; a subquery may name others).
+    let read_of = |table: &str| {
+        let from = format!(" FROM \"{table}\"");
+        plans
+            .iter()
+            .find(|p| p.sql.find(" FROM ").is_some_and(|at| p.sql[at..].starts_with(&from)))
+            .unwrap_or_else(|| panic!("the build reads {table}"))
+    };
     for table in ["service", "service_at_location", "language", "cost_option", "eligibility_requirement", "schedule"] {
-        let from = format!("FROM \"{table}\"");
-        let read = plans.iter().find(|p| p.sql.contains(&from)).unwrap_or_else(|| panic!("the build reads {table}"));
+        let read = read_of(table);
         let plan = read.plan.join(" / ");
         assert!(
             plan.contains(&format!("SEARCH {table} USING COVERING INDEX ix_{table}_build")),
@@ -302,6 +338,19 @@ async fn a_full_build_reads_its_big_tables_through_covering_indexes_without_sort
             read.sql
         );
         assert!(!plan.contains("TEMP B-TREE"), "{table} is read in the index's order, not sorted: {plan}");
+    }
+    // The places of a range of services are looked up by id through the links the range owns
+    // (a subquery on the links' index), never by a scan of a table of a million rows.
+    for table in ["location", "address"] {
+        let read = read_of(table);
+        let plan = read.plan.join(" / ");
+        assert!(plan.contains(&format!("SEARCH {table} USING INDEX")), "{table} is looked up by id: {plan}");
+        assert!(
+            plan.contains("SEARCH service_at_location USING COVERING INDEX"),
+            "{table}'s ids come from the range's links: {plan}\n{}",
+            read.sql
+        );
+        assert!(!plan.contains("SCAN "), "nothing is scanned to find {table}: {plan}");
     }
     db.close().await.ok();
     app.finish().await;

@@ -22,7 +22,7 @@ use super::geometry::{covers, parse_polygon, unit_vector};
 use super::hours::OpeningHours;
 use super::record_id::RecordId;
 use super::records::{
-    self, AddressRow, Fetch, LOAD_CHUNK, Orm, ServiceRecord, SqliteFile, chunk_starts, read_listed_chunk,
+    self, AddressRow, ChunkReader, LOAD_CHUNK, Orm, PoolReader, ServiceRecord, SqliteFile, chunk_starts,
 };
 use super::rules;
 use super::text::{DocId, TextIndex};
@@ -477,23 +477,31 @@ impl ChunkSink for NoSink {
     fn write(&mut self, (): (), _: usize) {}
 }
 
-/// Chunks read side by side at start-up: reading costs more than indexing, and one reader left a
-/// core idle.
+/// Chunks read side by side at start-up from an SQLite file (and saved-build chunks decoded):
+/// reading costs more than indexing, and one reader left a core idle.
 pub(super) const LOAD_READERS: usize = 2;
 
-/// One reader of a full build: reads chunks `first`, `first + LOAD_READERS`, … of the build in
-/// order into `sender`, each encoded for the sink when `encode`; stops after a failure (which it
+/// Chunks read side by side at start-up through a connection pool (PostgreSQL). Each reader
+/// waits out a round trip per table of every chunk while the database works in processes of its
+/// own: with two, a third of both cores sat idle (`perf`); at a million services 2, 4 and 6
+/// readers took 29.6, 25.9 and 29.2 s (docs/BENCHMARKS.md). Each holds at most three chunks.
+const POOL_LOAD_READERS: usize = 4;
+
+/// One reader of `readers` of a full build: reads chunks `first`, `first + readers`, … of the
+/// build in order into `sender`, each encoded for the sink when `encode`; stops after a failure (which it
 /// sends on) or when the build stops listening.
 async fn read_chunks<S: ChunkSink>(
-    fetch: &impl Fetch,
+    reader: &impl ChunkReader,
+    organizations: &records::Organizations,
     starts: &[String],
     first: usize,
+    readers: usize,
     encode: bool,
     sender: &tokio::sync::mpsc::Sender<LoadedChunk<S::Encoded>>,
 ) {
-    for chunk in (first..starts.len()).step_by(LOAD_READERS) {
+    for chunk in (first..starts.len()).step_by(readers) {
         let end = starts.get(chunk + 1).map(String::as_str);
-        let read = read_listed_chunk(fetch, &starts[chunk], end).await.map(|records| {
+        let read = reader.read_chunk(organizations, &starts[chunk], end).await.map(|records| {
             let encoded = encode.then(|| S::encode(&records));
             (records, encoded)
         });
@@ -642,7 +650,7 @@ impl Directory {
         // The build frees about as much as it keeps; give it back rather than hold it idle.
         let memory = crate::memory::build_memory();
         let directory = Self::empty(db).await?;
-        // Chunk k is read by reader k mod LOAD_READERS, ahead of indexing, which takes the chunks in
+        // Chunk k is read by reader k mod the readers' count, ahead of indexing, which takes the chunks in
         // order (the base must be in id order); each reader's channel holds at most two chunks,
         // so memory stays bounded. Each reader also encodes its chunks for the sink, so that work
         // is spread over the readers too.
@@ -650,21 +658,44 @@ impl Directory {
         let encode = sink.is_some();
         // On an SQLite file the readers use their own connections on blocking threads
         // (`records::SqliteFile`: sqlx's per-row hand-off was most of the build); otherwise
-        // sea-orm.
+        // sea-orm through the pool (`records::PoolReader`). The listed organisations are read
+        // first, once, for every chunk.
         let file = records::sqlite_file_of(db);
+        let organizations = Arc::new(match file.clone() {
+            Some(path) => tokio::task::spawn_blocking(move || {
+                let file = SqliteFile::open(&path)?;
+                tokio::runtime::Handle::current().block_on(records::read_listed_organizations(&file))
+            })
+            .await
+            .map_err(|e| DbErr::Custom(format!("directory load task failed: {e}")))??,
+            None => records::read_listed_organizations(&Orm(db)).await?,
+        });
         let mut receivers = Vec::new();
         let mut readers = Vec::new();
-        for reader in 0..LOAD_READERS {
+        let reader_count = if file.is_some() { LOAD_READERS } else { POOL_LOAD_READERS };
+        for reader in 0..reader_count {
             let (sender, receiver) = tokio::sync::mpsc::channel(2);
             receivers.push(receiver);
             let starts = Arc::clone(&starts);
+            let organizations = Arc::clone(&organizations);
             readers.push(match file.clone() {
                 Some(path) => {
                     let build_end = memory.end();
                     tokio::task::spawn_blocking(move || {
                         let read = async {
                             match SqliteFile::open(&path) {
-                                Ok(file) => read_chunks::<S>(&file, &starts, reader, encode, &sender).await,
+                                Ok(file) => {
+                                    read_chunks::<S>(
+                                        &file,
+                                        &organizations,
+                                        &starts,
+                                        reader,
+                                        reader_count,
+                                        encode,
+                                        &sender,
+                                    )
+                                    .await
+                                }
                                 Err(e) => {
                                     let _ = sender.send(Err(e)).await;
                                 }
@@ -678,8 +709,10 @@ impl Directory {
                     })
                 }
                 None => {
-                    let db = db.clone();
-                    tokio::spawn(async move { read_chunks::<S>(&Orm(&db), &starts, reader, encode, &sender).await })
+                    let pool = PoolReader(db.clone());
+                    tokio::spawn(async move {
+                        read_chunks::<S>(&pool, &organizations, &starts, reader, reader_count, encode, &sender).await
+                    })
                 }
             });
         }

@@ -334,9 +334,32 @@ pub async fn read_service_records(db: &impl ConnectionTrait, ids: &[String]) -> 
                     .order_by_asc(service::Column::Id),
             )
             .await?;
-        records.extend(read_records(&fetch, rows, false).await?);
+        records.extend(read_records(&fetch, rows, false, None).await?);
     }
     Ok(records)
+}
+
+/// Listed organisations (a service of an archived one is not listed), of [`OrganizationRow`]'s
+/// columns only.
+fn listed_organization_rows() -> sea_orm::Select<organization::Entity> {
+    use organization::Column as O;
+    organization::Entity::find()
+        .select_only()
+        .columns([O::Id, O::NameZh, O::NameEn])
+        .filter(rules::listed_organization_condition())
+}
+
+/// The listed organisations by id.
+pub(super) type Organizations = HashMap<String, OrganizationRow>;
+
+/// Every listed organisation, read once for a full build rather than per chunk of services: a
+/// chunk's services name organisations all over the table, which PostgreSQL (its buffers a
+/// fraction of the table) answered with a scan of the whole table per chunk, 12 s of a first
+/// start at a million services (docs/BENCHMARKS.md). They are few beside the services (100,000
+/// at a million, about 20 MB here, freed with the build).
+pub(super) async fn read_listed_organizations(fetch: &impl Fetch) -> Result<Organizations, DbErr> {
+    let rows: Vec<OrganizationRow> = fetch.all(listed_organization_rows()).await?;
+    Ok(rows.into_iter().map(|o| (o.id.clone(), o)).collect())
 }
 
 /// Which rows of a table belong to the services being read.
@@ -356,35 +379,59 @@ impl Owners<'_> {
             Self::Range(first, last) => column.between(*first, *last),
         }
     }
+
+    /// Rows whose `column` names a location the services are linked to: for a range, the
+    /// locations of the `service_at_location` rows the range owns, found by the database (a
+    /// subquery of fixed text, prepared once: an `IN` list of the thousands of ids read would cost
+    /// PostgreSQL a parse and a plan per chunk, and be a statement of its own for every length);
+    /// else `ids`, the values already read.
+    fn linked_locations(&self, column: impl ColumnTrait, ids: &[String]) -> sea_orm::sea_query::SimpleExpr {
+        match self {
+            Self::Ids(_) => column.is_in(ids.iter().map(String::as_str)),
+            Self::Range(..) => column.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(service_at_location::Column::LocationId)
+                    .from(service_at_location::Entity)
+                    .and_where(self.condition(service_at_location::Column::ServiceId))
+                    .to_owned(),
+            ),
+        }
+    }
 }
 
 /// Reads every fact the index needs of `services` (at most a few thousand), table by table;
 /// `consecutive` when they are every service between the first and the last in id order.
+/// `organizations`: a full build's, read once ([`read_listed_organizations`]); `None` reads
+/// the services' own.
 async fn read_records(
     fetch: &impl Fetch,
     services: Vec<ServiceRow>,
     consecutive: bool,
+    organizations: Option<&Organizations>,
 ) -> Result<Vec<ServiceRecord>, DbErr> {
     let (Some(first), Some(last)) = (services.first(), services.last()) else { return Ok(Vec::new()) };
     let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
     let range = (first.id.clone(), last.id.clone());
     let owners = if consecutive { Owners::Range(&range.0, &range.1) } else { Owners::Ids(&ids) };
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut organization_ids: Vec<String> = services.iter().map(|s| s.organization_id.clone()).collect();
-    organization_ids.sort_unstable();
-    organization_ids.dedup();
-    // Listed organisations only: a service of an archived one is not listed.
-    let organizations: Vec<OrganizationRow> = fetch
-        .all(
-            organization::Entity::find()
-                .select_only()
-                .columns([organization::Column::Id, organization::Column::NameZh, organization::Column::NameEn])
-                .filter(organization::Column::Id.is_in(organization_ids))
-                .filter(rules::listed_organization_condition()),
-        )
-        .await?;
-    let organizations: HashMap<String, OrganizationRow> =
-        organizations.into_iter().map(|o| (o.id.clone(), o)).collect();
+    let own_organizations;
+    let organizations = match organizations {
+        Some(organizations) => organizations,
+        None => {
+            let mut ids: Vec<&str> = services.iter().map(|s| s.organization_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut found = Organizations::new();
+            for chunk in ids.chunks(LOAD_CHUNK as usize) {
+                let rows: Vec<OrganizationRow> = fetch
+                    .all(listed_organization_rows().filter(organization::Column::Id.is_in(chunk.iter().copied())))
+                    .await?;
+                found.extend(rows.into_iter().map(|o| (o.id.clone(), o)));
+            }
+            own_organizations = found;
+            &own_organizations
+        }
+    };
     let mut records: Vec<ServiceRecord> = services
         .into_iter()
         .map(|service| ServiceRecord {
@@ -459,19 +506,27 @@ async fn read_records(
                 .order_by_asc(service_at_location::Column::Id),
         )
         .await?;
-    let mut location_ids: Vec<String> = links.iter().map(|l| l.location_id.clone()).collect();
+    let mut location_ids: Vec<String> = match owners {
+        Owners::Ids(_) => links.iter().map(|l| l.location_id.clone()).collect(),
+        Owners::Range(..) => Vec::new(),
+    };
     location_ids.sort_unstable();
     location_ids.dedup();
     let mut locations: HashMap<String, LocationRow> = HashMap::new();
     let mut addresses: HashMap<String, AddressRow> = HashMap::new();
-    for chunk in location_ids.chunks(LOAD_CHUNK as usize) {
+    // A range's locations in one go, found by the database; ids a bounded number at a time.
+    let location_chunks: Vec<&[String]> = match owners {
+        Owners::Ids(_) => location_ids.chunks(LOAD_CHUNK as usize).collect(),
+        Owners::Range(..) => vec![&[]],
+    };
+    for chunk in location_chunks {
         use location::Column as L;
         let listed: Vec<LocationRow> = fetch
             .all(
                 location::Entity::find()
                     .select_only()
                     .columns([L::Id, L::NameZh, L::NameEn, L::Latitude, L::Longitude])
-                    .filter(L::Id.is_in(chunk.iter().cloned()))
+                    .filter(owners.linked_locations(L::Id, chunk))
                     .filter(rules::listed_location_condition()),
             )
             .await?;
@@ -491,7 +546,7 @@ async fn read_records(
                         A::CityEn,
                         A::Adcode,
                     ])
-                    .filter(A::LocationId.is_in(chunk.iter().cloned()))
+                    .filter(owners.linked_locations(A::LocationId, chunk))
                     .order_by_asc(A::LocationId)
                     .order_by_asc(A::Id),
             )
@@ -533,6 +588,7 @@ pub(super) async fn chunk_starts(db: &DatabaseConnection, chunk: u64) -> Result<
 /// The listed services from `start` up to (not including) `end`, in id order, with their records.
 pub(super) async fn read_listed_chunk(
     fetch: &impl Fetch,
+    organizations: &Organizations,
     start: &str,
     end: Option<&str>,
 ) -> Result<Vec<ServiceRecord>, DbErr> {
@@ -546,7 +602,63 @@ pub(super) async fn read_listed_chunk(
     let rows = fetch.all(query).await?;
     // Listed services only, but the unlisted ones between them have rows in the range too: those
     // rows match no record and are skipped.
-    read_records(fetch, rows, true).await
+    read_records(fetch, rows, true, Some(organizations)).await
+}
+
+/// How a full build reads one chunk of services ([`read_listed_chunk`]) with one reader.
+pub(super) trait ChunkReader {
+    fn read_chunk(
+        &self,
+        organizations: &Organizations,
+        start: &str,
+        end: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ServiceRecord>, DbErr>>;
+}
+
+impl ChunkReader for SqliteFile {
+    fn read_chunk(
+        &self,
+        organizations: &Organizations,
+        start: &str,
+        end: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ServiceRecord>, DbErr>> {
+        read_listed_chunk(self, organizations, start, end)
+    }
+}
+
+/// A full build's reader through the connection pool (PostgreSQL; SQLite in memory).
+pub(super) struct PoolReader(pub(super) DatabaseConnection);
+
+/// What a full build's chunk reads tell PostgreSQL, inside the read-only transaction of each
+/// chunk only. Every read of a chunk fetches a few thousand rows of a table of up to millions
+/// through an index, but the planner's guess at a range of random ids swings by tenfold from
+/// chunk to chunk, and on the high side it chose a parallel hash join over a scan of the whole
+/// table (90 ms instead of 20 ms for the chunk's addresses; `auto_explain` at a million
+/// services, docs/BENCHMARKS.md). No parallel workers either: the build already keeps both cores
+/// busy with its readers.
+const POSTGRES_CHUNK_READ_SETTINGS: &str =
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL max_parallel_workers_per_gather = 0";
+
+impl ChunkReader for PoolReader {
+    async fn read_chunk(
+        &self,
+        organizations: &Organizations,
+        start: &str,
+        end: Option<&str>,
+    ) -> Result<Vec<ServiceRecord>, DbErr> {
+        use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+        if self.0.get_database_backend() != DbBackend::Postgres {
+            return read_listed_chunk(&Orm(&self.0), organizations, start, end).await;
+        }
+        // One snapshot for the whole chunk, so that its tables agree with one another (what
+        // changes after it, the feed brings).
+        let transaction =
+            self.0.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
+        transaction.execute_unprepared(POSTGRES_CHUNK_READ_SETTINGS).await?;
+        let records = read_listed_chunk(&Orm(&transaction), organizations, start, end).await?;
+        transaction.commit().await?;
+        Ok(records)
+    }
 }
 
 /// How a full build reads the database.
@@ -576,11 +688,16 @@ pub async fn read_every_listed_record(
             Some(SqliteFile::open(&path)?)
         }
     };
+    let organizations = match &file {
+        Some(file) => read_listed_organizations(file).await?,
+        None => read_listed_organizations(&Orm(db)).await?,
+    };
+    let pool = PoolReader(db.clone());
     let mut records = Vec::new();
     for (start, end) in starts.iter().zip(ends) {
         records.extend(match &file {
-            Some(file) => read_listed_chunk(file, start, end).await?,
-            None => read_listed_chunk(&Orm(db), start, end).await?,
+            Some(file) => file.read_chunk(&organizations, start, end).await?,
+            None => pool.read_chunk(&organizations, start, end).await?,
         });
     }
     Ok(records)
@@ -594,6 +711,7 @@ pub async fn build_query_plans(db: &DatabaseConnection, chunk: u64) -> Result<Ve
     let path = sqlite_file_of(db).ok_or_else(|| DbErr::Custom("not an SQLite database file".into()))?;
     let mut file = SqliteFile::open(&path)?;
     file.plans = Some(Default::default());
-    read_listed_chunk(&file, first, starts.get(1).map(String::as_str)).await?;
+    let organizations = read_listed_organizations(&file).await?;
+    read_listed_chunk(&file, &organizations, first, starts.get(1).map(String::as_str)).await?;
     Ok(file.plans.take().map(std::cell::RefCell::into_inner).unwrap_or_default())
 }
