@@ -418,17 +418,12 @@ async fn read_records(
     let organizations = match organizations {
         Some(organizations) => organizations,
         None => {
-            let mut ids: Vec<&str> = services.iter().map(|s| s.organization_id.as_str()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let mut found = Organizations::new();
-            for chunk in ids.chunks(LOAD_CHUNK as usize) {
-                let rows: Vec<OrganizationRow> = fetch
-                    .all(listed_organization_rows().filter(organization::Column::Id.is_in(chunk.iter().copied())))
-                    .await?;
-                found.extend(rows.into_iter().map(|o| (o.id.clone(), o)));
-            }
-            own_organizations = found;
+            let mut organization_ids: Vec<&str> = services.iter().map(|s| s.organization_id.as_str()).collect();
+            organization_ids.sort_unstable();
+            organization_ids.dedup();
+            let rows: Vec<OrganizationRow> =
+                fetch.all(listed_organization_rows().filter(organization::Column::Id.is_in(organization_ids))).await?;
+            own_organizations = rows.into_iter().map(|o| (o.id.clone(), o)).collect();
             &own_organizations
         }
     };
@@ -506,19 +501,20 @@ async fn read_records(
                 .order_by_asc(service_at_location::Column::Id),
         )
         .await?;
+    // A range's places are found by the database in one go; a patch's by their ids, a bounded
+    // number at a time.
     let mut location_ids: Vec<String> = match owners {
         Owners::Ids(_) => links.iter().map(|l| l.location_id.clone()).collect(),
         Owners::Range(..) => Vec::new(),
     };
     location_ids.sort_unstable();
     location_ids.dedup();
-    let mut locations: HashMap<String, LocationRow> = HashMap::new();
-    let mut addresses: HashMap<String, AddressRow> = HashMap::new();
-    // A range's locations in one go, found by the database; ids a bounded number at a time.
     let location_chunks: Vec<&[String]> = match owners {
         Owners::Ids(_) => location_ids.chunks(LOAD_CHUNK as usize).collect(),
         Owners::Range(..) => vec![&[]],
     };
+    let mut locations: HashMap<String, LocationRow> = HashMap::new();
+    let mut addresses: HashMap<String, AddressRow> = HashMap::new();
     for chunk in location_chunks {
         use location::Column as L;
         let listed: Vec<LocationRow> = fetch
