@@ -67,15 +67,16 @@ stop
 # shellcheck source=bench/shapes.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/shapes.sh"
 jq -n '{query: "{ __typename }"}' >"$WORK/body-floor.json"
-nearby_body '{"radius": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km.json"
-nearby_body '{}' >"$WORK/body-nearby.json"
+published_body '{"radiusMeters": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km.json"
+nearby_body '{"radius": 3000, "categories": ["LIBRARY"]}' >"$WORK/body-library_3km_engine.json"
+published_body '{}' >"$WORK/body-nearby.json"
 
 start valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out"
 URL="http://127.0.0.1:$PORT/graphql"
 SERVICE_ID=$(curl -fsS -H 'content-type: application/json' --data-binary "@$WORK/body-nearby.json" "$URL" |
   jq -r '.data.nearbyServices.edges[0].node.id')
 jq -n --arg q "$DETAIL" --arg id "$SERVICE_ID" '{query: $q, variables: {id: $id}}' >"$WORK/body-detail.json"
-SHAPES=(floor library_3km nearby detail)
+SHAPES=(floor library_3km library_3km_engine nearby detail)
 send() { # $1 = shape, $2 = requests, on one connection
   local urls=()
   for _ in $(seq "$2"); do urls+=("$URL"); done

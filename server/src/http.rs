@@ -45,6 +45,7 @@ use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::graphql::context::RequestId;
+use crate::graphql::published;
 use crate::language::{Language, RequestLanguage};
 use crate::metrics::{self as request_metrics, Metrics, Observed, Sample};
 use crate::rate_limit::{self, RequestClient};
@@ -179,19 +180,25 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
     if let Err(refusal) = trusted_documents::resolve(&mut request, state.body_limits.trusted_documents_only) {
         return refused_document(refusal);
     }
-    // A document seen before is not parsed again (every limit is still checked on it).
-    if let Some(document) = crate::graphql::documents::cached(&request.query) {
-        request.set_parsed_query(document);
-    }
     let language = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
         .map(Language::from_accept_language)
         .unwrap_or_default();
+    // The app's search, answered as the engine would answer it, without its per-field work.
+    if let Some(answer) = published::answer(&state, &request, language)
+        && let Some(bytes) = serialize_capped(&answer, state.body_limits.query.response_bytes)
+    {
+        let observed = Observed::new(Some(published::OPERATION), None).answered_directly();
+        return json_answer(&headers, bytes, observed, &RequestId::generate());
+    }
+    // A document seen before is not parsed again (every limit is still checked on it).
+    if let Some(document) = crate::graphql::documents::cached(&request.query) {
+        request.set_parsed_query(document);
+    }
     let operation =
         Observed::new(request_metrics::operation_name(request.operation_name.as_deref(), &request.query), None);
     let request_id = RequestId::generate();
-    let request_id_header = HeaderValue::from_str(&request_id.0).ok();
     // Every log line written while resolving (an internal error's cause, say) carries the id.
     let span = tracing::info_span!("graphql", request_id = %request_id.0);
     let request_id_value = async_graphql::Value::String(request_id.0.clone());
@@ -200,7 +207,7 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         .data(caller)
         .data(ClientAddress(address))
         .data(client.clone())
-        .data(request_id);
+        .data(request_id.clone());
     let mut response = state.schema.execute(request).instrument(span).await;
     // Parse and validation errors come from the GraphQL engine without a code: they are all the
     // caller's to fix. An internal error carries the request id (and nothing else), so a report
@@ -233,36 +240,40 @@ async fn graphql(State(state): State<AppState>, extensions: Extensions, headers:
         return answer;
     }
     let observed = operation.with_code(first_error_code(&response));
-    let media_type = if accepts_graphql_response(&headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
-    let mut answer = match serialize_capped(&response, state.body_limits.query.response_bytes) {
-        Some(bytes) if bytes.len() >= MIN_COMPRESSED_BYTES && accepts_only_gzip(&headers) => {
-            match gzip::compress(&bytes) {
-                Some(gzipped) => {
-                    let mut answer =
-                        ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], gzipped).into_response();
-                    let headers = answer.headers_mut();
-                    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-                    answer
-                }
-                None => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
-            }
+    let Some(bytes) = serialize_capped(&response, state.body_limits.query.response_bytes) else {
+        let mb = state.body_limits.query.response_bytes / (1024 * 1024);
+        let mut answer = error_response(
+            StatusCode::OK,
+            &format!(
+                "the answer would be over {mb} MiB; ask for fewer items or fields (结果超过 {mb} MiB，请减少条目或字段)"
+            ),
+        );
+        answer.extensions_mut().insert(operation.with_code(Some(ErrorCode::BadUserInput.as_str())));
+        return answer;
+    };
+    json_answer(&headers, bytes, observed, &request_id)
+}
+
+/// A GraphQL answer's serialised `bytes` as the response: in the media type the client asked
+/// for, gzipped here when the client accepts only gzip, named by the request id, and with what
+/// the handler learnt for the metrics layer.
+fn json_answer(headers: &HeaderMap, bytes: Vec<u8>, observed: Observed, request_id: &RequestId) -> Response {
+    let media_type = if accepts_graphql_response(headers) { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    let content_type = [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))];
+    let gzipped =
+        (bytes.len() >= MIN_COMPRESSED_BYTES && accepts_only_gzip(headers)).then(|| gzip::compress(&bytes)).flatten();
+    let mut answer = match gzipped {
+        Some(gzipped) => {
+            let mut answer = (content_type, gzipped).into_response();
+            let headers = answer.headers_mut();
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            answer
         }
-        Some(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(media_type))], bytes).into_response(),
-        None => {
-            let mb = state.body_limits.query.response_bytes / (1024 * 1024);
-            let mut answer = error_response(
-                StatusCode::OK,
-                &format!(
-                    "the answer would be over {mb} MiB; ask for fewer items or fields (结果超过 {mb} MiB，请减少条目或字段)"
-                ),
-            );
-            answer.extensions_mut().insert(operation.with_code(Some(ErrorCode::BadUserInput.as_str())));
-            return answer;
-        }
+        None => (content_type, bytes).into_response(),
     };
     answer.extensions_mut().insert(observed);
-    if let Some(value) = request_id_header {
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         answer.headers_mut().insert(REQUEST_ID, value);
     }
     answer
@@ -374,7 +385,7 @@ mod gzip {
 
 /// Serializes `response`, giving up (None) as soon as it passes `limit` bytes, so an oversized
 /// answer never sits whole in memory.
-fn serialize_capped(response: &async_graphql::Response, limit: usize) -> Option<Vec<u8>> {
+fn serialize_capped(response: &impl serde::Serialize, limit: usize) -> Option<Vec<u8>> {
     struct Capped {
         bytes: Vec<u8>,
         limit: usize,

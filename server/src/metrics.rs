@@ -132,6 +132,8 @@ const ALL_CODES: [ErrorCode; 7] = [
 pub struct Observed {
     pub operation: &'static str,
     pub outcome: &'static str,
+    /// Answered by `graphql::published` rather than by the engine.
+    pub direct: bool,
 }
 
 impl Observed {
@@ -142,7 +144,12 @@ impl Observed {
             .and_then(|name| KNOWN_OPERATIONS.iter().find(|known| **known == name))
             .copied()
             .unwrap_or(OTHER_OPERATION);
-        Self { operation, outcome: outcome_of(code) }
+        Self { operation, outcome: outcome_of(code), direct: false }
+    }
+
+    /// The same, answered by `graphql::published`.
+    pub fn answered_directly(self) -> Self {
+        Self { direct: true, ..self }
     }
 
     /// The same operation with the outcome of `code` (None: ok).
@@ -202,6 +209,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<OperationLabels, Histogram, fn() -> Histogram>,
     rate_limit_refusals: Counter,
+    direct_answers: Counter,
     index_services: Gauge,
     index_places: Gauge,
     pool_connections: Gauge,
@@ -234,6 +242,12 @@ impl Metrics {
         );
         let rate_limit_refusals = Counter::default();
         registry.register("rate_limit_refusals", "Requests refused 429 by a rate limit", rate_limit_refusals.clone());
+        let direct_answers = Counter::default();
+        registry.register(
+            "graphql_direct_answers",
+            "GraphQL requests answered without the engine's per-field execution (the published NearbyServices)",
+            direct_answers.clone(),
+        );
         let index_services = Gauge::default();
         registry.register("index_services", "Services in the directory index", index_services.clone());
         let index_places = Gauge::default();
@@ -273,6 +287,7 @@ impl Metrics {
             requests,
             latency,
             rate_limit_refusals,
+            direct_answers,
             index_services,
             index_places,
             pool_connections,
@@ -290,6 +305,9 @@ impl Metrics {
         self.latency.get_or_create(&OperationLabels { operation: observed.operation }).observe(elapsed.as_secs_f64());
         if observed.outcome == ErrorCode::RateLimited.as_str() {
             self.rate_limit_refusals.inc();
+        }
+        if observed.direct {
+            self.direct_answers.inc();
         }
     }
 

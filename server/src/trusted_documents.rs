@@ -83,6 +83,11 @@ pub fn resolve(request: &mut async_graphql::Request, trusted_only: bool) -> Resu
     }
 }
 
+/// The text of the published operation in `file` (`NearbyServices.graphql`), if there is one.
+pub fn published_text(file: &str) -> Option<&'static str> {
+    PUBLISHED_OPERATIONS.iter().find(|(name, _)| *name == file).map(|(_, text)| *text)
+}
+
 /// `extensions.persistedQuery.sha256Hash`, lower-cased.
 fn persisted_hash(request: &async_graphql::Request) -> Option<String> {
     let persisted = request.extensions.get("persistedQuery")?;

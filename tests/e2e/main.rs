@@ -27,6 +27,7 @@ mod observability;
 mod pagination;
 mod pinyin;
 mod privacy;
+mod published;
 mod ratelimits;
 mod referrals;
 mod region;

@@ -14,6 +14,7 @@ pub mod hsds;
 pub mod import;
 pub mod news;
 pub mod objects;
+pub mod published;
 pub mod query;
 pub mod referrals;
 pub mod region;

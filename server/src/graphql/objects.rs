@@ -54,6 +54,12 @@ impl NearbyServiceConnection {
     /// so the app can offer to widen the search. Null when something was found, or when nothing
     /// matches within 200 km.
     async fn nearest_beyond_radius_meters(&self) -> Option<i32> {
+        self.nearest_beyond_radius_meters_rounded()
+    }
+}
+
+impl NearbyServiceConnection {
+    pub fn nearest_beyond_radius_meters_rounded(&self) -> Option<i32> {
         self.nearest_beyond_radius_m.map(|m| m.round() as i32)
     }
 }
@@ -63,6 +69,12 @@ pub struct NearbyServiceEdge {
     pub cursor: String,
     pub distance_m: f64,
     pub node: NearbyService,
+}
+
+impl NearbyServiceEdge {
+    pub fn distance_meters_rounded(&self) -> i32 {
+        self.distance_m.round() as i32
+    }
 }
 
 /// A search result.
@@ -75,7 +87,7 @@ impl NearbyServiceEdge {
 
     /// Geodesic distance (WGS-84 ellipsoid) from the search point to the place, in metres.
     async fn distance_meters(&self) -> i32 {
-        self.distance_m.round() as i32
+        self.distance_meters_rounded()
     }
 
     /// The service at the place.
@@ -103,6 +115,41 @@ impl NearbyService {
     fn place(&self) -> Option<&Place> {
         self.place.map(|p| &self.directory.places[p as usize])
     }
+
+    // What the fields below answer, also written directly by `graphql::published`.
+
+    pub fn id_text(&self) -> String {
+        self.entry().id.to_string()
+    }
+
+    pub fn name_text(&self) -> &str {
+        let entry = self.entry();
+        self.language.pick(entry.name_zh(), entry.name_en())
+    }
+
+    pub fn primary_category(&self) -> Option<ServiceCategory> {
+        ServiceCategory::from_code(&self.directory.taxonomy.terms[self.entry().category].code)
+    }
+
+    pub fn listing_status(&self) -> ServiceStatus {
+        self.entry().status.into()
+    }
+
+    pub fn is_open_now(&self) -> bool {
+        match self.place {
+            Some(place) => self.directory.is_open_at_place(place, self.now),
+            None => self.directory.is_service_open_at(self.service, self.now),
+        }
+    }
+
+    pub fn free_of_charge(&self) -> bool {
+        self.entry().is_free
+    }
+
+    /// The result's place in WGS-84 (the default datum of `location { lat lon }`).
+    pub fn place_point(&self) -> Option<LatLon> {
+        self.place().map(|place| output_point(place.point, Datum::Wgs84))
+    }
 }
 
 /// A service as a search finds it: the facts a result list shows. Pass `id` to `service` for
@@ -111,13 +158,12 @@ impl NearbyService {
 impl NearbyService {
     /// The service's id (for `service(id:)`).
     async fn id(&self) -> ID {
-        ID(self.entry().id.to_string())
+        ID(self.id_text())
     }
 
     /// Name in the requested language.
     async fn name(&self) -> &str {
-        let entry = self.entry();
-        self.language.pick(entry.name_zh(), entry.name_en())
+        self.name_text()
     }
 
     /// Name of the organisation that provides it.
@@ -128,7 +174,7 @@ impl NearbyService {
 
     /// Primary category.
     async fn category(&self) -> Option<ServiceCategory> {
-        ServiceCategory::from_code(&self.directory.taxonomy.terms[self.entry().category].code)
+        self.primary_category()
     }
 
     /// All categories, primary first.
@@ -139,21 +185,18 @@ impl NearbyService {
 
     /// Listing status; a temporarily closed service is shown with this status.
     async fn status(&self) -> ServiceStatus {
-        self.entry().status.into()
+        self.listing_status()
     }
 
     /// Whether it is open right now at this place (China Standard Time, holidays included);
     /// never while temporarily closed. The `openNow` search filter decides the same way.
     async fn open_now(&self) -> bool {
-        match self.place {
-            Some(place) => self.directory.is_open_at_place(place, self.now),
-            None => self.directory.is_service_open_at(self.service, self.now),
-        }
+        self.is_open_now()
     }
 
     /// Free of charge (every cost option is zero).
     async fn is_free(&self) -> bool {
-        self.entry().is_free
+        self.free_of_charge()
     }
 
     /// Whether new people are taken, when known.

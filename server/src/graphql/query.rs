@@ -8,8 +8,9 @@ use super::common::{GeoPointInput, Language, PageInfo, language_of};
 use super::context::{fail, state};
 use super::eligibility::SituationInput;
 use super::objects::*;
+use crate::AppState;
 use crate::directory::search::{Cursor, MAX_RADIUS_M, NearbyQuery};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::pagination::{self, List, PageRequest};
 use crate::values::{BoundedText, Field, LanguageTag, TextLimit};
 
@@ -52,71 +53,20 @@ impl DirectoryQuery {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
         #[graphql(desc = "Language of texts (default: Accept-Language, else Chinese).")] language: Option<Language>,
     ) -> async_graphql::Result<NearbyServiceConnection> {
-        let state = state(ctx)?;
-        let centre = near.to_wgs84("near")?;
-        if !(1..=MAX_RADIUS_M).contains(&radius_meters) {
-            return fail(ApiError::bad_input(
-                "radiusMeters",
-                format!(
-                    "radiusMeters must be between 1 and {MAX_RADIUS_M}, got {radius_meters} \
-                     (搜索半径必须在 1 到 {MAX_RADIUS_M} 米之间)"
-                ),
-            ));
-        }
-        let first = pagination::page_size(first)?;
-        let after = match after.as_deref() {
-            Some(text) => Some(Cursor::decode(text).ok_or_else(pagination::bad_cursor)?),
-            None => None,
-        };
-        let text = BoundedText::parse_optional(Field::SearchText, text.as_deref(), TextLimit::SearchText)?
-            .map(BoundedText::into_string);
-        let languages = LanguageTag::parse_list(Field::SearchLanguages, &languages.unwrap_or_default(), false)?;
-        let situation = situation.as_ref().map(SituationInput::parse).transpose()?;
-
-        let directory = state.directory.current();
-        let categories = categories.map(|list| {
-            let terms: Vec<_> = list.iter().filter_map(|c| directory.taxonomy.by_code(c.code())).collect();
-            directory.expand_categories(&terms)
-        });
-        let now = state.clock.now();
-        let query = NearbyQuery {
-            centre,
-            radius_m: f64::from(radius_meters),
+        let arguments = NearbyArguments {
+            near,
+            radius_meters,
             categories,
             text,
-            open_now: open_now.unwrap_or(false),
-            languages: languages.into_iter().map(LanguageTag::into_string).collect(),
-            free_only: free_only.unwrap_or(false),
-            eligible_without_local_hukou: eligible_without_local_hukou.unwrap_or(false),
+            open_now,
+            languages,
+            free_only,
+            eligible_without_local_hukou,
             situation,
             first,
             after,
-            now,
         };
-        let result = directory.nearby(&query);
-        // Counts a search that found nothing useful, by village, category and day only.
-        state.unmet_needs.record(&state.db, &directory, &query, &result);
-
-        let language = language_of(ctx, language);
-        let node = |service, place| NearbyService { directory: directory.clone(), service, place, language, now };
-        let edges: Vec<NearbyServiceEdge> = result
-            .hits
-            .iter()
-            .map(|hit| NearbyServiceEdge {
-                cursor: hit.cursor.encode(),
-                distance_m: hit.distance_m,
-                node: node(directory.places[hit.place as usize].service, Some(hit.place)),
-            })
-            .collect();
-        Ok(NearbyServiceConnection {
-            page_info: PageInfo {
-                has_next_page: result.has_next_page,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
-            area_services: result.area_services.iter().map(|service| node(*service, None)).collect(),
-            nearest_beyond_radius_m: result.nearest_beyond_radius_m,
-        })
+        Ok(search_nearby(state(ctx)?, arguments, language_of(ctx, language))?)
     }
 
     /// One service with everything needed before going: organisation, places with addresses
@@ -204,4 +154,102 @@ impl DirectoryQuery {
         let language = language_of(ctx, language);
         Ok(directory.taxonomy.roots().map(|term| Category { directory: directory.clone(), term, language }).collect())
     }
+}
+
+/// The arguments of `nearbyServices`, parsed by the engine or by `graphql::published`.
+pub struct NearbyArguments {
+    pub near: GeoPointInput,
+    pub radius_meters: i32,
+    pub categories: Option<Vec<ServiceCategory>>,
+    pub text: Option<String>,
+    pub open_now: Option<bool>,
+    pub languages: Option<Vec<String>>,
+    pub free_only: Option<bool>,
+    pub eligible_without_local_hukou: Option<bool>,
+    pub situation: Option<SituationInput>,
+    pub first: Option<i32>,
+    pub after: Option<String>,
+}
+
+/// `nearbyServices`: checks the arguments, searches the index and records an unmet need. The
+/// one implementation behind the field and behind the published operation's direct answer
+/// (`graphql::published`), so the two cannot disagree on what is found or refused.
+pub fn search_nearby(
+    state: &AppState,
+    arguments: NearbyArguments,
+    language: Language,
+) -> ApiResult<NearbyServiceConnection> {
+    let NearbyArguments {
+        near,
+        radius_meters,
+        categories,
+        text,
+        open_now,
+        languages,
+        free_only,
+        eligible_without_local_hukou,
+        situation,
+        first,
+        after,
+    } = arguments;
+    let centre = near.to_wgs84("near")?;
+    if !(1..=MAX_RADIUS_M).contains(&radius_meters) {
+        return Err(ApiError::bad_input(
+            "radiusMeters",
+            format!(
+                "radiusMeters must be between 1 and {MAX_RADIUS_M}, got {radius_meters} \
+                 (搜索半径必须在 1 到 {MAX_RADIUS_M} 米之间)"
+            ),
+        ));
+    }
+    let first = pagination::page_size(first)?;
+    let after = match after.as_deref() {
+        Some(text) => Some(Cursor::decode(text).ok_or_else(pagination::bad_cursor)?),
+        None => None,
+    };
+    let text = BoundedText::parse_optional(Field::SearchText, text.as_deref(), TextLimit::SearchText)?
+        .map(BoundedText::into_string);
+    let languages = LanguageTag::parse_list(Field::SearchLanguages, &languages.unwrap_or_default(), false)?;
+    let situation = situation.as_ref().map(SituationInput::parse).transpose()?;
+
+    let directory = state.directory.current();
+    let categories = categories.map(|list| {
+        let terms: Vec<_> = list.iter().filter_map(|c| directory.taxonomy.by_code(c.code())).collect();
+        directory.expand_categories(&terms)
+    });
+    let now = state.clock.now();
+    let query = NearbyQuery {
+        centre,
+        radius_m: f64::from(radius_meters),
+        categories,
+        text,
+        open_now: open_now.unwrap_or(false),
+        languages: languages.into_iter().map(LanguageTag::into_string).collect(),
+        free_only: free_only.unwrap_or(false),
+        eligible_without_local_hukou: eligible_without_local_hukou.unwrap_or(false),
+        situation,
+        first,
+        after,
+        now,
+    };
+    let result = directory.nearby(&query);
+    // Counts a search that found nothing useful, by village, category and day only.
+    state.unmet_needs.record(&state.db, &directory, &query, &result);
+
+    let node = |service, place| NearbyService { directory: directory.clone(), service, place, language, now };
+    let edges: Vec<NearbyServiceEdge> = result
+        .hits
+        .iter()
+        .map(|hit| NearbyServiceEdge {
+            cursor: hit.cursor.encode(),
+            distance_m: hit.distance_m,
+            node: node(directory.places[hit.place as usize].service, Some(hit.place)),
+        })
+        .collect();
+    Ok(NearbyServiceConnection {
+        page_info: PageInfo { has_next_page: result.has_next_page, end_cursor: edges.last().map(|e| e.cursor.clone()) },
+        edges,
+        area_services: result.area_services.iter().map(|service| node(*service, None)).collect(),
+        nearest_beyond_radius_m: result.nearest_beyond_radius_m,
+    })
 }

@@ -297,7 +297,7 @@ impl DocumentFacts {
 }
 
 /// The engine's `is_valid_input_value` (async-graphql 7.2, `validation/utils.rs`) as a yes or no.
-fn fits(registry: &Registry, type_name: &str, value: &async_graphql::Value) -> bool {
+pub fn fits(registry: &Registry, type_name: &str, value: &async_graphql::Value) -> bool {
     use async_graphql::Value as V;
     match MetaTypeName::create(type_name) {
         MetaTypeName::NonNull(inner) => !matches!(value, V::Null) && fits(registry, inner, value),
